@@ -1,0 +1,108 @@
+# Hypersend. `make run` and `make test` are the two commands a newcomer needs;
+# both install missing Debian packages first (scripts/install-deps.sh).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+
+PKGS := fcgi libjwt libcjson openssl hiredis sqlite3 libargon2 libbson-1.0
+APPS := auth users
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-asan
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDOPT   := -fsanitize=address,undefined
+else
+BUILD   ?= build
+OPT     := -O2 -g
+LDOPT   :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -MMD -MP -Ilib/include $(PKG_CFLAGS) $(OPT)
+LDFLAGS += $(LDOPT)
+LDLIBS  += $(PKG_LIBS)
+
+LIB_SRCS := $(shell find lib -name '*.c' | sort)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_A    := $(BUILD)/libhypersend.a
+BINS     := $(APPS:%=$(BUILD)/bin/hs-%)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test unit integration sanitize-test check-format format bench install clean
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/hs-%: $(BUILD)/fcgi-apps/%/main.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+deps:
+	@scripts/install-deps.sh
+
+# Builds, then runs redis-server and lighttpd (which spawns the apps) in the
+# foreground on http://127.0.0.1:8080 until Ctrl-C. HS_PORT overrides the port.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/stack.sh run "$(CURDIR)/run"
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: all
+	HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" python3 -m pytest -q tests/integration
+
+# The unit tests and the whole integration suite again, against
+# AddressSanitizer/UBSan builds; any sanitizer report fails the run.
+sanitize-test:
+	@$(MAKE) --no-print-directory SANITIZE=1 all unit
+	HS_BIN_DIR="$(CURDIR)/build-asan/bin" HS_SANITIZE=1 python3 -m pytest -q tests/integration
+
+check-format:
+	@bad=$$(clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') 2>&1 | grep -c warning || true); \
+	if [ "$$bad" != "0" ]; then clang-format --dry-run $$(git ls-files '*.c' '*.h') 2>&1 | head -20; \
+	echo "check-format: run 'make format'"; exit 1; fi
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+test: deps
+	@$(MAKE) --no-print-directory check-format
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory sanitize-test
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \
+	           $(DESTDIR)$(SYSCONFDIR)/hypersend $(DESTDIR)$(PREFIX)/share/doc/hypersend
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/libexec/hypersend/
+	cp -R www $(DESTDIR)$(PREFIX)/share/hypersend/
+	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/nginx.conf conf/apache.conf \
+	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
+	install -m 0644 README.md docs/architecture.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/hs-%=$(BUILD)/fcgi-apps/%/main.d)

@@ -1,0 +1,213 @@
+/* The life of an app process: context, FastCGI accept loop, shutdown. */
+#include "hs/app.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hs/http.h"
+#include "hs/log.h"
+#include "hs/util.h"
+
+static int read_key(hs_ctx_t *ctx, hs_err_t *err)
+{
+    const char *path = ctx->cfg.secret_key_file;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key 'secret_key_file': cannot read %s: %s", path,
+                          strerror(errno));
+    size_t n = fread(ctx->key, 1, sizeof ctx->key, f);
+    fclose(f);
+    while (n && (ctx->key[n - 1] == '\n' || ctx->key[n - 1] == '\r' || ctx->key[n - 1] == ' '))
+        n--;
+    if (n < 32)
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key 'secret_key_file': %s holds %zu bytes; at least 32 are "
+                          "needed (e.g. openssl rand -hex 32 > %s)",
+                          path, n, path);
+    ctx->keylen = n;
+    return 0;
+}
+
+int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs_err_t *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->app_name = app_name;
+    ctx->log_fd = -1;
+    int must_exist = 1;
+    if (!config_path)
+        config_path = getenv("HS_CONFIG");
+    if (!config_path) {
+        config_path = "/etc/hypersend/hypersend.conf";
+        must_exist = 0;
+    }
+    int rc;
+    if ((rc = hs_config_load(&ctx->cfg, config_path, must_exist, err)) || (rc = read_key(ctx, err)) ||
+        (rc = hs_log_open(ctx, err)))
+        return rc;
+    ctx->argon2.memory_kib = (unsigned)ctx->cfg.argon2_memory_kib;
+    ctx->argon2.iterations = (unsigned)ctx->cfg.argon2_iterations;
+    ctx->argon2.parallelism = (unsigned)ctx->cfg.argon2_parallelism;
+    char pw[33];
+    if ((rc = hs_random_hex(pw, 16)) ||
+        (rc = hs_password_hash(pw, &ctx->argon2, ctx->dummy_hash, err)))
+        return rc ? rc : HS_EINTERNAL;
+    if ((rc = hs_store_open(&ctx->store, &ctx->cfg, err)))
+        return rc;
+    ctx->redis = hs_redis_new(ctx->cfg.redis_host, (int)ctx->cfg.redis_port,
+                              (int)ctx->cfg.redis_timeout_ms);
+    if (!ctx->redis)
+        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    return 0;
+}
+
+void hs_ctx_close(hs_ctx_t *ctx)
+{
+    hs_redis_free(ctx->redis);
+    hs_store_close(ctx->store);
+    hs_log_close(ctx);
+    hs_config_free(&ctx->cfg);
+    memset(ctx->key, 0, sizeof ctx->key);
+    ctx->redis = NULL;
+    ctx->store = NULL;
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    /* libfcgi's own flag: the blocked accept() returns (EINTR, and
+     * FCGI_FAIL_ACCEPT_ON_INTR) and the loop ends. */
+    FCGX_ShutdownPending();
+}
+
+/* Honours a client's X-Request-Id when it is 1-64 of [A-Za-z0-9._:-]. */
+static const char *request_id(hs_req_t *req, char buf[33])
+{
+    const char *h = hs_req_header(req, "HTTP_X_REQUEST_ID");
+    if (h) {
+        size_t n = strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-");
+        if (n > 0 && n <= 64 && h[n] == '\0')
+            return h;
+    }
+    if (hs_random_hex(buf, 16))
+        snprintf(buf, 33, "%d-%lld", (int)getpid(), (long long)hs_now_ms());
+    return buf;
+}
+
+static const char *client_ip(hs_req_t *req)
+{
+    const char *xff = req->ctx->cfg.trust_proxy ? hs_req_header(req, "HTTP_X_FORWARDED_FOR") : NULL;
+    if (xff && *xff) {
+        size_t n = strcspn(xff, ", ");
+        if (n > 0 && n < 64)
+            return hs_arena_strndup(req->arena, xff, n);
+    }
+    return hs_req_header(req, "REMOTE_ADDR");
+}
+
+static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_arena_t *arena)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    hs_req_t req = {0};
+    char ridbuf[33];
+    req.ctx = ctx;
+    req.fcgx = fr;
+    req.arena = arena;
+    req.start_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    req.method = hs_req_header(&req, "REQUEST_METHOD");
+    const char *uri = hs_req_header(&req, "REQUEST_URI");
+    if (!req.method)
+        req.method = "GET";
+    if (!uri)
+        uri = "/";
+    const char *q = strchr(uri, '?');
+    req.path = q ? hs_arena_strndup(arena, uri, (size_t)(q - uri)) : uri;
+    req.request_id = request_id(&req, ridbuf);
+    req.client_ip = client_ip(&req);
+    req.user_agent = hs_req_header(&req, "HTTP_USER_AGENT");
+
+    if (hs_req_parse_query(&req, q ? q + 1 : NULL))
+        hs_reply_fail(&req, HS_EINVAL, "invalid_query", "The query string is malformed");
+    else
+        hs_http_dispatch(&req, app->routes, app->nroutes);
+    if (!req.replied) {
+        hs_log_error(ctx, "handler for %s %s did not reply", req.method, req.path);
+        hs_reply_fail(&req, HS_EINTERNAL, NULL, NULL);
+    }
+    hs_log_access(&req);
+    cJSON_Delete(req.json);
+    hs_arena_reset(arena);
+}
+
+static void usage(const hs_app_t *app)
+{
+    fprintf(stderr,
+            "usage: hs-%s [-c CONFIG] [--routes] [--check]\n"
+            "  Serves the %s routes over FastCGI on file descriptor 0 (spawned by the web\n"
+            "  server or spawn-fcgi). --routes prints the route table, --check validates\n"
+            "  the configuration, store and key, then exits.\n",
+            app->name, app->name);
+}
+
+int hs_app_main(const hs_app_t *app, int argc, char **argv)
+{
+    const char *config = NULL;
+    int check = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--routes") == 0) {
+            for (size_t r = 0; r < app->nroutes; r++)
+                printf("%s %s %s\n", app->routes[r].method, app->routes[r].pattern,
+                       (app->routes[r].flags & HS_ROUTE_AUTH) ? "auth" : "public");
+            return 0;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+        } else {
+            usage(app);
+            return 2;
+        }
+    }
+    hs_ctx_t ctx;
+    hs_err_t err;
+    hs_err_clear(&err);
+    if (hs_ctx_open(&ctx, app->name, config, &err)) {
+        fprintf(stderr, "hs-%s: %s%s%s\n", app->name, err.message, err.hint[0] ? " (" : "",
+                err.hint[0] ? err.hint : "");
+        if (err.hint[0])
+            fputs(")\n", stderr);
+        hs_ctx_close(&ctx);
+        return 1;
+    }
+    if (check) {
+        hs_ctx_close(&ctx);
+        return 0;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    FCGX_Init();
+    FCGX_Request fr;
+    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
+    hs_arena_t arena = {0};
+    while (FCGX_Accept_r(&fr) >= 0) {
+        serve_one(&ctx, app, &fr, &arena);
+        FCGX_Finish_r(&fr);
+    }
+    FCGX_Free(&fr, 1);
+    hs_arena_free(&arena);
+    hs_ctx_close(&ctx);
+    return 0;
+}

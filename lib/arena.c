@@ -1,0 +1,98 @@
+#include "hs/arena.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK_SIZE 16384
+
+struct hs_arena_block {
+    hs_arena_block_t *next;
+    size_t cap, used;
+    max_align_t data[];
+};
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        fputs("hypersend: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *hs_arena_alloc(hs_arena_t *a, size_t n)
+{
+    size_t align = sizeof(max_align_t);
+    n = (n + align - 1) & ~(align - 1);
+    hs_arena_block_t *b = a->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > BLOCK_SIZE ? n : BLOCK_SIZE;
+        b = xmalloc(sizeof *b + cap);
+        b->cap = cap;
+        b->used = 0;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *hs_arena_strndup(hs_arena_t *a, const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *p = hs_arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *hs_arena_strdup(hs_arena_t *a, const char *s)
+{
+    return s ? hs_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+char *hs_arena_printf(hs_arena_t *a, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = hs_arena_alloc(a, (size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}
+
+void hs_arena_reset(hs_arena_t *a)
+{
+    hs_arena_block_t *b = a->head;
+    if (!b)
+        return;
+    /* Keep the oldest block (the tail): it is the steady-state working set. */
+    while (b->next) {
+        hs_arena_block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+    b->used = 0;
+    a->head = b;
+}
+
+void hs_arena_free(hs_arena_t *a)
+{
+    hs_arena_block_t *b = a->head;
+    while (b) {
+        hs_arena_block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+}

@@ -1,0 +1,188 @@
+#include "hs/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(field) HS_CONF_STR, offsetof(hs_config_t, field)
+#define I(field) HS_CONF_INT, offsetof(hs_config_t, field)
+
+const hs_conf_key_t hs_config_keys[] = {
+    {"data_dir", S(data_dir), "/var/lib/hypersend", 0, 0,
+     "Folder for the SQLite file and uploaded blobs"},
+    {"store", S(store), "sqlite", 0, 0, "Metadata store backend: sqlite"},
+    {"sqlite_path", S(sqlite_path), "", 0, 0,
+     "SQLite database file; empty means <data_dir>/hypersend.db"},
+    {"redis_host", S(redis_host), "127.0.0.1", 0, 0, "Redis host name or address"},
+    {"redis_port", I(redis_port), "6379", 1, 65535, "Redis TCP port"},
+    {"redis_timeout_ms", I(redis_timeout_ms), "500", 10, 60000,
+     "Connect and command timeout for Redis, in milliseconds"},
+    {"secret_key_file", S(secret_key_file), "/etc/hypersend/secret.key", 0, 0,
+     "File holding the token signing key (at least 32 bytes); keep it private"},
+    {"jwt_issuer", S(jwt_issuer), "hypersend", 0, 0, "The iss claim of access tokens"},
+    {"access_token_ttl", I(access_token_ttl), "900", 30, 86400,
+     "Access token lifetime in seconds (15 min)"},
+    {"refresh_token_ttl", I(refresh_token_ttl), "1728000", 300, 31536000,
+     "Refresh token lifetime in seconds (480 h)"},
+    {"max_json_body", I(max_json_body), "65536", 1024, 16777216,
+     "Largest accepted JSON request body in bytes"},
+    {"cors_origins", S(cors_origins), "", 0, 0,
+     "Comma-separated origins allowed to call the API from a browser"},
+    {"access_log", S(access_log), "-", 0, 0, "Access log file; - means standard error"},
+    {"argon2_memory_kib", I(argon2_memory_kib), "19456", 19456, 4194304,
+     "argon2id memory cost in KiB (OWASP minimum 19456)"},
+    {"argon2_iterations", I(argon2_iterations), "2", 2, 100, "argon2id time cost"},
+    {"argon2_parallelism", I(argon2_parallelism), "1", 1, 16, "argon2id lanes"},
+    {"login_account_burst", I(login_account_burst), "5", 1, 100000,
+     "Failed logins allowed per account before 429"},
+    {"login_account_period", I(login_account_period), "60", 1, 86400,
+     "Seconds for one more failed login per account to be allowed"},
+    {"login_ip_burst", I(login_ip_burst), "20", 1, 100000,
+     "Failed logins allowed per client address before 429"},
+    {"login_ip_period", I(login_ip_period), "10", 1, 86400,
+     "Seconds for one more failed login per address to be allowed"},
+    {"register_ip_burst", I(register_ip_burst), "10", 1, 100000,
+     "Registrations allowed per client address before 429"},
+    {"register_ip_period", I(register_ip_period), "60", 1, 86400,
+     "Seconds for one more registration per address to be allowed"},
+    {"trust_proxy", I(trust_proxy), "0", 0, 1,
+     "1: take the client address from X-Forwarded-For (behind another proxy)"},
+    {NULL, 0, 0, NULL, 0, 0, NULL},
+};
+
+static const hs_conf_key_t *find_key(const char *name)
+{
+    for (const hs_conf_key_t *k = hs_config_keys; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    return NULL;
+}
+
+int hs_config_set(hs_config_t *cfg, const char *key, const char *value, hs_err_t *err)
+{
+    const hs_conf_key_t *k = find_key(key);
+    if (!k)
+        return hs_err_set(err, HS_EINVAL, "config_unknown_key", "unknown config key '%s'", key);
+    char *base = (char *)cfg;
+    if (k->type == HS_CONF_STR) {
+        char **slot = (char **)(base + k->offset);
+        char *copy = strdup(value);
+        if (!copy)
+            return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end != '\0')
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key '%s': '%s' is not an integer", key, value);
+    if (v < k->min || v > k->max)
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key '%s': %ld is outside %ld..%ld", key, v, k->min, k->max);
+    *(long *)(base + k->offset) = v;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int load_file(hs_config_t *cfg, const char *path, int must_exist, hs_err_t *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (!must_exist && errno == ENOENT)
+            return 0;
+        return hs_err_set(err, HS_EINVAL, "config_unreadable", "cannot read config file %s: %s",
+                          path, strerror(errno));
+    }
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = hs_err_set(err, HS_EINVAL, "config_syntax", "%s:%d: expected key = value", path,
+                            lineno);
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        size_t n = strlen(val);
+        if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
+            val[n - 1] = '\0';
+            val++;
+        }
+        rc = hs_config_set(cfg, key, val, err);
+        if (rc && err) {
+            char msg[1024];
+            int w = snprintf(msg, sizeof msg, "%s:%d: %s", path, lineno, err->message);
+            size_t len = w < 0 ? 0 : (size_t)w;
+            if (len >= sizeof err->message)
+                len = sizeof err->message - 1;
+            memcpy(err->message, msg, len);
+            err->message[len] = '\0';
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    int rc;
+    for (const hs_conf_key_t *k = hs_config_keys; k->name; k++)
+        if ((rc = hs_config_set(cfg, k->name, k->def, err)))
+            return rc;
+    if (path && (rc = load_file(cfg, path, must_exist, err)))
+        return rc;
+    for (const hs_conf_key_t *k = hs_config_keys; k->name; k++) {
+        char env[96] = "HS_";
+        size_t i = 3;
+        for (const char *p = k->name; *p && i < sizeof env - 1; p++)
+            env[i++] = (char)toupper((unsigned char)*p);
+        env[i] = '\0';
+        const char *v = getenv(env);
+        if (v && (rc = hs_config_set(cfg, k->name, v, err))) {
+            hs_err_hint(err, "set by the environment variable %s", env);
+            return rc;
+        }
+    }
+    if (strcmp(cfg->store, "sqlite") != 0)
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key 'store': '%s' is not a supported backend (sqlite)",
+                          cfg->store);
+    if (cfg->sqlite_path[0] == '\0') {
+        char *p;
+        if (asprintf(&p, "%s/hypersend.db", cfg->data_dir) < 0)
+            return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+        free(cfg->sqlite_path);
+        cfg->sqlite_path = p;
+    }
+    return 0;
+}
+
+void hs_config_free(hs_config_t *cfg)
+{
+    for (const hs_conf_key_t *k = hs_config_keys; k->name; k++)
+        if (k->type == HS_CONF_STR) {
+            char **slot = (char **)((char *)cfg + k->offset);
+            free(*slot);
+            *slot = NULL;
+        }
+}

@@ -1,0 +1,225 @@
+/* Requests and replies on top of libfcgi. */
+#include "hs/http.h"
+
+#include <cjson/cJSON.h>
+#include <fcgiapp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return status >= 500 ? "Internal Server Error" : "Status";
+    }
+}
+
+const char *hs_req_header(hs_req_t *req, const char *cgi_name)
+{
+    return FCGX_GetParam(cgi_name, req->fcgx->envp);
+}
+
+const char *hs_req_param(hs_req_t *req, const char *name)
+{
+    for (int i = 0; i < req->nparams; i++)
+        if (strcmp(req->param_names[i], name) == 0)
+            return req->param_values[i];
+    return NULL;
+}
+
+const char *hs_req_query(hs_req_t *req, const char *name)
+{
+    for (int i = 0; i < req->nquery; i++)
+        if (strcmp(req->qnames[i], name) == 0)
+            return req->qvalues[i];
+    return NULL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *hs_url_decode(hs_arena_t *a, const char *s, size_t n, int plus)
+{
+    char *out = hs_arena_alloc(a, n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
+            int lo = hi >= 0 && i + 2 < n ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return NULL;
+            *o++ = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (plus && s[i] == '+') {
+            *o++ = ' ';
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+int hs_req_parse_query(hs_req_t *req, const char *q)
+{
+    req->nquery = 0;
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        if (len > 0) {
+            if (req->nquery == HS_MAX_QUERY)
+                return -1;
+            size_t klen = eq ? (size_t)(eq - q) : len;
+            char *k = hs_url_decode(req->arena, q, klen, 1);
+            char *v = eq ? hs_url_decode(req->arena, eq + 1, len - klen - 1, 1)
+                         : hs_arena_strdup(req->arena, "");
+            if (!k || !v)
+                return -1;
+            req->qnames[req->nquery] = k;
+            req->qvalues[req->nquery] = v;
+            req->nquery++;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *err)
+{
+    const char *cl = hs_req_header(req, "CONTENT_LENGTH");
+    long long declared = cl && *cl ? strtoll(cl, NULL, 10) : 0;
+    *buf = NULL;
+    *len = 0;
+    if (declared < 0)
+        return hs_err_set(err, HS_EINVAL, "bad_request", "Invalid Content-Length");
+    if ((unsigned long long)declared > max) {
+        hs_err_set(err, HS_ETOOBIG, "payload_too_large", "The request body is larger than %zu bytes",
+                   max);
+        return HS_ETOOBIG;
+    }
+    char *b = hs_arena_alloc(req->arena, (size_t)declared + 1);
+    size_t got = 0;
+    while (got < (size_t)declared) {
+        int n = FCGX_GetStr(b + got, (int)((size_t)declared - got), req->fcgx->in);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got != (size_t)declared)
+        return hs_err_set(err, HS_EINVAL, "incomplete_body", "The request body was cut off");
+    b[got] = '\0';
+    *buf = b;
+    *len = got;
+    return 0;
+}
+
+void hs_reply_header(hs_req_t *req, const char *name, const char *value)
+{
+    size_t need = strlen(name) + strlen(value) + 4;
+    if (req->hlen + need + 1 > req->hcap) {
+        size_t cap = req->hcap ? req->hcap * 2 : 512;
+        while (cap < req->hlen + need + 1)
+            cap *= 2;
+        char *nb = hs_arena_alloc(req->arena, cap);
+        if (req->hlen)
+            memcpy(nb, req->headers, req->hlen);
+        req->headers = nb;
+        req->hcap = cap;
+    }
+    req->hlen += (size_t)snprintf(req->headers + req->hlen, req->hcap - req->hlen, "%s: %s\r\n",
+                                  name, value);
+}
+
+static void send_head(hs_req_t *req, int status, const char *ctype, size_t clen)
+{
+    /* libfcgi's FCGX_FPrintF has its own printf without %zu: format here. */
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n", status,
+                     reason(status), req->request_id);
+    if (ctype)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                      ctype, clen);
+    FCGX_PutStr(head, n, req->fcgx->out);
+    if (req->hlen)
+        FCGX_PutStr(req->headers, (int)req->hlen, req->fcgx->out);
+    FCGX_PutStr("\r\n", 2, req->fcgx->out);
+    req->status = status;
+    req->replied = 1;
+}
+
+void hs_reply_json(hs_req_t *req, int status, cJSON *body)
+{
+    if (req->replied) {
+        cJSON_Delete(body);
+        return;
+    }
+    char *s = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    const char *out = s ? s : "{}";
+    size_t n = strlen(out);
+    send_head(req, status, "application/json", n);
+    FCGX_PutStr(out, (int)n, req->fcgx->out);
+    req->bytes = n;
+    free(s);
+}
+
+void hs_reply_empty(hs_req_t *req, int status)
+{
+    if (!req->replied)
+        send_head(req, status, NULL, 0);
+}
+
+void hs_reply_error(hs_req_t *req, const hs_err_t *e)
+{
+    cJSON *root = cJSON_CreateObject(), *o = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddNumberToObject(o, "status", e->status);
+    cJSON_AddStringToObject(o, "code", e->code ? e->code : hs_err_code(e->rc));
+    cJSON_AddStringToObject(o, "message", e->message);
+    cJSON_AddStringToObject(o, "hint", e->hint);
+    if (e->retry_after > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", e->retry_after);
+        hs_reply_header(req, "Retry-After", v);
+    }
+    if (e->status == 401)
+        hs_reply_header(req, "WWW-Authenticate", "Bearer realm=\"hypersend\"");
+    hs_reply_json(req, e->status, root);
+}
+
+void hs_reply_fail(hs_req_t *req, int rc, const char *code, const char *fmt, ...)
+{
+    hs_err_t e;
+    hs_err_set(&e, rc, code, NULL);
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e.message, sizeof e.message, fmt, ap);
+        va_end(ap);
+    }
+    hs_reply_error(req, &e);
+}

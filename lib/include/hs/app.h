@@ -1,0 +1,49 @@
+/* The app: one process-wide context (config, store, Redis, keys) and the
+ * FastCGI accept loop that dispatches an app's route table. */
+#ifndef HS_APP_H
+#define HS_APP_H
+
+#include <stddef.h>
+
+#include "hs/config.h"
+#include "hs/err.h"
+#include "hs/password.h"
+#include "hs/redis.h"
+#include "hs/store.h"
+
+struct hs_route;
+
+/* The single context of a process; nothing else is mutable and global. */
+typedef struct hs_ctx {
+    hs_config_t cfg;
+    const char *app_name;
+    hs_store_t *store;
+    hs_redis_t *redis;
+    unsigned char key[128]; /* token signing key */
+    size_t keylen;
+    hs_argon2_params_t argon2;
+    /* A hash of a random password, verified against when a login names no
+     * user, so unknown users cost the same time as wrong passwords. */
+    char dummy_hash[HS_PASSWORD_HASH_MAX];
+    int log_fd; /* access log */
+} hs_ctx_t;
+
+/* An app: a name and its route table. */
+typedef struct hs_app {
+    const char *name;
+    const struct hs_route *routes;
+    size_t nroutes;
+} hs_app_t;
+
+/* Loads config (config_path NULL: $HS_CONFIG, else /etc/hypersend/hypersend.conf
+ * if present), the secret key, the store and the Redis client. Close with
+ * hs_ctx_close(), also after a failure. */
+int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs_err_t *err);
+void hs_ctx_close(hs_ctx_t *ctx);
+
+/* The whole life of an app process: parses argv (-c FILE, --routes,
+ * --check), opens the context and serves FastCGI requests on fd 0 until
+ * SIGTERM. Returns the process exit status. */
+int hs_app_main(const hs_app_t *app, int argc, char **argv);
+
+#endif

@@ -1,0 +1,62 @@
+/* Configuration: one key = value file plus HS_<KEY> environment overrides.
+ * Every key is declared once in config.c with its type, default and doc. */
+#ifndef HS_CONFIG_H
+#define HS_CONFIG_H
+
+#include <stddef.h>
+
+#include "hs/err.h"
+
+typedef struct hs_config {
+    char *data_dir;
+    char *store;       /* "sqlite" */
+    char *sqlite_path; /* empty: <data_dir>/hypersend.db */
+    char *redis_host;
+    long redis_port;
+    long redis_timeout_ms;
+    char *secret_key_file;
+    char *jwt_issuer;
+    long access_token_ttl;  /* seconds */
+    long refresh_token_ttl; /* seconds */
+    long max_json_body;     /* bytes */
+    char *cors_origins;     /* comma separated; empty: no cross-origin access */
+    char *access_log;       /* path; "-" or empty: stderr */
+    long argon2_memory_kib;
+    long argon2_iterations;
+    long argon2_parallelism;
+    long login_account_burst;
+    long login_account_period;
+    long login_ip_burst;
+    long login_ip_period;
+    long register_ip_burst;
+    long register_ip_period;
+    long trust_proxy; /* 1: honour X-Forwarded-For from the front server */
+} hs_config_t;
+
+typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;
+
+typedef struct hs_conf_key {
+    const char *name;
+    hs_conf_type_t type;
+    size_t offset;
+    const char *def;
+    long min, max; /* for ints */
+    const char *doc;
+} hs_conf_key_t;
+
+/* The declared keys, terminated by a {NULL} entry (for docs and tests). */
+extern const hs_conf_key_t hs_config_keys[];
+
+/* Loads defaults, then the file at path (NULL or missing file with
+ * must_exist == 0: defaults only), then HS_* environment overrides, and
+ * validates. On error the message names the key. cfg must be freed with
+ * hs_config_free() even on error. */
+int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t *err);
+
+/* Sets one key from a string value (used by the loader and by tests). */
+int hs_config_set(hs_config_t *cfg, const char *key, const char *value, hs_err_t *err);
+
+/* Frees the strings cfg owns. */
+void hs_config_free(hs_config_t *cfg);
+
+#endif

@@ -1,0 +1,100 @@
+/* HTTP over FastCGI: the request, replies, the route table and its dispatch.
+ * Handlers get an hs_req_t and must reply exactly once. */
+#ifndef HS_HTTP_H
+#define HS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs/app.h"
+#include "hs/arena.h"
+#include "hs/err.h"
+#include "hs/token.h"
+
+struct FCGX_Request;
+struct cJSON;
+
+#define HS_MAX_PARAMS 4
+#define HS_MAX_QUERY 16
+
+typedef struct hs_req hs_req_t;
+typedef void (*hs_handler_fn)(hs_req_t *req);
+
+enum {
+    HS_ROUTE_AUTH = 1 << 0, /* needs a valid access token; req->auth is filled */
+};
+
+/* One entry of an app's route table; {param} segments match one path
+ * segment and are read with hs_req_param(). */
+typedef struct hs_route {
+    const char *method;
+    const char *pattern;
+    hs_handler_fn fn;
+    unsigned flags;
+} hs_route_t;
+
+struct hs_req {
+    hs_ctx_t *ctx;
+    struct FCGX_Request *fcgx;
+    hs_arena_t *arena; /* freed when the request ends */
+    const char *method;
+    const char *path; /* without the query string, not decoded */
+    const char *query;
+    const char *request_id;
+    const char *client_ip;
+    const char *user_agent;
+    const char *param_names[HS_MAX_PARAMS];
+    const char *param_values[HS_MAX_PARAMS]; /* percent-decoded */
+    int nparams;
+    const char *qnames[HS_MAX_QUERY];
+    const char *qvalues[HS_MAX_QUERY];
+    int nquery;
+    hs_claims_t auth; /* for HS_ROUTE_AUTH routes */
+    struct cJSON *json; /* the parsed body, owned by the request */
+    /* response */
+    char *headers; /* extra header lines, each ending in \r\n */
+    size_t hlen, hcap;
+    int status;
+    size_t bytes;
+    int replied;
+    int64_t start_us;
+};
+
+/* A request header by its CGI name ("HTTP_AUTHORIZATION"), or NULL. */
+const char *hs_req_header(hs_req_t *req, const char *cgi_name);
+/* A {param} of the matched route, or NULL. */
+const char *hs_req_param(hs_req_t *req, const char *name);
+/* A decoded query-string value, or NULL when absent. */
+const char *hs_req_query(hs_req_t *req, const char *name);
+/* Reads the whole body (at most max bytes, else HS_ETOOBIG) into the arena. */
+int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *err);
+
+/* Adds a response header; call before replying. */
+void hs_reply_header(hs_req_t *req, const char *name, const char *value);
+/* Replies with body serialized; takes ownership of body (may be NULL: {}). */
+void hs_reply_json(hs_req_t *req, int status, struct cJSON *body);
+/* Replies with no body (204, or a status with only headers). */
+void hs_reply_empty(hs_req_t *req, int status);
+/* Replies with the error shape {"error":{status,code,message,hint}}. */
+void hs_reply_error(hs_req_t *req, const hs_err_t *e);
+/* Fills an error and replies with it in one step. */
+void hs_reply_fail(hs_req_t *req, int rc, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Matches the request against routes: runs the handler, or answers 404,
+ * 405 with Allow, a CORS preflight, or 401 for an unauthenticated request. */
+void hs_http_dispatch(hs_req_t *req, const hs_route_t *routes, size_t n);
+
+/* Matches path against pattern, filling params; 1 on a match. Exposed for
+ * unit tests. */
+int hs_route_match(const char *pattern, const char *path, hs_req_t *params);
+
+/* Decodes %XX and '+' (when plus is set) of s[0..n) into the arena; NULL
+ * when a %XX is malformed or decodes to NUL. */
+char *hs_url_decode(hs_arena_t *a, const char *s, size_t n, int plus);
+
+/* Parses query into req->qnames/qvalues (called by the app loop; exposed
+ * for unit tests). */
+int hs_req_parse_query(hs_req_t *req, const char *query);
+
+#endif

@@ -1,0 +1,38 @@
+/* JSON in and out (cJSON): body parsing and typed field validation that
+ * reply with a clear error in one step, and output helpers. Each *_or_reply
+ * returns 0 when the value is good, non-zero after it has replied. */
+#ifndef HS_JSON_H
+#define HS_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs/http.h"
+
+/* Parses the body as a JSON object (limit: config max_json_body); the
+ * object is owned by req. Replies 413, 400 invalid_json or 400 not_an_object. */
+int hs_json_body_or_reply(hs_req_t *req, cJSON **out);
+
+/* A string field of valid UTF-8 with min..max characters. Absent (or null)
+ * and !required: *out = NULL. Replies 400 missing_field, wrong_type or
+ * invalid_value naming the field. */
+int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                            size_t min, size_t max, const char **out);
+
+/* An object field; absent and !required: *out = NULL. */
+int hs_json_object_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                            const cJSON **out);
+
+/* ?limit= in 1..max, default def. */
+int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit);
+
+/* Number of Unicode characters in s, or -1 when s is not valid UTF-8. */
+long hs_utf8_len(const char *s);
+
+/* Adds key: ISO-8601 time of ms (null for 0). */
+void hs_json_add_time(cJSON *obj, const char *key, int64_t ms);
+/* Adds key: s, or null when s is NULL. */
+void hs_json_add_string_or_null(cJSON *obj, const char *key, const char *s);
+
+#endif

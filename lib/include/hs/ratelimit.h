@@ -1,0 +1,17 @@
+/* Rate limits as GCRA token buckets in Redis: `burst` requests at once,
+ * then one more every `period_ms`. One Lua script per check, so it is
+ * atomic across every process and host sharing the Redis. */
+#ifndef HS_RATELIMIT_H
+#define HS_RATELIMIT_H
+
+#include "hs/err.h"
+#include "hs/redis.h"
+
+/* Takes `cost` tokens from the bucket at key (cost 0 only checks that one
+ * more would be allowed). Over the limit: HS_ERATE with err->retry_after set.
+ * When Redis is unreachable the limit is skipped (fails open) and 0 returned:
+ * an outage of the limiter must not lock every user out. */
+int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                 hs_err_t *err);
+
+#endif

@@ -1,0 +1,32 @@
+/* One synchronous Redis connection per process, reconnected on failure.
+ * hiredis types stay inside lib/redis.c and lib/ratelimit.c. */
+#ifndef HS_REDIS_H
+#define HS_REDIS_H
+
+#include <stddef.h>
+
+#include "hs/err.h"
+
+typedef struct hs_redis hs_redis_t;
+struct redisReply;
+
+/* Creates a client; it connects lazily. Free with hs_redis_free(). */
+hs_redis_t *hs_redis_new(const char *host, int port, int timeout_ms);
+void hs_redis_free(hs_redis_t *r);
+
+/* Runs one command given as argv. Returns the reply (free it with
+ * hs_redis_reply_free) or NULL with err set to 503 redis_unavailable. A
+ * broken connection is retried once; after a failed connect, further
+ * attempts wait out a one-second backoff. */
+struct redisReply *hs_redis_argv(hs_redis_t *r, int argc, const char **argv, hs_err_t *err);
+void hs_redis_reply_free(struct redisReply *reply);
+
+/* 0 when Redis answers PING. */
+int hs_redis_ping(hs_redis_t *r, hs_err_t *err);
+/* SET key 1 EX ttl. */
+int hs_redis_set_ttl(hs_redis_t *r, const char *key, long ttl_seconds, hs_err_t *err);
+int hs_redis_del(hs_redis_t *r, const char *key, hs_err_t *err);
+/* How many of keys exist (EXISTS k1 k2 ...). */
+int hs_redis_exists(hs_redis_t *r, const char **keys, int n, long *count, hs_err_t *err);
+
+#endif

@@ -1,0 +1,216 @@
+/* The metadata store: domain operations, independent of the backend.
+ * Backends (lib/store/<name>/) fill an hs_store_ops_t; callers use the
+ * hs_store_* wrappers below. Ids are 24-hex ObjectIds, times are UTC
+ * milliseconds, pages are cursor based; no SQL or row id leaves a backend.
+ * Every string a read returns is allocated in the arena passed in. */
+#ifndef HS_STORE_H
+#define HS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs/arena.h"
+#include "hs/config.h"
+#include "hs/err.h"
+#include "hs/util.h"
+
+typedef struct hs_user {
+    char id[HS_ID_LEN + 1];
+    const char *username; /* lowercase */
+    const char *email;    /* lowercase */
+    const char *password_hash;
+    const char *display_name;
+    const char *bio;
+    const char *avatar_file_id; /* NULL when unset */
+    const char *settings;       /* a JSON object as text */
+    const char *role;           /* "user" or "admin" */
+    int disabled;
+    int64_t created_at, updated_at;
+} hs_user_t;
+
+typedef struct hs_session {
+    char id[HS_ID_LEN + 1];
+    char user_id[HS_ID_LEN + 1];
+    const char *user_agent;
+    const char *ip;
+    int64_t created_at, last_used_at, expires_at;
+    int64_t revoked_at; /* 0 while active */
+} hs_session_t;
+
+/* One page of users; next_cursor is NULL on the last page. */
+typedef struct hs_user_page {
+    hs_user_t *items;
+    size_t n;
+    const char *next_cursor;
+} hs_user_page_t;
+
+typedef struct hs_store hs_store_t;
+
+typedef struct hs_store_ops {
+    const char *name;
+    void (*close)(hs_store_t *st);
+    int (*ping)(hs_store_t *st, hs_err_t *err);
+    int (*user_create)(hs_store_t *st, hs_user_t *u, hs_err_t *err);
+    int (*user_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out, hs_err_t *err);
+    int (*user_find_login)(hs_store_t *st, const char *login, hs_arena_t *a, hs_user_t *out,
+                           hs_err_t *err);
+    int (*user_update_profile)(hs_store_t *st, const hs_user_t *u, hs_err_t *err);
+    int (*user_set_password)(hs_store_t *st, const char *id, const char *hash, int64_t now,
+                             hs_err_t *err);
+    int (*user_set_disabled)(hs_store_t *st, const char *id, int disabled, int64_t now,
+                             hs_err_t *err);
+    int (*user_search)(hs_store_t *st, const char *prefix, const char *after, int limit,
+                       hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
+    int (*follow_set)(hs_store_t *st, const char *follower, const char *followee, int on,
+                      int64_t now, hs_err_t *err);
+    int (*follow_state)(hs_store_t *st, const char *follower, const char *followee, int *on,
+                        hs_err_t *err);
+    int (*follow_counts)(hs_store_t *st, const char *id, long *followers, long *following,
+                         hs_err_t *err);
+    int (*follow_page)(hs_store_t *st, const char *id, int followers, const char *before,
+                       int limit, hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
+    int (*session_create)(hs_store_t *st, const hs_session_t *s, const char *refresh_hash,
+                          int64_t refresh_expires, hs_err_t *err);
+    int (*session_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
+                       hs_err_t *err);
+    int (*session_list)(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_session_t **out,
+                        size_t *n, hs_err_t *err);
+    int (*session_revoke)(hs_store_t *st, const char *id, const char *user_id, int64_t now,
+                          hs_err_t *err);
+    int (*session_revoke_others)(hs_store_t *st, const char *user_id, const char *keep_id,
+                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n,
+                                 hs_err_t *err);
+    int (*refresh_rotate)(hs_store_t *st, const char *old_hash, const char *new_hash,
+                          int64_t new_expires, int64_t now, const char *user_agent,
+                          const char *ip, hs_arena_t *a, hs_session_t *out, hs_err_t *err);
+} hs_store_ops_t;
+
+struct hs_store {
+    const hs_store_ops_t *ops;
+    void *impl; /* the backend's own state */
+};
+
+/* Opens the backend named by cfg->store (creating or migrating its schema).
+ * The result is freed with hs_store_close(). */
+int hs_store_open(hs_store_t **out, const hs_config_t *cfg, hs_err_t *err);
+void hs_store_close(hs_store_t *st);
+
+/* 0 when the store answers. */
+static inline int hs_store_ping(hs_store_t *st, hs_err_t *err)
+{
+    return st->ops->ping(st, err);
+}
+/* Inserts u (id, username, email, hash, times filled by the caller). The very
+ * first user becomes "admin", every other one "user"; u->role is set to it.
+ * HS_ECONFLICT with code username_taken / email_taken on duplicates. */
+static inline int hs_store_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err)
+{
+    return st->ops->user_create(st, u, err);
+}
+/* HS_ENOTFOUND (user_not_found) when no such id. */
+static inline int hs_store_user_get(hs_store_t *st, const char *id, hs_arena_t *a,
+                                    hs_user_t *out, hs_err_t *err)
+{
+    return st->ops->user_get(st, id, a, out, err);
+}
+/* Finds a user by lowercase username or email; HS_ENOTFOUND otherwise. */
+static inline int hs_store_user_find_login(hs_store_t *st, const char *login, hs_arena_t *a,
+                                           hs_user_t *out, hs_err_t *err)
+{
+    return st->ops->user_find_login(st, login, a, out, err);
+}
+/* Writes display_name, bio, avatar_file_id, settings and updated_at of u. */
+static inline int hs_store_user_update_profile(hs_store_t *st, const hs_user_t *u,
+                                               hs_err_t *err)
+{
+    return st->ops->user_update_profile(st, u, err);
+}
+static inline int hs_store_user_set_password(hs_store_t *st, const char *id, const char *hash,
+                                             int64_t now, hs_err_t *err)
+{
+    return st->ops->user_set_password(st, id, hash, now, err);
+}
+static inline int hs_store_user_set_disabled(hs_store_t *st, const char *id, int disabled,
+                                             int64_t now, hs_err_t *err)
+{
+    return st->ops->user_set_disabled(st, id, disabled, now, err);
+}
+/* Enabled users whose username or display name starts with prefix (ASCII
+ * case-insensitive), ordered by username, after the cursor `after`. */
+static inline int hs_store_user_search(hs_store_t *st, const char *prefix, const char *after,
+                                       int limit, hs_arena_t *a, hs_user_page_t *out,
+                                       hs_err_t *err)
+{
+    return st->ops->user_search(st, prefix, after, limit, a, out, err);
+}
+/* Makes follower follow (on=1) or stop following (on=0) followee; idempotent. */
+static inline int hs_store_follow_set(hs_store_t *st, const char *follower, const char *followee,
+                                      int on, int64_t now, hs_err_t *err)
+{
+    return st->ops->follow_set(st, follower, followee, on, now, err);
+}
+static inline int hs_store_follow_state(hs_store_t *st, const char *follower,
+                                        const char *followee, int *on, hs_err_t *err)
+{
+    return st->ops->follow_state(st, follower, followee, on, err);
+}
+static inline int hs_store_follow_counts(hs_store_t *st, const char *id, long *followers,
+                                         long *following, hs_err_t *err)
+{
+    return st->ops->follow_counts(st, id, followers, following, err);
+}
+/* The followers (followers=1) of id or the users id follows (followers=0),
+ * newest follow first, before the cursor `before`. */
+static inline int hs_store_follow_page(hs_store_t *st, const char *id, int followers,
+                                       const char *before, int limit, hs_arena_t *a,
+                                       hs_user_page_t *out, hs_err_t *err)
+{
+    return st->ops->follow_page(st, id, followers, before, limit, a, out, err);
+}
+/* Creates session s with its first refresh token (stored only as a hash). */
+static inline int hs_store_session_create(hs_store_t *st, const hs_session_t *s,
+                                          const char *refresh_hash, int64_t refresh_expires,
+                                          hs_err_t *err)
+{
+    return st->ops->session_create(st, s, refresh_hash, refresh_expires, err);
+}
+/* HS_ENOTFOUND (session_not_found) when no such session. */
+static inline int hs_store_session_get(hs_store_t *st, const char *id, hs_arena_t *a,
+                                       hs_session_t *out, hs_err_t *err)
+{
+    return st->ops->session_get(st, id, a, out, err);
+}
+/* The user's active sessions, most recently used first. */
+static inline int hs_store_session_list(hs_store_t *st, const char *user_id, hs_arena_t *a,
+                                        hs_session_t **out, size_t *n, hs_err_t *err)
+{
+    return st->ops->session_list(st, user_id, a, out, n, err);
+}
+/* Revokes one active session of user_id; HS_ENOTFOUND if it is not theirs. */
+static inline int hs_store_session_revoke(hs_store_t *st, const char *id, const char *user_id,
+                                          int64_t now, hs_err_t *err)
+{
+    return st->ops->session_revoke(st, id, user_id, now, err);
+}
+/* Revokes every active session of user_id except keep_id (NULL: all) and
+ * returns the revoked ids (arena-allocated). */
+static inline int hs_store_session_revoke_others(hs_store_t *st, const char *user_id,
+                                                 const char *keep_id, int64_t now,
+                                                 hs_arena_t *a, char ***ids, size_t *n,
+                                                 hs_err_t *err)
+{
+    return st->ops->session_revoke_others(st, user_id, keep_id, now, a, ids, n, err);
+}
+/* Atomically exchanges a refresh token for the next one. Unknown, expired or
+ * revoked: HS_EAUTH. A token presented a second time: the whole session is
+ * revoked, out->id names it, and HS_EAUTH with code refresh_token_reused. */
+static inline int hs_store_refresh_rotate(hs_store_t *st, const char *old_hash,
+                                          const char *new_hash, int64_t new_expires,
+                                          int64_t now, const char *user_agent, const char *ip,
+                                          hs_arena_t *a, hs_session_t *out, hs_err_t *err)
+{
+    return st->ops->refresh_rotate(st, old_hash, new_hash, new_expires, now, user_agent, ip, a,
+                                   out, err);
+}
+
+#endif

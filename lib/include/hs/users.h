@@ -1,0 +1,32 @@
+/* Users as others see them: JSON views, profiles, the follow graph. */
+#ifndef HS_USERS_H
+#define HS_USERS_H
+
+#include <cjson/cJSON.h>
+
+#include "hs/app.h"
+#include "hs/store.h"
+
+/* The full view of u; self adds email, settings and updated_at. Caller owns
+ * the result (cJSON_Delete). */
+cJSON *hs_user_json(const hs_user_t *u, int self);
+/* The short view used in lists: id, username, display_name, avatar_file_id. */
+cJSON *hs_user_brief_json(const hs_user_t *u);
+/* A page of users as {"items":[brief...],"next_cursor":...}. */
+cJSON *hs_user_page_json(const hs_user_page_t *page);
+
+/* The profile of target as viewer sees it, with follower counts and
+ * whether viewer follows target. Disabled users are 404 except to admins
+ * and themselves. */
+int hs_user_profile(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                    cJSON **out, hs_err_t *err);
+
+/* Loads a user that viewer may see (see hs_user_profile) into out. */
+int hs_user_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                    hs_user_t *out, hs_err_t *err);
+
+/* Starts (on=1) or stops following target; following yourself is refused. */
+int hs_user_follow(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                   int on, hs_err_t *err);
+
+#endif

@@ -1,0 +1,34 @@
+/* Small primitives shared by every module: randomness and hashing from
+ * OpenSSL, constant-time comparison, ObjectIds from libbson, UTC time. */
+#ifndef HS_UTIL_H
+#define HS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_ID_LEN 24 /* an ObjectId as lowercase hex, without the NUL */
+
+/* Fills buf with n cryptographically random bytes; 0 or -1. */
+int hs_random_bytes(void *buf, size_t n);
+/* n random bytes as lowercase hex into out (2n+1 bytes). */
+int hs_random_hex(char *out, size_t n);
+/* n random bytes as unpadded base64url into out (at least 4*n/3+2 bytes). */
+int hs_random_b64url(char *out, size_t n);
+
+/* Compares a and b in time that depends only on their lengths. 1 if equal. */
+int hs_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* sha256(data) as 64 lowercase hex chars + NUL into out[65]. */
+void hs_sha256_hex(const void *data, size_t n, char out[65]);
+
+/* A new ObjectId as 24 lowercase hex chars + NUL. */
+void hs_id_new(char out[HS_ID_LEN + 1]);
+/* 1 if s is a well-formed 24-hex ObjectId string. */
+int hs_id_valid(const char *s);
+
+/* Milliseconds since the Unix epoch, UTC. */
+int64_t hs_now_ms(void);
+/* Formats ms as ISO-8601 UTC ("2026-11-21T10:21:30.123Z") into out[25]. */
+void hs_time_iso(int64_t ms, char out[25]);
+
+#endif

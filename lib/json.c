@@ -1,0 +1,158 @@
+#include "hs/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs/util.h"
+
+int hs_json_body_or_reply(hs_req_t *req, cJSON **out)
+{
+    hs_err_t err;
+    char *buf;
+    size_t len;
+    *out = NULL;
+    if (hs_req_body(req, (size_t)req->ctx->cfg.max_json_body, &buf, &len, &err)) {
+        hs_reply_error(req, &err);
+        return -1;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    /* Only whitespace may follow the value. */
+    while (root && end && (size_t)(end - buf) < len && strchr(" \t\r\n", *end))
+        end++;
+    if (!root || (size_t)(end - buf) != len) {
+        cJSON_Delete(root);
+        hs_reply_fail(req, HS_EINVAL, "invalid_json", "The request body is not valid JSON");
+        return -1;
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        hs_reply_fail(req, HS_EINVAL, "not_an_object", "The request body must be a JSON object");
+        return -1;
+    }
+    req->json = root;
+    *out = root;
+    return 0;
+}
+
+long hs_utf8_len(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long n = 0;
+    while (*p) {
+        unsigned c = *p;
+        int extra;
+        unsigned min;
+        if (c < 0x80) {
+            extra = 0;
+            min = 0;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1;
+            min = 0x80;
+            c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2;
+            min = 0x800;
+            c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3;
+            min = 0x10000;
+            c &= 0x07;
+        } else {
+            return -1;
+        }
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xC0) != 0x80)
+                return -1;
+            c = (c << 6) | (*p & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                            size_t min, size_t max, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v)) {
+        if (!required)
+            return 0;
+        hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", field);
+        return -1;
+    }
+    if (!cJSON_IsString(v)) {
+        hs_reply_fail(req, HS_EINVAL, "wrong_type", "The field '%s' must be a string", field);
+        return -1;
+    }
+    long n = hs_utf8_len(v->valuestring);
+    if (n < 0) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value", "The field '%s' is not valid UTF-8", field);
+        return -1;
+    }
+    if ((size_t)n < min || (size_t)n > max) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value",
+                      "The field '%s' must have %zu to %zu characters", field, min, max);
+        return -1;
+    }
+    *out = v->valuestring;
+    return 0;
+}
+
+int hs_json_object_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                            const cJSON **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v)) {
+        if (!required)
+            return 0;
+        hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", field);
+        return -1;
+    }
+    if (!cJSON_IsObject(v)) {
+        hs_reply_fail(req, HS_EINVAL, "wrong_type", "The field '%s' must be an object", field);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit)
+{
+    const char *v = hs_req_query(req, "limit");
+    *limit = def;
+    if (!v)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 1 || n > max) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value", "limit must be an integer from 1 to %d", max);
+        return -1;
+    }
+    *limit = (int)n;
+    return 0;
+}
+
+void hs_json_add_time(cJSON *obj, const char *key, int64_t ms)
+{
+    if (!ms) {
+        cJSON_AddNullToObject(obj, key);
+        return;
+    }
+    char iso[25];
+    hs_time_iso(ms, iso);
+    cJSON_AddStringToObject(obj, key, iso);
+}
+
+void hs_json_add_string_or_null(cJSON *obj, const char *key, const char *s)
+{
+    if (s)
+        cJSON_AddStringToObject(obj, key, s);
+    else
+        cJSON_AddNullToObject(obj, key);
+}

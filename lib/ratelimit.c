@@ -1,0 +1,47 @@
+#include "hs/ratelimit.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+
+/* GCRA: the key holds the theoretical arrival time (TAT) in ms. A request is
+ * allowed when TAT + interval*cost - burst*interval <= now. Time comes from
+ * the Redis server so every client agrees on it. Returns {allowed, wait_ms}. */
+static const char script[] =
+    "local burst, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or now)\n"
+    "if tat < now then tat = now end\n"
+    "local need = (cost > 0) and cost or 1\n"
+    "local new_tat = tat + need * interval\n"
+    "local allow_at = new_tat - burst * interval\n"
+    "if allow_at > now then return {0, allow_at - now} end\n"
+    "if cost > 0 then redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now) end\n"
+    "return {1, 0}\n";
+
+int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                 hs_err_t *err)
+{
+    char b[24], p[24], c[16];
+    snprintf(b, sizeof b, "%ld", burst);
+    snprintf(p, sizeof p, "%ld", period_ms);
+    snprintf(c, sizeof c, "%d", cost);
+    const char *argv[] = {"EVAL", script, "1", key, b, p, c};
+    redisReply *reply = hs_redis_argv(r, 7, argv, NULL);
+    if (!reply)
+        return 0;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 0) {
+        long long wait_ms = reply->element[1]->integer;
+        rc = hs_err_set(err, HS_ERATE, "rate_limited", "Too many attempts; slow down");
+        if (err) {
+            err->retry_after = (int)((wait_ms + 999) / 1000);
+            if (err->retry_after < 1)
+                err->retry_after = 1;
+            hs_err_hint(err, "try again in %d seconds", err->retry_after);
+        }
+    }
+    hs_redis_reply_free(reply);
+    return rc;
+}

@@ -1,0 +1,134 @@
+#include "hs/redis.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+struct hs_redis {
+    redisContext *c;
+    char *host;
+    int port;
+    struct timeval timeout;
+    time_t next_attempt; /* backoff after a failed connect */
+};
+
+hs_redis_t *hs_redis_new(const char *host, int port, int timeout_ms)
+{
+    hs_redis_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->host = strdup(host);
+    if (!r->host) {
+        free(r);
+        return NULL;
+    }
+    r->port = port;
+    r->timeout.tv_sec = timeout_ms / 1000;
+    r->timeout.tv_usec = (timeout_ms % 1000) * 1000;
+    return r;
+}
+
+void hs_redis_free(hs_redis_t *r)
+{
+    if (!r)
+        return;
+    if (r->c)
+        redisFree(r->c);
+    free(r->host);
+    free(r);
+}
+
+static void drop(hs_redis_t *r)
+{
+    if (r->c) {
+        redisFree(r->c);
+        r->c = NULL;
+    }
+}
+
+static int ensure(hs_redis_t *r)
+{
+    if (r->c)
+        return 0;
+    time_t now = time(NULL);
+    if (now < r->next_attempt)
+        return -1;
+    r->c = redisConnectWithTimeout(r->host, r->port, r->timeout);
+    if (!r->c || r->c->err || redisSetTimeout(r->c, r->timeout) != REDIS_OK) {
+        drop(r);
+        r->next_attempt = now + 1;
+        return -1;
+    }
+    return 0;
+}
+
+redisReply *hs_redis_argv(hs_redis_t *r, int argc, const char **argv, hs_err_t *err)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (ensure(r))
+            break;
+        redisReply *reply = redisCommandArgv(r->c, argc, argv, NULL);
+        if (reply)
+            return reply;
+        drop(r); /* I/O error: the next attempt reconnects */
+    }
+    hs_err_set(err, HS_EUNAVAIL, "redis_unavailable", "Redis is unavailable");
+    hs_err_hint(err, "try again in a moment");
+    return NULL;
+}
+
+void hs_redis_reply_free(redisReply *reply)
+{
+    if (reply)
+        freeReplyObject(reply);
+}
+
+/* Runs argv and checks the reply type; 0 or an error. */
+static int run(hs_redis_t *r, int argc, const char **argv, int type, long long *integer,
+               hs_err_t *err)
+{
+    redisReply *reply = hs_redis_argv(r, argc, argv, err);
+    if (!reply)
+        return HS_EUNAVAIL;
+    int ok = reply->type == type;
+    if (ok && integer)
+        *integer = reply->integer;
+    freeReplyObject(reply);
+    if (!ok)
+        return hs_err_set(err, HS_EUNAVAIL, "redis_error", "Redis answered unexpectedly");
+    return 0;
+}
+
+int hs_redis_ping(hs_redis_t *r, hs_err_t *err)
+{
+    const char *argv[] = {"PING"};
+    return run(r, 1, argv, REDIS_REPLY_STATUS, NULL, err);
+}
+
+int hs_redis_set_ttl(hs_redis_t *r, const char *key, long ttl_seconds, hs_err_t *err)
+{
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%ld", ttl_seconds > 0 ? ttl_seconds : 1);
+    const char *argv[] = {"SET", key, "1", "EX", ttl};
+    return run(r, 5, argv, REDIS_REPLY_STATUS, NULL, err);
+}
+
+int hs_redis_del(hs_redis_t *r, const char *key, hs_err_t *err)
+{
+    const char *argv[] = {"DEL", key};
+    return run(r, 2, argv, REDIS_REPLY_INTEGER, NULL, err);
+}
+
+int hs_redis_exists(hs_redis_t *r, const char **keys, int n, long *count, hs_err_t *err)
+{
+    const char *argv[9] = {"EXISTS"};
+    if (n < 1 || n > 8)
+        return hs_err_set(err, HS_EINTERNAL, NULL, "hs_redis_exists: bad key count");
+    memcpy(argv + 1, keys, (size_t)n * sizeof *keys);
+    long long v = 0;
+    int rc = run(r, n + 1, argv, REDIS_REPLY_INTEGER, &v, err);
+    *count = (long)v;
+    return rc;
+}

@@ -1,0 +1,121 @@
+/* Route matching and dispatch: routes are data, the dispatcher answers 404,
+ * 405 (with Allow), CORS preflights and authentication before a handler runs. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hs/auth.h"
+#include "hs/http.h"
+
+int hs_route_match(const char *pattern, const char *path, hs_req_t *req)
+{
+    const char *p = pattern, *s = path;
+    int np = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *end = strchr(s, '/');
+            size_t vlen = end ? (size_t)(end - s) : strlen(s);
+            if (!close || vlen == 0 || np == HS_MAX_PARAMS)
+                return 0;
+            char *v = hs_url_decode(req->arena, s, vlen, 0);
+            if (!v)
+                return 0;
+            req->param_names[np] = hs_arena_strndup(req->arena, p + 1, (size_t)(close - p - 1));
+            req->param_values[np] = v;
+            np++;
+            p = close + 1;
+            s += vlen;
+            continue;
+        }
+        if (*p != *s)
+            return 0;
+        p++;
+        s++;
+    }
+    if (*p || *s)
+        return 0;
+    req->nparams = np;
+    return 1;
+}
+
+/* Adds the CORS response headers when the Origin is allowed; 1 if it is. */
+static int cors(hs_req_t *req, const char *origin)
+{
+    const char *list = req->ctx->cfg.cors_origins;
+    size_t olen = strlen(origin);
+    while (list && *list) {
+        const char *comma = strchr(list, ',');
+        size_t n = comma ? (size_t)(comma - list) : strlen(list);
+        while (n && *list == ' ') {
+            list++;
+            n--;
+        }
+        while (n && list[n - 1] == ' ')
+            n--;
+        if ((n == olen && memcmp(list, origin, n) == 0) || (n == 1 && *list == '*')) {
+            hs_reply_header(req, "Access-Control-Allow-Origin", origin);
+            hs_reply_header(req, "Vary", "Origin");
+            hs_reply_header(req, "Access-Control-Expose-Headers",
+                            "X-Request-Id, Retry-After, Location");
+            return 1;
+        }
+        list = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+void hs_http_dispatch(hs_req_t *req, const hs_route_t *routes, size_t n)
+{
+    char allow[128] = "";
+    const hs_route_t *hit = NULL;
+    for (size_t i = 0; i < n && !hit; i++) {
+        if (!hs_route_match(routes[i].pattern, req->path, req))
+            continue;
+        if (strcmp(routes[i].method, req->method) == 0) {
+            hit = &routes[i];
+        } else if (!strstr(allow, routes[i].method)) {
+            size_t len = strlen(allow);
+            snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", routes[i].method);
+        }
+    }
+    const char *origin = hs_req_header(req, "HTTP_ORIGIN");
+    int cors_ok = origin && cors(req, origin);
+
+    if (!hit && allow[0] && strcmp(req->method, "OPTIONS") == 0) {
+        size_t len = strlen(allow);
+        snprintf(allow + len, sizeof allow - len, ", OPTIONS");
+        hs_reply_header(req, "Allow", allow);
+        if (origin && !cors_ok) {
+            hs_reply_fail(req, HS_EFORBIDDEN, "cors_origin_denied",
+                          "Cross-origin requests from %.100s are not allowed", origin);
+            return;
+        }
+        if (origin) {
+            hs_reply_header(req, "Access-Control-Allow-Methods", allow);
+            hs_reply_header(req, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, X-Request-Id");
+            hs_reply_header(req, "Access-Control-Max-Age", "600");
+        }
+        hs_reply_empty(req, 204);
+        return;
+    }
+    if (!hit && allow[0]) {
+        hs_reply_header(req, "Allow", allow);
+        hs_reply_fail(req, HS_EMETHOD, NULL, "%s is not allowed here; allowed: %s", req->method,
+                      allow);
+        return;
+    }
+    if (!hit) {
+        hs_reply_fail(req, HS_ENOTFOUND, "route_not_found", "No such endpoint");
+        return;
+    }
+    if (hit->flags & HS_ROUTE_AUTH) {
+        hs_err_t err;
+        if (hs_auth_request(req, &err)) {
+            hs_reply_error(req, &err);
+            return;
+        }
+    }
+    hit->fn(req);
+}

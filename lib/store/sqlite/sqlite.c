@@ -1,0 +1,248 @@
+/* SQLite backend: connection, schema migrations and the statement cache.
+ * One connection per process; WAL lets the processes lighttpd spawns read
+ * concurrently while one writes, and busy_timeout absorbs writer overlap. */
+#include "sqlite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Forward-only migrations: entry i brings the schema to user_version i+1.
+ * Never edit a shipped entry; append a new one. */
+static const char *const migrations[] = {
+    /* 1: accounts, sessions, follows */
+    "CREATE TABLE users ("
+    " id TEXT PRIMARY KEY,"
+    " username TEXT NOT NULL UNIQUE,"
+    " email TEXT NOT NULL UNIQUE,"
+    " password_hash TEXT NOT NULL,"
+    " display_name TEXT NOT NULL DEFAULT '',"
+    " bio TEXT NOT NULL DEFAULT '',"
+    " avatar_file_id TEXT,"
+    " settings TEXT NOT NULL DEFAULT '{}',"
+    " role TEXT NOT NULL DEFAULT 'user',"
+    " disabled INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX users_display_name ON users(display_name COLLATE NOCASE);"
+    "CREATE TABLE sessions ("
+    " id TEXT PRIMARY KEY,"
+    " user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " user_agent TEXT NOT NULL DEFAULT '',"
+    " ip TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " last_used_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX sessions_user ON sessions(user_id, revoked_at);"
+    "CREATE TABLE refresh_tokens ("
+    " hash TEXT PRIMARY KEY,"
+    " session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    " expires_at INTEGER NOT NULL,"
+    " used_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);"
+    "CREATE TABLE follows ("
+    " id TEXT PRIMARY KEY,"
+    " follower_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " followee_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " created_at INTEGER NOT NULL,"
+    " UNIQUE (follower_id, followee_id));"
+    "CREATE INDEX follows_followee ON follows(followee_id, id);"
+    "CREATE INDEX follows_follower ON follows(follower_id, id);",
+};
+
+static int exec(sqlite3 *db, const char *sql, hs_err_t *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        hs_err_set(err, HS_EINTERNAL, "store_error", "sqlite: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return HS_EINTERNAL;
+    }
+    return 0;
+}
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+/* Runs the missing migrations in one IMMEDIATE transaction, so processes
+ * starting together migrate once and the others then see the new version. */
+static int migrate(sqlite3 *db, hs_err_t *err)
+{
+    int target = (int)(sizeof migrations / sizeof migrations[0]);
+    if (exec(db, "BEGIN IMMEDIATE", err))
+        return HS_EINTERNAL;
+    int v = user_version(db);
+    if (v > target) {
+        exec(db, "ROLLBACK", NULL);
+        return hs_err_set(err, HS_EINTERNAL, "store_too_new",
+                          "the database schema (version %d) is newer than this build (%d)", v,
+                          target);
+    }
+    for (; v < target; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (exec(db, migrations[v], err) || exec(db, pragma, err)) {
+            exec(db, "ROLLBACK", NULL);
+            return HS_EINTERNAL;
+        }
+    }
+    return exec(db, "COMMIT", err);
+}
+
+static void sq_close(hs_store_t *st)
+{
+    hs__sq_t *q = st->impl;
+    for (int i = 0; i < q->ncache; i++)
+        sqlite3_finalize(q->cache[i].stmt);
+    sqlite3_close(q->db);
+    free(q);
+    free(st);
+}
+
+static int sq_ping(hs_store_t *st, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, "SELECT 1", err);
+    if (!s)
+        return err ? err->rc : HS_EINTERNAL;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
+}
+
+static const hs_store_ops_t sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .ping = sq_ping,
+    .user_create = hs__sq_user_create,
+    .user_get = hs__sq_user_get,
+    .user_find_login = hs__sq_user_find_login,
+    .user_update_profile = hs__sq_user_update_profile,
+    .user_set_password = hs__sq_user_set_password,
+    .user_set_disabled = hs__sq_user_set_disabled,
+    .user_search = hs__sq_user_search,
+    .follow_set = hs__sq_follow_set,
+    .follow_state = hs__sq_follow_state,
+    .follow_counts = hs__sq_follow_counts,
+    .follow_page = hs__sq_follow_page,
+    .session_create = hs__sq_session_create,
+    .session_get = hs__sq_session_get,
+    .session_list = hs__sq_session_list,
+    .session_revoke = hs__sq_session_revoke,
+    .session_revoke_others = hs__sq_session_revoke_others,
+    .refresh_rotate = hs__sq_refresh_rotate,
+};
+
+int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        hs_err_set(err, HS_EUNAVAIL, "store_unavailable", "cannot open SQLite database %s: %s",
+                   path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return HS_EUNAVAIL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (exec(db,
+             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+             "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+             err) ||
+        migrate(db, err)) {
+        sqlite3_close(db);
+        return err ? err->rc : HS_EINTERNAL;
+    }
+    hs_store_t *st = calloc(1, sizeof *st);
+    hs__sq_t *q = calloc(1, sizeof *q);
+    if (!st || !q) {
+        free(st);
+        free(q);
+        sqlite3_close(db);
+        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    }
+    q->db = db;
+    st->ops = &sqlite_ops;
+    st->impl = q;
+    *out = st;
+    return 0;
+}
+
+sqlite3_stmt *hs__sq_prepare(hs_store_t *st, const char *sql, hs_err_t *err)
+{
+    hs__sq_t *q = st->impl;
+    for (int i = 0; i < q->ncache; i++)
+        if (q->cache[i].sql == sql) {
+            sqlite3_stmt *s = q->cache[i].stmt;
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return s;
+        }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if (rc != SQLITE_OK) {
+        hs__sq_fail(st, rc, err);
+        return NULL;
+    }
+    if (q->ncache < HS__SQ_MAX_STMTS) {
+        q->cache[q->ncache].sql = sql;
+        q->cache[q->ncache].stmt = s;
+        q->ncache++;
+    }
+    return s;
+}
+
+int hs__sq_fail(hs_store_t *st, int rc, hs_err_t *err)
+{
+    hs__sq_t *q = st->impl;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return hs_err_set(err, HS_EUNAVAIL, "store_busy", "the database is busy; try again");
+    return hs_err_set(err, HS_EINTERNAL, "store_error", "sqlite: %s", sqlite3_errmsg(q->db));
+}
+
+int hs__sq_step_done(hs_store_t *st, sqlite3_stmt *s, hs_err_t *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
+}
+
+int hs__sq_begin(hs_store_t *st, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, "BEGIN IMMEDIATE", err);
+    return s ? hs__sq_step_done(st, s, err) : HS_EINTERNAL;
+}
+
+int hs__sq_commit(hs_store_t *st, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, "COMMIT", err);
+    return s ? hs__sq_step_done(st, s, err) : HS_EINTERNAL;
+}
+
+void hs__sq_rollback(hs_store_t *st)
+{
+    hs__sq_t *q = st->impl;
+    if (!sqlite3_get_autocommit(q->db))
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    if (!t)
+        return NULL;
+    return hs_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, i));
+}
+
+int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+}

@@ -1,0 +1,84 @@
+/* Internals shared by the files of the SQLite backend. Nothing here is
+ * visible outside lib/store/sqlite/. */
+#ifndef HS_STORE_SQLITE_H
+#define HS_STORE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "hs/store.h"
+
+#define HS__SQ_MAX_STMTS 64
+
+typedef struct hs__sq {
+    sqlite3 *db;
+    struct {
+        const char *sql; /* identity of the statement: a static string */
+        sqlite3_stmt *stmt;
+    } cache[HS__SQ_MAX_STMTS];
+    int ncache;
+} hs__sq_t;
+
+/* Opens (creating and migrating) the database at path. */
+int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err);
+
+/* A cached prepared statement for the static string sql, reset and with its
+ * bindings cleared; NULL with err filled on failure. */
+sqlite3_stmt *hs__sq_prepare(hs_store_t *st, const char *sql, hs_err_t *err);
+/* Maps a failed sqlite3 call to an hs error (busy: 503, others: 500). */
+int hs__sq_fail(hs_store_t *st, int rc, hs_err_t *err);
+/* Runs one statement with no result rows; 0 or an error. */
+int hs__sq_step_done(hs_store_t *st, sqlite3_stmt *s, hs_err_t *err);
+int hs__sq_begin(hs_store_t *st, hs_err_t *err);
+int hs__sq_commit(hs_store_t *st, hs_err_t *err);
+void hs__sq_rollback(hs_store_t *st);
+/* Column i as an arena string; NULL for SQL NULL. */
+const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i);
+/* Binds a C string (NULL binds SQL NULL). */
+int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v);
+
+/* The users.c part of the ops table, used by follows.c too. */
+#define HS__SQ_USER_COLS                                                                       \
+    "u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.avatar_file_id, "    \
+    "u.settings, u.role, u.disabled, u.created_at, u.updated_at"
+/* Reads the HS__SQ_USER_COLS columns starting at column 0. */
+void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, hs_user_t *u);
+/* Steps s and collects at most limit users plus next_cursor (the column
+ * cursor_col of the last row) when a (limit+1)th row exists. */
+int hs__sq_user_page(hs_store_t *st, sqlite3_stmt *s, int limit, int cursor_col, hs_arena_t *a,
+                     hs_user_page_t *out, hs_err_t *err);
+
+int hs__sq_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err);
+int hs__sq_user_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out, hs_err_t *err);
+int hs__sq_user_find_login(hs_store_t *st, const char *login, hs_arena_t *a, hs_user_t *out,
+                           hs_err_t *err);
+int hs__sq_user_update_profile(hs_store_t *st, const hs_user_t *u, hs_err_t *err);
+int hs__sq_user_set_password(hs_store_t *st, const char *id, const char *hash, int64_t now,
+                             hs_err_t *err);
+int hs__sq_user_set_disabled(hs_store_t *st, const char *id, int disabled, int64_t now,
+                             hs_err_t *err);
+int hs__sq_user_search(hs_store_t *st, const char *prefix, const char *after, int limit,
+                       hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
+int hs__sq_follow_set(hs_store_t *st, const char *follower, const char *followee, int on,
+                      int64_t now, hs_err_t *err);
+int hs__sq_follow_state(hs_store_t *st, const char *follower, const char *followee, int *on,
+                        hs_err_t *err);
+int hs__sq_follow_counts(hs_store_t *st, const char *id, long *followers, long *following,
+                         hs_err_t *err);
+int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char *before,
+                       int limit, hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
+int hs__sq_session_create(hs_store_t *st, const hs_session_t *s, const char *refresh_hash,
+                          int64_t refresh_expires, hs_err_t *err);
+int hs__sq_session_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
+                       hs_err_t *err);
+int hs__sq_session_list(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_session_t **out,
+                        size_t *n, hs_err_t *err);
+int hs__sq_session_revoke(hs_store_t *st, const char *id, const char *user_id, int64_t now,
+                          hs_err_t *err);
+int hs__sq_session_revoke_others(hs_store_t *st, const char *user_id, const char *keep_id,
+                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n,
+                                 hs_err_t *err);
+int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_hash,
+                          int64_t new_expires, int64_t now, const char *user_agent,
+                          const char *ip, hs_arena_t *a, hs_session_t *out, hs_err_t *err);
+
+#endif

@@ -1,0 +1,84 @@
+#include "hs/users.h"
+
+#include <string.h>
+
+#include "hs/json.h"
+
+cJSON *hs_user_brief_json(const hs_user_t *u)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", u->id);
+    cJSON_AddStringToObject(o, "username", u->username);
+    cJSON_AddStringToObject(o, "display_name", u->display_name ? u->display_name : "");
+    hs_json_add_string_or_null(o, "avatar_file_id", u->avatar_file_id);
+    return o;
+}
+
+cJSON *hs_user_json(const hs_user_t *u, int self)
+{
+    cJSON *o = hs_user_brief_json(u);
+    cJSON_AddStringToObject(o, "bio", u->bio ? u->bio : "");
+    cJSON_AddStringToObject(o, "role", u->role ? u->role : "user");
+    cJSON_AddBoolToObject(o, "disabled", u->disabled);
+    hs_json_add_time(o, "created_at", u->created_at);
+    if (self) {
+        cJSON_AddStringToObject(o, "email", u->email);
+        cJSON *settings = cJSON_Parse(u->settings ? u->settings : "{}");
+        cJSON_AddItemToObject(o, "settings", settings ? settings : cJSON_CreateObject());
+        hs_json_add_time(o, "updated_at", u->updated_at);
+    }
+    return o;
+}
+
+cJSON *hs_user_page_json(const hs_user_page_t *page)
+{
+    cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < page->n; i++)
+        cJSON_AddItemToArray(items, hs_user_brief_json(&page->items[i]));
+    hs_json_add_string_or_null(o, "next_cursor", page->next_cursor);
+    return o;
+}
+
+int hs_user_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                    hs_user_t *out, hs_err_t *err)
+{
+    if (!hs_id_valid(target_id))
+        return hs_err_set(err, HS_ENOTFOUND, "user_not_found", "No such user");
+    int rc = hs_store_user_get(ctx->store, target_id, a, out, err);
+    if (rc || !out->disabled || strcmp(viewer_id, target_id) == 0)
+        return rc;
+    hs_user_t viewer;
+    if (hs_store_user_get(ctx->store, viewer_id, a, &viewer, NULL) == 0 &&
+        strcmp(viewer.role, "admin") == 0)
+        return 0;
+    return hs_err_set(err, HS_ENOTFOUND, "user_not_found", "No such user");
+}
+
+int hs_user_profile(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                    cJSON **out, hs_err_t *err)
+{
+    hs_user_t u;
+    long followers = 0, following = 0;
+    int is_following = 0;
+    int rc = hs_user_visible(ctx, a, viewer_id, target_id, &u, err);
+    if (rc || (rc = hs_store_follow_counts(ctx->store, u.id, &followers, &following, err)) ||
+        (rc = hs_store_follow_state(ctx->store, viewer_id, u.id, &is_following, err)))
+        return rc;
+    *out = hs_user_json(&u, strcmp(viewer_id, u.id) == 0);
+    cJSON_AddNumberToObject(*out, "followers_count", (double)followers);
+    cJSON_AddNumberToObject(*out, "following_count", (double)following);
+    cJSON_AddBoolToObject(*out, "is_following", is_following);
+    return 0;
+}
+
+int hs_user_follow(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                   int on, hs_err_t *err)
+{
+    hs_user_t u;
+    int rc = hs_user_visible(ctx, a, viewer_id, target_id, &u, err);
+    if (rc)
+        return rc;
+    if (strcmp(viewer_id, target_id) == 0)
+        return hs_err_set(err, HS_EINVAL, "cannot_follow_self", "You cannot follow yourself");
+    return hs_store_follow_set(ctx->store, viewer_id, target_id, on, hs_now_ms(), err);
+}

@@ -1,0 +1,105 @@
+#!/bin/sh
+# Runs the whole Hypersend stack in the foreground: redis-server and lighttpd
+# (which spawns the FastCGI apps). Ctrl-C or SIGTERM stops everything it
+# started. Used by `make run`, the integration tests and the benchmarks.
+#
+#   scripts/stack.sh run RUNDIR
+#
+# Environment: HS_PORT (8080), HS_REDIS_PORT (6390), HS_BIN_DIR (build/bin),
+# HS_PROCS (processes per app, 2), HS_SANITIZE=1 (collect ASan/UBSan logs in
+# RUNDIR/logs), HS_QUIET=1 (no banner). Any other HS_* key overrides config.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+[ "${1:-}" = run ] && [ -n "${2:-}" ] || { echo "usage: $0 run RUNDIR" >&2; exit 2; }
+rundir=$2
+port=${HS_PORT:-8080}
+rport=${HS_REDIS_PORT:-6390}
+
+mkdir -p "$rundir/data" "$rundir/sockets" "$rundir/logs" "$rundir/redis"
+rundir=$(cd "$rundir" && pwd)
+
+# The signing key is made once and kept across runs, so tokens survive restarts.
+if [ ! -s "$rundir/secret.key" ]; then
+	(umask 077 && od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$rundir/secret.key")
+fi
+
+# The runtime config: the shipped defaults, then this run's paths (later
+# keys win).
+{
+	cat "$top/conf/hypersend.conf"
+	echo "data_dir = $rundir/data"
+	echo "secret_key_file = $rundir/secret.key"
+	echo "redis_port = $rport"
+	echo "access_log = $rundir/logs/access.log"
+} >"$rundir/hypersend.conf"
+
+export HS_CONFIG="$rundir/hypersend.conf"
+export HS_RUN_DIR="$rundir"
+export HS_BIN_DIR="${HS_BIN_DIR:-$top/build/bin}"
+export HS_WWW_DIR="${HS_WWW_DIR:-$top/www}"
+export HS_PORT="$port"
+export HS_PROCS="${HS_PROCS:-2}"
+if [ "${HS_SANITIZE:-0}" = 1 ]; then
+	export ASAN_OPTIONS="log_path=$rundir/logs/asan:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$rundir/logs/ubsan:print_stacktrace=1:halt_on_error=1"
+fi
+
+# Fail early, with the app's own words, on a bad config or key.
+"$HS_BIN_DIR/hs-auth" --check
+
+redis_pid=
+lighttpd_pid=
+stop() {
+	trap - INT TERM
+	[ -n "$lighttpd_pid" ] && kill "$lighttpd_pid" 2>/dev/null || true
+	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+trap 'stop; exit 0' INT TERM
+
+redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no \
+	--dir "$rundir/redis" --logfile "$rundir/logs/redis.log" --daemonize no &
+redis_pid=$!
+i=0
+until redis-cli -p "$rport" ping >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "stack: redis-server did not start (see $rundir/logs/redis.log)" >&2; stop; exit 1; }
+	sleep 0.05
+done
+
+lighttpd -D -f "$top/conf/lighttpd.conf" &
+lighttpd_pid=$!
+i=0
+until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -ge 200 ] || ! kill -0 "$lighttpd_pid" 2>/dev/null; then
+		echo "stack: lighttpd did not come up (see $rundir/logs/lighttpd-error.log)" >&2
+		stop
+		exit 1
+	fi
+	sleep 0.05
+done
+
+if [ "${HS_QUIET:-0}" != 1 ]; then
+	cat <<MSG
+
+  Hypersend is running on http://127.0.0.1:$port  (Ctrl-C stops it)
+  runtime folder: $rundir  (logs in $rundir/logs)
+
+  Try:
+    curl -s -X POST http://127.0.0.1:$port/api/v1/auth/register \\
+      -H 'Content-Type: application/json' \\
+      -d '{"username":"alice","email":"alice@example.com","password":"correct horse battery"}'
+
+MSG
+fi
+
+# Whichever child exits first ends the stack.
+while kill -0 "$redis_pid" 2>/dev/null && kill -0 "$lighttpd_pid" 2>/dev/null; do
+	sleep 1 &
+	wait $! 2>/dev/null || true
+done
+echo "stack: a server exited; stopping" >&2
+stop
+exit 1
