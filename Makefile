@@ -33,7 +33,7 @@ LIB_A    := $(BUILD)/libhypersend.a
 BINS     := $(APPS:%=$(BUILD)/bin/hs-%)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all deps run test unit integration sanitize-test check-format format bench install clean
 all: $(BINS)
@@ -50,7 +50,7 @@ $(BUILD)/bin/hs-%: $(BUILD)/fcgi-apps/%/main.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 

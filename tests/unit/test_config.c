@@ -1,0 +1,109 @@
+/* Config: defaults, file, environment overrides and validation. */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hs/config.h"
+
+static char path[] = "/tmp/hs-config-XXXXXX";
+
+static void write_conf(const char *text)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    strcpy(path, "/tmp/hs-config-XXXXXX");
+    unsetenv("HS_REDIS_PORT");
+    return 0;
+}
+
+static void defaults(void **state)
+{
+    (void)state;
+    hs_config_t c;
+    hs_err_t err;
+    assert_int_equal(hs_config_load(&c, NULL, 0, &err), 0);
+    assert_int_equal(c.access_token_ttl, 900);
+    assert_int_equal(c.refresh_token_ttl, 480 * 3600);
+    assert_int_equal(c.argon2_memory_kib, 19456);
+    assert_string_equal(c.store, "sqlite");
+    assert_string_equal(c.sqlite_path, "/var/lib/hypersend/hypersend.db");
+    /* every declared key has a doc string */
+    for (const hs_conf_key_t *k = hs_config_keys; k->name; k++)
+        assert_true(k->doc && *k->doc);
+    hs_config_free(&c);
+}
+
+static void file_then_env(void **state)
+{
+    (void)state;
+    write_conf("# comment\n data_dir = /srv/hs \nredis_port=7000\njwt_issuer = \"quoted\"\n");
+    setenv("HS_REDIS_PORT", "7001", 1);
+    hs_config_t c;
+    hs_err_t err;
+    assert_int_equal(hs_config_load(&c, path, 1, &err), 0);
+    assert_string_equal(c.data_dir, "/srv/hs");
+    assert_string_equal(c.sqlite_path, "/srv/hs/hypersend.db");
+    assert_string_equal(c.jwt_issuer, "quoted");
+    assert_int_equal(c.redis_port, 7001);
+    hs_config_free(&c);
+}
+
+static void bad_values_name_the_key(void **state)
+{
+    (void)state;
+    hs_config_t c;
+    hs_err_t err;
+    write_conf("redis_port = 99999\n");
+    assert_int_equal(hs_config_load(&c, path, 1, &err), HS_EINVAL);
+    assert_non_null(strstr(err.message, "redis_port"));
+    assert_non_null(strstr(err.message, ":1:"));
+    hs_config_free(&c);
+    teardown(NULL);
+
+    write_conf("argon2_memory_kib = 1024\n");
+    assert_int_equal(hs_config_load(&c, path, 1, &err), HS_EINVAL);
+    assert_non_null(strstr(err.message, "argon2_memory_kib"));
+    hs_config_free(&c);
+    teardown(NULL);
+
+    write_conf("no_such_key = 1\n");
+    assert_int_equal(hs_config_load(&c, path, 1, &err), HS_EINVAL);
+    assert_string_equal(err.code, "config_unknown_key");
+    hs_config_free(&c);
+    teardown(NULL);
+
+    write_conf("just words\n");
+    assert_int_equal(hs_config_load(&c, path, 1, &err), HS_EINVAL);
+    assert_string_equal(err.code, "config_syntax");
+    hs_config_free(&c);
+    teardown(NULL);
+
+    setenv("HS_REDIS_PORT", "abc", 1);
+    assert_int_equal(hs_config_load(&c, NULL, 0, &err), HS_EINVAL);
+    assert_non_null(strstr(err.hint, "HS_REDIS_PORT"));
+    hs_config_free(&c);
+
+    assert_int_equal(hs_config_load(&c, "/nonexistent/hs.conf", 1, &err), HS_EINVAL);
+    hs_config_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test_teardown(file_then_env, teardown),
+        cmocka_unit_test_teardown(bad_values_name_the_key, teardown),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

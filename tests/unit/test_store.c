@@ -1,0 +1,304 @@
+/* The store contract: every backend must pass these. They run against
+ * SQLite here; a new backend adds its opener to `backends` below. */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hs/store.h"
+
+static char dbpath[64];
+static hs_store_t *st;
+static hs_arena_t arena;
+
+static int open_sqlite(void **state)
+{
+    (void)state;
+    snprintf(dbpath, sizeof dbpath, "/tmp/hs-store-test-%d.db", (int)getpid());
+    unlink(dbpath);
+    hs_config_t cfg;
+    hs_err_t err;
+    assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), 0);
+    assert_int_equal(hs_config_set(&cfg, "sqlite_path", dbpath, &err), 0);
+    int rc = hs_store_open(&st, &cfg, &err);
+    hs_config_free(&cfg);
+    assert_int_equal(rc, 0);
+    return 0;
+}
+
+static int close_store(void **state)
+{
+    (void)state;
+    hs_store_close(st);
+    st = NULL;
+    hs_arena_free(&arena);
+    char p[80];
+    unlink(dbpath);
+    snprintf(p, sizeof p, "%s-wal", dbpath);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", dbpath);
+    unlink(p);
+    return 0;
+}
+
+static void make_user(hs_user_t *u, const char *name, const char *display)
+{
+    memset(u, 0, sizeof *u);
+    hs_id_new(u->id);
+    u->username = name;
+    u->email = hs_arena_printf(&arena, "%s@example.com", name);
+    u->password_hash = "$argon2id$x";
+    u->display_name = display;
+    u->created_at = u->updated_at = hs_now_ms();
+    hs_err_t err;
+    assert_int_equal(hs_store_user_create(st, u, &err), 0);
+}
+
+static void users(void **state)
+{
+    (void)state;
+    hs_user_t a, b, dup, got;
+    hs_err_t err;
+    make_user(&a, "alice", "Alice A");
+    make_user(&b, "bob", "Bobby");
+    assert_string_equal(a.role, "admin"); /* the first user */
+    assert_string_equal(b.role, "user");
+
+    dup = b;
+    hs_id_new(dup.id);
+    dup.email = "new@example.com";
+    assert_int_equal(hs_store_user_create(st, &dup, &err), HS_ECONFLICT);
+    assert_string_equal(err.code, "username_taken");
+    dup.username = "bob2";
+    dup.email = b.email;
+    assert_int_equal(hs_store_user_create(st, &dup, &err), HS_ECONFLICT);
+    assert_string_equal(err.code, "email_taken");
+
+    assert_int_equal(hs_store_user_get(st, a.id, &arena, &got, &err), 0);
+    assert_string_equal(got.username, "alice");
+    assert_string_equal(got.settings, "{}");
+    assert_null(got.avatar_file_id);
+    assert_int_equal(hs_store_user_find_login(st, "bob@example.com", &arena, &got, &err), 0);
+    assert_string_equal(got.id, b.id);
+    assert_int_equal(hs_store_user_find_login(st, "bob", &arena, &got, &err), 0);
+    assert_int_equal(hs_store_user_find_login(st, "carol", &arena, &got, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_user_get(st, "000000000000000000000000", &arena, &got, &err),
+                     HS_ENOTFOUND);
+    assert_string_equal(err.code, "user_not_found");
+
+    got.display_name = "Robert";
+    got.bio = "hi";
+    got.avatar_file_id = "6b0172ba5db2a0a07d08d110";
+    got.settings = "{\"theme\":\"dark\"}";
+    assert_int_equal(hs_store_user_update_profile(st, &got, &err), 0);
+    assert_int_equal(hs_store_user_set_password(st, b.id, "$argon2id$new", 5, &err), 0);
+    assert_int_equal(hs_store_user_get(st, b.id, &arena, &got, &err), 0);
+    assert_string_equal(got.display_name, "Robert");
+    assert_string_equal(got.avatar_file_id, "6b0172ba5db2a0a07d08d110");
+    assert_string_equal(got.settings, "{\"theme\":\"dark\"}");
+    assert_string_equal(got.password_hash, "$argon2id$new");
+
+    assert_int_equal(hs_store_user_set_disabled(st, b.id, 1, 6, &err), 0);
+    assert_int_equal(hs_store_user_get(st, b.id, &arena, &got, &err), 0);
+    assert_true(got.disabled);
+    assert_int_equal(hs_store_user_set_disabled(st, "000000000000000000000000", 1, 6, &err),
+                     HS_ENOTFOUND);
+}
+
+static void search(void **state)
+{
+    (void)state;
+    hs_user_t u;
+    hs_err_t err;
+    hs_user_page_t page;
+    make_user(&u, "sam", "Sam");
+    make_user(&u, "samantha", "S");
+    make_user(&u, "zed", "Samuel Z");
+    make_user(&u, "x_y", "percent");
+    make_user(&u, "xay", "other");
+
+    /* prefix of username or display name, case-insensitive, by username */
+    assert_int_equal(hs_store_user_search(st, "SAM", NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 3);
+    assert_string_equal(page.items[0].username, "sam");
+    assert_string_equal(page.items[2].username, "zed");
+    assert_null(page.next_cursor);
+
+    /* walking pages of one visits each once */
+    const char *cursor = NULL;
+    int seen = 0;
+    do {
+        assert_int_equal(hs_store_user_search(st, "sam", cursor, 1, &arena, &page, &err), 0);
+        seen += (int)page.n;
+        cursor = page.next_cursor;
+    } while (cursor);
+    assert_int_equal(seen, 3);
+
+    /* _ and % match themselves */
+    assert_int_equal(hs_store_user_search(st, "x_", NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].username, "x_y");
+    assert_int_equal(hs_store_user_search(st, "%", NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 0);
+
+    /* disabled users are not found */
+    assert_int_equal(hs_store_user_set_disabled(st, u.id, 1, 1, &err), 0);
+    assert_int_equal(hs_store_user_search(st, "xay", NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 0);
+}
+
+static void follows(void **state)
+{
+    (void)state;
+    hs_user_t a, b, c;
+    hs_err_t err;
+    hs_user_page_t page;
+    long followers, following;
+    int on;
+    make_user(&a, "fa", "");
+    make_user(&b, "fb", "");
+    make_user(&c, "fc", "");
+    assert_int_equal(hs_store_follow_set(st, b.id, a.id, 1, 1, &err), 0);
+    assert_int_equal(hs_store_follow_set(st, b.id, a.id, 1, 2, &err), 0); /* idempotent */
+    assert_int_equal(hs_store_follow_set(st, c.id, a.id, 1, 3, &err), 0);
+    assert_int_equal(hs_store_follow_counts(st, a.id, &followers, &following, &err), 0);
+    assert_int_equal(followers, 2);
+    assert_int_equal(following, 0);
+    assert_int_equal(hs_store_follow_state(st, b.id, a.id, &on, &err), 0);
+    assert_true(on);
+    assert_int_equal(hs_store_follow_state(st, a.id, b.id, &on, &err), 0);
+    assert_false(on);
+
+    /* newest follower first, one per page */
+    assert_int_equal(hs_store_follow_page(st, a.id, 1, NULL, 1, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].id, c.id);
+    assert_non_null(page.next_cursor);
+    assert_int_equal(hs_store_follow_page(st, a.id, 1, page.next_cursor, 1, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].id, b.id);
+    assert_null(page.next_cursor);
+    assert_int_equal(hs_store_follow_page(st, b.id, 0, NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].id, a.id);
+
+    assert_int_equal(hs_store_follow_set(st, b.id, a.id, 0, 4, &err), 0);
+    assert_int_equal(hs_store_follow_set(st, b.id, a.id, 0, 4, &err), 0);
+    assert_int_equal(hs_store_follow_counts(st, a.id, &followers, &following, &err), 0);
+    assert_int_equal(followers, 1);
+}
+
+static hs_session_t new_session(const hs_user_t *u, const char *refresh_hash)
+{
+    hs_session_t s = {0};
+    hs_err_t err;
+    hs_id_new(s.id);
+    memcpy(s.user_id, u->id, sizeof s.user_id);
+    s.user_agent = "test";
+    s.ip = "127.0.0.1";
+    s.created_at = s.last_used_at = hs_now_ms();
+    s.expires_at = s.created_at + 3600000;
+    assert_int_equal(hs_store_session_create(st, &s, refresh_hash, s.expires_at, &err), 0);
+    return s;
+}
+
+static void sessions(void **state)
+{
+    (void)state;
+    hs_user_t u, other;
+    hs_err_t err;
+    hs_session_t got, *list;
+    size_t n;
+    char **ids;
+    make_user(&u, "sess", "");
+    make_user(&other, "sess2", "");
+    hs_session_t s1 = new_session(&u, "h1"), s2 = new_session(&u, "h2"),
+                 s3 = new_session(&u, "h3");
+    assert_int_equal(hs_store_session_list(st, u.id, &arena, &list, &n, &err), 0);
+    assert_int_equal(n, 3);
+
+    /* someone else cannot revoke it */
+    assert_int_equal(hs_store_session_revoke(st, s1.id, other.id, 9, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_session_revoke(st, s1.id, u.id, 9, &err), 0);
+    assert_int_equal(hs_store_session_revoke(st, s1.id, u.id, 9, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_session_get(st, s1.id, &arena, &got, &err), 0);
+    assert_int_equal(got.revoked_at, 9);
+
+    assert_int_equal(hs_store_session_revoke_others(st, u.id, s3.id, 10, &arena, &ids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], s2.id);
+    assert_int_equal(hs_store_session_list(st, u.id, &arena, &list, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, s3.id);
+}
+
+static void refresh_rotation(void **state)
+{
+    (void)state;
+    hs_user_t u;
+    hs_err_t err;
+    hs_session_t out, s;
+    int64_t now = hs_now_ms(), later = now + 3600000;
+    make_user(&u, "rot", "");
+    s = new_session(&u, "r0");
+
+    assert_int_equal(hs_store_refresh_rotate(st, "r0", "r1", later, now, "ua2", "10.0.0.2", &arena,
+                                             &out, &err),
+                     0);
+    assert_string_equal(out.id, s.id);
+    assert_string_equal(out.user_agent, "ua2");
+    assert_int_equal(hs_store_refresh_rotate(st, "r1", "r2", later, now, "", "", &arena, &out, &err), 0);
+
+    /* unknown token: refused, session untouched */
+    assert_int_equal(hs_store_refresh_rotate(st, "nope", "x", later, now, "", "", &arena, &out, &err),
+                     HS_EAUTH);
+    assert_string_equal(err.code, "invalid_refresh_token");
+    assert_int_equal(hs_store_session_get(st, s.id, &arena, &out, &err), 0);
+    assert_int_equal(out.revoked_at, 0);
+
+    /* replaying r0 revokes the session and names it */
+    assert_int_equal(hs_store_refresh_rotate(st, "r0", "x", later, now, "", "", &arena, &out, &err),
+                     HS_EAUTH);
+    assert_string_equal(err.code, "refresh_token_reused");
+    assert_string_equal(out.id, s.id);
+    /* so the live token of the chain is dead too */
+    assert_int_equal(hs_store_refresh_rotate(st, "r2", "r3", later, now, "", "", &arena, &out, &err),
+                     HS_EAUTH);
+    assert_string_equal(err.code, "session_revoked");
+
+    /* expiry */
+    s = new_session(&u, "e0");
+    assert_int_equal(hs_store_refresh_rotate(st, "e0", "e1", now - 1, now, "", "", &arena, &out, &err),
+                     0);
+    assert_int_equal(hs_store_refresh_rotate(st, "e1", "e2", later, now, "", "", &arena, &out, &err),
+                     HS_EAUTH);
+    assert_string_equal(err.code, "refresh_token_expired");
+}
+
+static void reopen_keeps_data(void **state)
+{
+    (void)state;
+    hs_user_t u, got;
+    hs_err_t err;
+    hs_config_t cfg;
+    make_user(&u, "persist", "");
+    hs_store_close(st);
+    assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), 0);
+    assert_int_equal(hs_config_set(&cfg, "sqlite_path", dbpath, &err), 0);
+    assert_int_equal(hs_store_open(&st, &cfg, &err), 0); /* migrations are idempotent */
+    hs_config_free(&cfg);
+    assert_int_equal(hs_store_ping(st, &err), 0);
+    assert_int_equal(hs_store_user_get(st, u.id, &arena, &got, &err), 0);
+    assert_string_equal(got.username, "persist");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, open_sqlite, close_store)
+    const struct CMUnitTest backends[] = {
+        T(users), T(search), T(follows), T(sessions), T(refresh_rotation), T(reopen_keeps_data),
+    };
+    return cmocka_run_group_tests_name("store contract (sqlite)", backends, NULL, NULL);
+}
