@@ -49,8 +49,8 @@ int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs
         must_exist = 0;
     }
     int rc;
-    if ((rc = hs_config_load(&ctx->cfg, config_path, must_exist, err)) || (rc = read_key(ctx, err)) ||
-        (rc = hs_log_open(ctx, err)))
+    if ((rc = hs_config_load(&ctx->cfg, config_path, must_exist, err)) ||
+        (rc = read_key(ctx, err)) || (rc = hs_log_open(ctx, err)))
         return rc;
     ctx->argon2.memory_kib = (unsigned)ctx->cfg.argon2_memory_kib;
     ctx->argon2.iterations = (unsigned)ctx->cfg.argon2_iterations;
@@ -61,8 +61,8 @@ int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs
         return rc ? rc : HS_EINTERNAL;
     if ((rc = hs_store_open(&ctx->store, &ctx->cfg, err)))
         return rc;
-    ctx->redis = hs_redis_new(ctx->cfg.redis_host, (int)ctx->cfg.redis_port,
-                              (int)ctx->cfg.redis_timeout_ms);
+    ctx->redis =
+        hs_redis_new(ctx->cfg.redis_host, (int)ctx->cfg.redis_port, (int)ctx->cfg.redis_timeout_ms);
     if (!ctx->redis)
         return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
     return 0;

@@ -203,8 +203,8 @@ static int verify_in_store(hs_ctx_t *ctx, const hs_claims_t *c, hs_err_t *err)
 
 int hs_auth_verify(hs_ctx_t *ctx, const char *token, hs_claims_t *out, hs_err_t *err)
 {
-    int rc = hs_token_verify(ctx->key, ctx->keylen, ctx->cfg.jwt_issuer, token,
-                             hs_now_ms() / 1000, out, err);
+    int rc = hs_token_verify(ctx->key, ctx->keylen, ctx->cfg.jwt_issuer, token, hs_now_ms() / 1000,
+                             out, err);
     if (rc)
         return rc;
     char ksid[64], kuser[64];
@@ -256,8 +256,8 @@ int hs_auth_revoke_session(hs_ctx_t *ctx, const char *user_id, const char *sid, 
 
 /* Revokes every session of user_id but keep_sid (NULL: all): denylist
  * entries first, so a Redis outage changes nothing, then the store. */
-static int revoke_sessions(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id,
-                           const char *keep_sid, size_t *revoked, hs_err_t *err)
+static int revoke_sessions(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, const char *keep_sid,
+                           size_t *revoked, hs_err_t *err)
 {
     hs_session_t *list;
     size_t n;
@@ -277,8 +277,7 @@ static int revoke_sessions(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id,
 }
 
 int hs_auth_change_password(hs_ctx_t *ctx, hs_arena_t *a, const hs_claims_t *who,
-                            const char *old_pw, const char *new_pw, size_t *revoked,
-                            hs_err_t *err)
+                            const char *old_pw, const char *new_pw, size_t *revoked, hs_err_t *err)
 {
     hs_user_t u;
     *revoked = 0;
@@ -306,8 +305,8 @@ int hs_auth_change_password(hs_ctx_t *ctx, hs_arena_t *a, const hs_claims_t *who
     return 0;
 }
 
-int hs_auth_set_disabled(hs_ctx_t *ctx, hs_arena_t *a, const char *admin_id,
-                         const char *target_id, int disabled, hs_err_t *err)
+int hs_auth_set_disabled(hs_ctx_t *ctx, hs_arena_t *a, const char *admin_id, const char *target_id,
+                         int disabled, hs_err_t *err)
 {
     hs_user_t admin, target;
     int rc = hs_store_user_get(ctx->store, admin_id, a, &admin, err);

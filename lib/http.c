@@ -11,22 +11,38 @@
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return status >= 500 ? "Internal Server Error" : "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Status";
     }
 }
 
@@ -117,8 +133,8 @@ int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *er
     if (declared < 0)
         return hs_err_set(err, HS_EINVAL, "bad_request", "Invalid Content-Length");
     if ((unsigned long long)declared > max) {
-        hs_err_set(err, HS_ETOOBIG, "payload_too_large", "The request body is larger than %zu bytes",
-                   max);
+        hs_err_set(err, HS_ETOOBIG, "payload_too_large",
+                   "The request body is larger than %zu bytes", max);
         return HS_ETOOBIG;
     }
     char *b = hs_arena_alloc(req->arena, (size_t)declared + 1);
@@ -162,8 +178,8 @@ static void send_head(hs_req_t *req, int status, const char *ctype, size_t clen)
                      "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n", status,
                      reason(status), req->request_id);
     if (ctype)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                      ctype, clen);
+        n += snprintf(head + n, sizeof head - (size_t)n,
+                      "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, clen);
     FCGX_PutStr(head, n, req->fcgx->out);
     if (req->hlen)
         FCGX_PutStr(req->headers, (int)req->hlen, req->fcgx->out);

@@ -131,7 +131,8 @@ int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit)
     char *end;
     long n = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || n < 1 || n > max) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_value", "limit must be an integer from 1 to %d", max);
+        hs_reply_fail(req, HS_EINVAL, "invalid_value", "limit must be an integer from 1 to %d",
+                      max);
         return -1;
     }
     *limit = (int)n;

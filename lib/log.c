@@ -59,7 +59,8 @@ void hs_log_access(hs_req_t *req)
     if (n > 0) {
         /* One write() per line: O_APPEND keeps lines from several
          * processes whole. */
-        ssize_t w = write(req->ctx->log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line);
+        ssize_t w =
+            write(req->ctx->log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line);
         (void)w;
     }
 }

@@ -7,8 +7,8 @@
 
 #include "hs/util.h"
 
-int hs_password_hash(const char *pw, const hs_argon2_params_t *p,
-                     char out[HS_PASSWORD_HASH_MAX], hs_err_t *err)
+int hs_password_hash(const char *pw, const hs_argon2_params_t *p, char out[HS_PASSWORD_HASH_MAX],
+                     hs_err_t *err)
 {
     unsigned char salt[16];
     if (hs_random_bytes(salt, sizeof salt))
@@ -32,14 +32,14 @@ int hs_password_verify(const char *encoded, const char *pw)
 /* The most common passwords of at least 8 characters in public breach
  * corpora; anything here is refused outright. */
 static const char *const common[] = {
-    "password",  "password1", "password123", "12345678",  "123456789", "1234567890",
-    "qwertyuiop", "qwerty123", "iloveyou",   "sunshine",  "princess",  "football",
-    "baseball",  "welcome1",  "welcome123", "abc12345",  "abcd1234",  "11111111",
-    "00000000",  "87654321",  "letmein1",   "trustno1",  "passw0rd",  "p@ssw0rd",
-    "superman",  "starwars",  "whatever",   "michelle",  "jennifer",  "computer",
-    "internet",  "asdfghjkl", "1q2w3e4r",   "1qaz2wsx",  "zaq12wsx",  "qazwsxedc",
-    "changeme",  "admin123",  "administrator", "hypersend", "12341234", "11223344",
-    "q1w2e3r4",  "qwerty12",  "password!",  "iloveyou1", "monkey123", "dragon12",
+    "password",   "password1", "password123",   "12345678",  "123456789", "1234567890",
+    "qwertyuiop", "qwerty123", "iloveyou",      "sunshine",  "princess",  "football",
+    "baseball",   "welcome1",  "welcome123",    "abc12345",  "abcd1234",  "11111111",
+    "00000000",   "87654321",  "letmein1",      "trustno1",  "passw0rd",  "p@ssw0rd",
+    "superman",   "starwars",  "whatever",      "michelle",  "jennifer",  "computer",
+    "internet",   "asdfghjkl", "1q2w3e4r",      "1qaz2wsx",  "zaq12wsx",  "qazwsxedc",
+    "changeme",   "admin123",  "administrator", "hypersend", "12341234",  "11223344",
+    "q1w2e3r4",   "qwerty12",  "password!",     "iloveyou1", "monkey123", "dragon12",
 };
 
 int hs_password_policy(const char *pw, const char *username, hs_err_t *err)

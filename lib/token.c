@@ -36,8 +36,8 @@ static int copy_id(char *dst, size_t n, const char *v)
     return 0;
 }
 
-int hs_token_verify(const unsigned char *key, size_t keylen, const char *issuer,
-                    const char *token, int64_t now_s, hs_claims_t *out, hs_err_t *err)
+int hs_token_verify(const unsigned char *key, size_t keylen, const char *issuer, const char *token,
+                    int64_t now_s, hs_claims_t *out, hs_err_t *err)
 {
     memset(out, 0, sizeof *out);
     if (!token || !*token || strlen(token) > 4096)

@@ -122,8 +122,7 @@ static void on_change_password(hs_req_t *req)
         return;
     size_t revoked;
     hs_err_t err;
-    if (hs_auth_change_password(req->ctx, req->arena, &req->auth, old_pw, new_pw, &revoked,
-                                &err)) {
+    if (hs_auth_change_password(req->ctx, req->arena, &req->auth, old_pw, new_pw, &revoked, &err)) {
         hs_reply_error(req, &err);
         return;
     }

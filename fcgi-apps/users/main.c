@@ -25,7 +25,8 @@ static int own_id_or_reply(hs_req_t *req, const char *id)
     if (hs_user_visible(req->ctx, req->arena, req->auth.sub, id, &u, &err))
         hs_reply_error(req, &err);
     else
-        hs_reply_fail(req, HS_EFORBIDDEN, "not_your_profile", "You can only change your own profile");
+        hs_reply_fail(req, HS_EFORBIDDEN, "not_your_profile",
+                      "You can only change your own profile");
     return -1;
 }
 

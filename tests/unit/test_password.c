@@ -45,7 +45,8 @@ static void policy(void **state)
     assert_int_equal(hs_password_policy("xx-alice-2024", "alice", &err), HS_EINVAL);
     assert_int_equal(hs_password_policy("correct horse battery", "alice", &err), 0);
     /* 8 characters counted as characters, not bytes */
-    assert_int_equal(hs_password_policy("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "bob", &err), HS_EINVAL);
+    assert_int_equal(hs_password_policy("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "bob", &err),
+                     HS_EINVAL);
     assert_int_equal(hs_password_policy("\xc3\xa9t\xc3\xa9 d\xc3\xa9j\xc3\xa0 vu", "bob", &err), 0);
 }
 

@@ -176,7 +176,8 @@ static void follows(void **state)
     assert_int_equal(page.n, 1);
     assert_string_equal(page.items[0].id, c.id);
     assert_non_null(page.next_cursor);
-    assert_int_equal(hs_store_follow_page(st, a.id, 1, page.next_cursor, 1, &arena, &page, &err), 0);
+    assert_int_equal(hs_store_follow_page(st, a.id, 1, page.next_cursor, 1, &arena, &page, &err),
+                     0);
     assert_int_equal(page.n, 1);
     assert_string_equal(page.items[0].id, b.id);
     assert_null(page.next_cursor);
@@ -214,8 +215,7 @@ static void sessions(void **state)
     char **ids;
     make_user(&u, "sess", "");
     make_user(&other, "sess2", "");
-    hs_session_t s1 = new_session(&u, "h1"), s2 = new_session(&u, "h2"),
-                 s3 = new_session(&u, "h3");
+    hs_session_t s1 = new_session(&u, "h1"), s2 = new_session(&u, "h2"), s3 = new_session(&u, "h3");
     assert_int_equal(hs_store_session_list(st, u.id, &arena, &list, &n, &err), 0);
     assert_int_equal(n, 3);
 
@@ -226,7 +226,8 @@ static void sessions(void **state)
     assert_int_equal(hs_store_session_get(st, s1.id, &arena, &got, &err), 0);
     assert_int_equal(got.revoked_at, 9);
 
-    assert_int_equal(hs_store_session_revoke_others(st, u.id, s3.id, 10, &arena, &ids, &n, &err), 0);
+    assert_int_equal(hs_store_session_revoke_others(st, u.id, s3.id, 10, &arena, &ids, &n, &err),
+                     0);
     assert_int_equal(n, 1);
     assert_string_equal(ids[0], s2.id);
     assert_int_equal(hs_store_session_list(st, u.id, &arena, &list, &n, &err), 0);
@@ -244,16 +245,17 @@ static void refresh_rotation(void **state)
     make_user(&u, "rot", "");
     s = new_session(&u, "r0");
 
-    assert_int_equal(hs_store_refresh_rotate(st, "r0", "r1", later, now, "ua2", "10.0.0.2", &arena,
-                                             &out, &err),
-                     0);
+    assert_int_equal(
+        hs_store_refresh_rotate(st, "r0", "r1", later, now, "ua2", "10.0.0.2", &arena, &out, &err),
+        0);
     assert_string_equal(out.id, s.id);
     assert_string_equal(out.user_agent, "ua2");
-    assert_int_equal(hs_store_refresh_rotate(st, "r1", "r2", later, now, "", "", &arena, &out, &err), 0);
+    assert_int_equal(
+        hs_store_refresh_rotate(st, "r1", "r2", later, now, "", "", &arena, &out, &err), 0);
 
     /* unknown token: refused, session untouched */
-    assert_int_equal(hs_store_refresh_rotate(st, "nope", "x", later, now, "", "", &arena, &out, &err),
-                     HS_EAUTH);
+    assert_int_equal(
+        hs_store_refresh_rotate(st, "nope", "x", later, now, "", "", &arena, &out, &err), HS_EAUTH);
     assert_string_equal(err.code, "invalid_refresh_token");
     assert_int_equal(hs_store_session_get(st, s.id, &arena, &out, &err), 0);
     assert_int_equal(out.revoked_at, 0);
@@ -264,16 +266,16 @@ static void refresh_rotation(void **state)
     assert_string_equal(err.code, "refresh_token_reused");
     assert_string_equal(out.id, s.id);
     /* so the live token of the chain is dead too */
-    assert_int_equal(hs_store_refresh_rotate(st, "r2", "r3", later, now, "", "", &arena, &out, &err),
-                     HS_EAUTH);
+    assert_int_equal(
+        hs_store_refresh_rotate(st, "r2", "r3", later, now, "", "", &arena, &out, &err), HS_EAUTH);
     assert_string_equal(err.code, "session_revoked");
 
     /* expiry */
     s = new_session(&u, "e0");
-    assert_int_equal(hs_store_refresh_rotate(st, "e0", "e1", now - 1, now, "", "", &arena, &out, &err),
-                     0);
-    assert_int_equal(hs_store_refresh_rotate(st, "e1", "e2", later, now, "", "", &arena, &out, &err),
-                     HS_EAUTH);
+    assert_int_equal(
+        hs_store_refresh_rotate(st, "e0", "e1", now - 1, now, "", "", &arena, &out, &err), 0);
+    assert_int_equal(
+        hs_store_refresh_rotate(st, "e1", "e2", later, now, "", "", &arena, &out, &err), HS_EAUTH);
     assert_string_equal(err.code, "refresh_token_expired");
 }
 

@@ -9,8 +9,8 @@
 
 static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
 #define KEYLEN 32
-#define SUB "6b0172ba5db2a0a07d08d110"
-#define SID "6b0172c9b8cb4ffe060ac451"
+#define SUB    "6b0172ba5db2a0a07d08d110"
+#define SID    "6b0172c9b8cb4ffe060ac451"
 
 /* Signs arbitrary claims with alg (and key) to forge test tokens. */
 static char *forge(jwt_alg_t alg, const unsigned char *k, int klen, const char *iss, long exp,
@@ -39,7 +39,8 @@ static void issue_and_verify(void **state)
     const char *tok;
     hs_claims_t c;
     hs_err_t err;
-    assert_int_equal(hs_token_issue(key, KEYLEN, "hypersend", SUB, SID, 1000, 900, &a, &tok, &err), 0);
+    assert_int_equal(hs_token_issue(key, KEYLEN, "hypersend", SUB, SID, 1000, 900, &a, &tok, &err),
+                     0);
     assert_int_equal(hs_token_verify(key, KEYLEN, "hypersend", tok, 1001, &c, &err), 0);
     assert_string_equal(c.sub, SUB);
     assert_string_equal(c.sid, SID);

@@ -49,12 +49,11 @@ int hs_auth_revoke_session(hs_ctx_t *ctx, const char *user_id, const char *sid, 
 
 /* Checks old_pw, sets new_pw and revokes every other session of the user. */
 int hs_auth_change_password(hs_ctx_t *ctx, hs_arena_t *a, const hs_claims_t *who,
-                            const char *old_pw, const char *new_pw, size_t *revoked,
-                            hs_err_t *err);
+                            const char *old_pw, const char *new_pw, size_t *revoked, hs_err_t *err);
 
 /* Admin only: disables (or re-enables) target; a disabled user's tokens
  * stop working at once and they cannot log in. */
-int hs_auth_set_disabled(hs_ctx_t *ctx, hs_arena_t *a, const char *admin_id,
-                         const char *target_id, int disabled, hs_err_t *err);
+int hs_auth_set_disabled(hs_ctx_t *ctx, hs_arena_t *a, const char *admin_id, const char *target_id,
+                         int disabled, hs_err_t *err);
 
 #endif

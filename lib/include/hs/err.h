@@ -7,19 +7,19 @@
 
 enum {
     HS_OK = 0,
-    HS_EINVAL = -1,      /* 400 */
-    HS_EAUTH = -2,       /* 401 */
-    HS_EFORBIDDEN = -3,  /* 403 */
-    HS_ENOTFOUND = -4,   /* 404 */
-    HS_EMETHOD = -5,     /* 405 */
-    HS_ECONFLICT = -6,   /* 409 */
-    HS_EGONE = -7,       /* 410 */
-    HS_ETOOBIG = -8,     /* 413 */
-    HS_EMEDIA = -9,      /* 415 */
-    HS_ERATE = -10,      /* 429 */
-    HS_EINTERNAL = -11,  /* 500 */
-    HS_EUNAVAIL = -12,   /* 503 */
-    HS_ENOSPACE = -13,   /* 507 */
+    HS_EINVAL = -1,     /* 400 */
+    HS_EAUTH = -2,      /* 401 */
+    HS_EFORBIDDEN = -3, /* 403 */
+    HS_ENOTFOUND = -4,  /* 404 */
+    HS_EMETHOD = -5,    /* 405 */
+    HS_ECONFLICT = -6,  /* 409 */
+    HS_EGONE = -7,      /* 410 */
+    HS_ETOOBIG = -8,    /* 413 */
+    HS_EMEDIA = -9,     /* 415 */
+    HS_ERATE = -10,     /* 429 */
+    HS_EINTERNAL = -11, /* 500 */
+    HS_EUNAVAIL = -12,  /* 503 */
+    HS_ENOSPACE = -13,  /* 507 */
     HS_E__COUNT = 14
 };
 

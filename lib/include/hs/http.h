@@ -15,7 +15,7 @@ struct FCGX_Request;
 struct cJSON;
 
 #define HS_MAX_PARAMS 4
-#define HS_MAX_QUERY 16
+#define HS_MAX_QUERY  16
 
 typedef struct hs_req hs_req_t;
 typedef void (*hs_handler_fn)(hs_req_t *req);
@@ -49,7 +49,7 @@ struct hs_req {
     const char *qnames[HS_MAX_QUERY];
     const char *qvalues[HS_MAX_QUERY];
     int nquery;
-    hs_claims_t auth; /* for HS_ROUTE_AUTH routes */
+    hs_claims_t auth;   /* for HS_ROUTE_AUTH routes */
     struct cJSON *json; /* the parsed body, owned by the request */
     /* response */
     char *headers; /* extra header lines, each ending in \r\n */

@@ -14,8 +14,8 @@ typedef struct hs_argon2_params {
 } hs_argon2_params_t;
 
 /* Hashes pw with a fresh 16-byte salt into out (PHC string "$argon2id$v=19$m=..."). */
-int hs_password_hash(const char *pw, const hs_argon2_params_t *p,
-                     char out[HS_PASSWORD_HASH_MAX], hs_err_t *err);
+int hs_password_hash(const char *pw, const hs_argon2_params_t *p, char out[HS_PASSWORD_HASH_MAX],
+                     hs_err_t *err);
 /* 1 when pw matches the encoded hash (whatever its parameters), else 0. */
 int hs_password_verify(const char *encoded, const char *pw);
 /* Refuses passwords shorter than 8 characters, longer than 256 bytes, that

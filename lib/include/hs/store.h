@@ -67,8 +67,8 @@ typedef struct hs_store_ops {
                         hs_err_t *err);
     int (*follow_counts)(hs_store_t *st, const char *id, long *followers, long *following,
                          hs_err_t *err);
-    int (*follow_page)(hs_store_t *st, const char *id, int followers, const char *before,
-                       int limit, hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
+    int (*follow_page)(hs_store_t *st, const char *id, int followers, const char *before, int limit,
+                       hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
     int (*session_create)(hs_store_t *st, const hs_session_t *s, const char *refresh_hash,
                           int64_t refresh_expires, hs_err_t *err);
     int (*session_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
@@ -78,11 +78,10 @@ typedef struct hs_store_ops {
     int (*session_revoke)(hs_store_t *st, const char *id, const char *user_id, int64_t now,
                           hs_err_t *err);
     int (*session_revoke_others)(hs_store_t *st, const char *user_id, const char *keep_id,
-                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n,
-                                 hs_err_t *err);
+                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err);
     int (*refresh_rotate)(hs_store_t *st, const char *old_hash, const char *new_hash,
-                          int64_t new_expires, int64_t now, const char *user_agent,
-                          const char *ip, hs_arena_t *a, hs_session_t *out, hs_err_t *err);
+                          int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
+                          hs_arena_t *a, hs_session_t *out, hs_err_t *err);
 } hs_store_ops_t;
 
 struct hs_store {
@@ -108,8 +107,8 @@ static inline int hs_store_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *e
     return st->ops->user_create(st, u, err);
 }
 /* HS_ENOTFOUND (user_not_found) when no such id. */
-static inline int hs_store_user_get(hs_store_t *st, const char *id, hs_arena_t *a,
-                                    hs_user_t *out, hs_err_t *err)
+static inline int hs_store_user_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out,
+                                    hs_err_t *err)
 {
     return st->ops->user_get(st, id, a, out, err);
 }
@@ -120,8 +119,7 @@ static inline int hs_store_user_find_login(hs_store_t *st, const char *login, hs
     return st->ops->user_find_login(st, login, a, out, err);
 }
 /* Writes display_name, bio, avatar_file_id, settings and updated_at of u. */
-static inline int hs_store_user_update_profile(hs_store_t *st, const hs_user_t *u,
-                                               hs_err_t *err)
+static inline int hs_store_user_update_profile(hs_store_t *st, const hs_user_t *u, hs_err_t *err)
 {
     return st->ops->user_update_profile(st, u, err);
 }
@@ -138,8 +136,7 @@ static inline int hs_store_user_set_disabled(hs_store_t *st, const char *id, int
 /* Enabled users whose username or display name starts with prefix (ASCII
  * case-insensitive), ordered by username, after the cursor `after`. */
 static inline int hs_store_user_search(hs_store_t *st, const char *prefix, const char *after,
-                                       int limit, hs_arena_t *a, hs_user_page_t *out,
-                                       hs_err_t *err)
+                                       int limit, hs_arena_t *a, hs_user_page_t *out, hs_err_t *err)
 {
     return st->ops->user_search(st, prefix, after, limit, a, out, err);
 }
@@ -149,8 +146,8 @@ static inline int hs_store_follow_set(hs_store_t *st, const char *follower, cons
 {
     return st->ops->follow_set(st, follower, followee, on, now, err);
 }
-static inline int hs_store_follow_state(hs_store_t *st, const char *follower,
-                                        const char *followee, int *on, hs_err_t *err)
+static inline int hs_store_follow_state(hs_store_t *st, const char *follower, const char *followee,
+                                        int *on, hs_err_t *err)
 {
     return st->ops->follow_state(st, follower, followee, on, err);
 }
@@ -195,9 +192,8 @@ static inline int hs_store_session_revoke(hs_store_t *st, const char *id, const 
 /* Revokes every active session of user_id except keep_id (NULL: all) and
  * returns the revoked ids (arena-allocated). */
 static inline int hs_store_session_revoke_others(hs_store_t *st, const char *user_id,
-                                                 const char *keep_id, int64_t now,
-                                                 hs_arena_t *a, char ***ids, size_t *n,
-                                                 hs_err_t *err)
+                                                 const char *keep_id, int64_t now, hs_arena_t *a,
+                                                 char ***ids, size_t *n, hs_err_t *err)
 {
     return st->ops->session_revoke_others(st, user_id, keep_id, now, a, ids, n, err);
 }
@@ -205,12 +201,12 @@ static inline int hs_store_session_revoke_others(hs_store_t *st, const char *use
  * revoked: HS_EAUTH. A token presented a second time: the whole session is
  * revoked, out->id names it, and HS_EAUTH with code refresh_token_reused. */
 static inline int hs_store_refresh_rotate(hs_store_t *st, const char *old_hash,
-                                          const char *new_hash, int64_t new_expires,
-                                          int64_t now, const char *user_agent, const char *ip,
-                                          hs_arena_t *a, hs_session_t *out, hs_err_t *err)
+                                          const char *new_hash, int64_t new_expires, int64_t now,
+                                          const char *user_agent, const char *ip, hs_arena_t *a,
+                                          hs_session_t *out, hs_err_t *err)
 {
-    return st->ops->refresh_rotate(st, old_hash, new_hash, new_expires, now, user_agent, ip, a,
-                                   out, err);
+    return st->ops->refresh_rotate(st, old_hash, new_hash, new_expires, now, user_agent, ip, a, out,
+                                   err);
 }
 
 #endif

@@ -24,7 +24,7 @@ int hs_token_issue(const unsigned char *key, size_t keylen, const char *issuer, 
 
 /* Verifies signature, alg (exactly HS256), iss, typ and exp against now_s and
  * fills out. Any failure is HS_EAUTH with code invalid_token or token_expired. */
-int hs_token_verify(const unsigned char *key, size_t keylen, const char *issuer,
-                    const char *token, int64_t now_s, hs_claims_t *out, hs_err_t *err);
+int hs_token_verify(const unsigned char *key, size_t keylen, const char *issuer, const char *token,
+                    int64_t now_s, hs_claims_t *out, hs_err_t *err);
 
 #endif

@@ -7,7 +7,8 @@
 static const char SQL_FOLLOW[] =
     "INSERT INTO follows (id, follower_id, followee_id, created_at) VALUES (?1, ?2, ?3, ?4)"
     " ON CONFLICT (follower_id, followee_id) DO NOTHING";
-static const char SQL_UNFOLLOW[] = "DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2";
+static const char SQL_UNFOLLOW[] =
+    "DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2";
 
 int hs__sq_follow_set(hs_store_t *st, const char *follower, const char *followee, int on,
                       int64_t now, hs_err_t *err)
@@ -73,8 +74,8 @@ static const char SQL_FOLLOWING[] =
     "SELECT " HS__SQ_USER_COLS ", f.id FROM follows f JOIN users u ON u.id = f.followee_id"
     " WHERE f.follower_id = ?1 AND f.id < ?2 ORDER BY f.id DESC LIMIT ?3";
 
-int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char *before,
-                       int limit, hs_arena_t *a, hs_user_page_t *out, hs_err_t *err)
+int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char *before, int limit,
+                       hs_arena_t *a, hs_user_page_t *out, hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, followers ? SQL_FOLLOWERS : SQL_FOLLOWING, err);
     if (!s)

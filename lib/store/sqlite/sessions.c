@@ -138,8 +138,7 @@ static const char SQL_REVOKE_OTHERS[] =
     " WHERE user_id = ?1 AND id != ?2 AND revoked_at = 0 RETURNING id";
 
 int hs__sq_session_revoke_others(hs_store_t *st, const char *user_id, const char *keep_id,
-                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n,
-                                 hs_err_t *err)
+                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, SQL_REVOKE_OTHERS, err);
     if (!s)
@@ -176,8 +175,8 @@ static const char SQL_TOUCH[] = "UPDATE sessions SET last_used_at = ?2, expires_
 /* The whole exchange runs in one IMMEDIATE transaction: two requests racing
  * with the same token serialize, and the second is seen as a reuse. */
 int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_hash,
-                          int64_t new_expires, int64_t now, const char *user_agent,
-                          const char *ip, hs_arena_t *a, hs_session_t *out, hs_err_t *err)
+                          int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
+                          hs_arena_t *a, hs_session_t *out, hs_err_t *err)
 {
     memset(out, 0, sizeof *out);
     int rc = hs__sq_begin(st, err);
@@ -193,7 +192,8 @@ int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_
         hs__sq_rollback(st);
         if (rc != SQLITE_DONE)
             return hs__sq_fail(st, rc, err);
-        return hs_err_set(err, HS_EAUTH, "invalid_refresh_token", "This refresh token is not valid");
+        return hs_err_set(err, HS_EAUTH, "invalid_refresh_token",
+                          "This refresh token is not valid");
     }
     snprintf(out->id, sizeof out->id, "%s", (const char *)sqlite3_column_text(s, 0));
     int64_t expires = sqlite3_column_int64(s, 1), used = sqlite3_column_int64(s, 2),

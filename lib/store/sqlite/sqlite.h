@@ -37,8 +37,8 @@ const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i);
 int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v);
 
 /* The users.c part of the ops table, used by follows.c too. */
-#define HS__SQ_USER_COLS                                                                       \
-    "u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.avatar_file_id, "    \
+#define HS__SQ_USER_COLS                                                                           \
+    "u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.avatar_file_id, "        \
     "u.settings, u.role, u.disabled, u.created_at, u.updated_at"
 /* Reads the HS__SQ_USER_COLS columns starting at column 0. */
 void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, hs_user_t *u);
@@ -64,8 +64,8 @@ int hs__sq_follow_state(hs_store_t *st, const char *follower, const char *follow
                         hs_err_t *err);
 int hs__sq_follow_counts(hs_store_t *st, const char *id, long *followers, long *following,
                          hs_err_t *err);
-int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char *before,
-                       int limit, hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
+int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char *before, int limit,
+                       hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
 int hs__sq_session_create(hs_store_t *st, const hs_session_t *s, const char *refresh_hash,
                           int64_t refresh_expires, hs_err_t *err);
 int hs__sq_session_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
@@ -75,10 +75,9 @@ int hs__sq_session_list(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_s
 int hs__sq_session_revoke(hs_store_t *st, const char *id, const char *user_id, int64_t now,
                           hs_err_t *err);
 int hs__sq_session_revoke_others(hs_store_t *st, const char *user_id, const char *keep_id,
-                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n,
-                                 hs_err_t *err);
+                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err);
 int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_hash,
-                          int64_t new_expires, int64_t now, const char *user_agent,
-                          const char *ip, hs_arena_t *a, hs_session_t *out, hs_err_t *err);
+                          int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
+                          hs_arena_t *a, hs_session_t *out, hs_err_t *err);
 
 #endif

@@ -76,8 +76,8 @@ int hs__sq_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err)
     return hs__sq_fail(st, rc, err);
 }
 
-static int get_one(hs_store_t *st, const char *sql, const char *key, hs_arena_t *a,
-                   hs_user_t *out, hs_err_t *err)
+static int get_one(hs_store_t *st, const char *sql, const char *key, hs_arena_t *a, hs_user_t *out,
+                   hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, sql, err);
     if (!s)
