@@ -5,8 +5,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
 
-PKGS := fcgi libjwt libcjson openssl hiredis sqlite3 libargon2 libbson-1.0
-APPS := auth users
+PKGS := fcgi libjwt libcjson openssl hiredis sqlite3 libargon2 libbson-1.0 libmagic
+APPS := auth users files
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-asan
@@ -40,19 +40,29 @@ all: $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"
+	@$(AR) rcs $@ $^
 
-$(BUILD)/bin/hs-%: $(BUILD)/fcgi-apps/%/main.o $(LIB_A)
+# An app is every .c file in its folder, linked with lib.
+define APP_DEPS
+$(BUILD)/bin/hs-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(LIB_A)
+endef
+$(foreach app,$(APPS),$(eval $(call APP_DEPS,$(app))))
+
+$(BUILD)/bin/hs-%:
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 
 deps:
 	@scripts/install-deps.sh
@@ -105,4 +115,4 @@ install: all
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/hs-%=$(BUILD)/fcgi-apps/%/main.d)
+-include $(LIB_OBJS:.o=.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c))

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,9 @@ int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs
 
 void hs_ctx_close(hs_ctx_t *ctx)
 {
+    if (ctx->magic)
+        magic_close(ctx->magic);
+    ctx->magic = NULL;
     hs_redis_free(ctx->redis);
     hs_store_close(ctx->store);
     hs_log_close(ctx);
@@ -150,24 +154,38 @@ static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_a
 static void usage(const hs_app_t *app)
 {
     fprintf(stderr,
-            "usage: hs-%s [-c CONFIG] [--routes] [--check]\n"
+            "usage: hs-%s [-c CONFIG] [--routes] [--config-keys] [--check]%s\n"
             "  Serves the %s routes over FastCGI on file descriptor 0 (spawned by the web\n"
             "  server or spawn-fcgi). --routes prints the route table, --check validates\n"
             "  the configuration, store and key, then exits.\n",
-            app->name, app->name);
+            app->name, app->ncommands ? " [COMMAND]" : "", app->name);
+    for (size_t i = 0; i < app->ncommands; i++)
+        fprintf(stderr, "  %-10s %s\n", app->commands[i].name, app->commands[i].doc);
 }
 
 int hs_app_main(const hs_app_t *app, int argc, char **argv)
 {
     const char *config = NULL;
+    const hs_command_t *command = NULL;
     int check = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+        for (size_t c = 0; c < app->ncommands; c++)
+            if (strcmp(argv[i], app->commands[c].name) == 0)
+                command = &app->commands[c];
+        if (command && strcmp(argv[i], command->name) == 0) {
+            continue;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             config = argv[++i];
         } else if (strcmp(argv[i], "--routes") == 0) {
             for (size_t r = 0; r < app->nroutes; r++)
                 printf("%s %s %s\n", app->routes[r].method, app->routes[r].pattern,
                        (app->routes[r].flags & HS_ROUTE_AUTH) ? "auth" : "public");
+            return 0;
+        } else if (strcmp(argv[i], "--config-keys") == 0) {
+            /* The README's configuration table is generated from this. */
+            printf("| key | default | meaning |\n| --- | --- | --- |\n");
+            for (const hs_conf_key_t *k = hs_config_keys; k->name; k++)
+                printf("| `%s` | `%s` | %s |\n", k->name, *k->def ? k->def : "(empty)", k->doc);
             return 0;
         } else if (strcmp(argv[i], "--check") == 0) {
             check = 1;
@@ -187,9 +205,10 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
         hs_ctx_close(&ctx);
         return 1;
     }
-    if (check) {
+    if (check || command) {
+        int status = command ? command->run(&ctx) : 0;
         hs_ctx_close(&ctx);
-        return 0;
+        return status;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -49,6 +49,18 @@ const hs_conf_key_t hs_config_keys[] = {
      "Seconds for one more registration per address to be allowed"},
     {"trust_proxy", I(trust_proxy), "0", 0, 1,
      "1: take the client address from X-Forwarded-For (behind another proxy)"},
+    {"max_file_size", I(max_file_size), "42949672960", 1, 1L << 50,
+     "Largest file accepted, in bytes (40 GiB)"},
+    {"user_quota", I(user_quota), "0", 0, 1L << 60,
+     "Bytes of files and open uploads per user; 0 means no quota"},
+    {"upload_ttl", I(upload_ttl), "86400", 1, 31536000,
+     "Seconds an unfinished upload is kept before cleanup removes it"},
+    {"chunk_size", I(chunk_size), "8388608", 65536, 1L << 30,
+     "Chunk size of the chunked upload API in bytes (8 MiB)"},
+    {"max_chunks", I(max_chunks), "4096", 1, 1000000,
+     "Most chunks per upload; larger files get proportionally larger chunks"},
+    {"denied_types", S(denied_types), "", 0, 0,
+     "Comma-separated MIME types refused with 415 (declared or sniffed)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

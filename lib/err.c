@@ -22,6 +22,9 @@ static const struct {
     [-HS_EINTERNAL] = {500, "internal_error", "Internal server error"},
     [-HS_EUNAVAIL] = {503, "unavailable", "A backing service is unavailable"},
     [-HS_ENOSPACE] = {507, "insufficient_storage", "Not enough storage"},
+    [-HS_EPRECOND] = {412, "precondition_failed", "A precondition of the request failed"},
+    [-HS_ECHECKSUM] = {460, "checksum_mismatch", "The checksum of the body does not match"},
+    [-HS_ERANGE] = {416, "range_not_satisfiable", "The requested range is not available"},
 };
 
 static int idx(int rc)

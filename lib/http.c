@@ -10,40 +10,34 @@
 
 static const char *reason(int status)
 {
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 413:
-        return "Payload Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 429:
-        return "Too Many Requests";
-    case 503:
-        return "Service Unavailable";
-    case 507:
-        return "Insufficient Storage";
-    default:
-        return status >= 500 ? "Internal Server Error" : "Status";
-    }
+    static const struct {
+        int status;
+        const char *text;
+    } reasons[] = {
+        {200, "OK"},
+        {201, "Created"},
+        {204, "No Content"},
+        {206, "Partial Content"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {412, "Precondition Failed"},
+        {413, "Payload Too Large"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {429, "Too Many Requests"},
+        {460, "Checksum Mismatch"},
+        {503, "Service Unavailable"},
+        {507, "Insufficient Storage"},
+    };
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (reasons[i].status == status)
+            return reasons[i].text;
+    return status >= 500 ? "Internal Server Error" : "Status";
 }
 
 const char *hs_req_header(hs_req_t *req, const char *cgi_name)
@@ -124,10 +118,27 @@ int hs_req_parse_query(hs_req_t *req, const char *q)
     return 0;
 }
 
+long long hs_req_content_length(hs_req_t *req)
+{
+    const char *cl = hs_req_header(req, "CONTENT_LENGTH");
+    if (!cl || !*cl)
+        return -1;
+    char *end;
+    long long v = strtoll(cl, &end, 10);
+    return *end || v < 0 ? -1 : v;
+}
+
+size_t hs_req_read(hs_req_t *req, void *buf, size_t n)
+{
+    int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
+    int got = FCGX_GetStr(buf, chunk, req->fcgx->in);
+    return got > 0 ? (size_t)got : 0;
+}
+
 int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *err)
 {
     const char *cl = hs_req_header(req, "CONTENT_LENGTH");
-    long long declared = cl && *cl ? strtoll(cl, NULL, 10) : 0;
+    long long declared = cl && *cl ? hs_req_content_length(req) : 0;
     *buf = NULL;
     *len = 0;
     if (declared < 0)
@@ -140,10 +151,10 @@ int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *er
     char *b = hs_arena_alloc(req->arena, (size_t)declared + 1);
     size_t got = 0;
     while (got < (size_t)declared) {
-        int n = FCGX_GetStr(b + got, (int)((size_t)declared - got), req->fcgx->in);
-        if (n <= 0)
+        size_t n = hs_req_read(req, b + got, (size_t)declared - got);
+        if (n == 0)
             break;
-        got += (size_t)n;
+        got += n;
     }
     if (got != (size_t)declared)
         return hs_err_set(err, HS_EINVAL, "incomplete_body", "The request body was cut off");
@@ -174,9 +185,11 @@ static void send_head(hs_req_t *req, int status, const char *ctype, size_t clen)
 {
     /* libfcgi's FCGX_FPrintF has its own printf without %zu: format here. */
     char head[512];
-    int n = snprintf(head, sizeof head,
-                     "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n", status,
-                     reason(status), req->request_id);
+    int n = snprintf(head, sizeof head, "Status: %d %s\r\nX-Request-Id: %s\r\n%s", status,
+                     reason(status), req->request_id,
+                     req->headers && strstr(req->headers, "Cache-Control:")
+                         ? ""
+                         : "Cache-Control: no-store\r\n");
     if (ctype)
         n += snprintf(head + n, sizeof head - (size_t)n,
                       "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, clen);

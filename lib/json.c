@@ -15,6 +15,10 @@ int hs_json_body_or_reply(hs_req_t *req, cJSON **out)
         hs_reply_error(req, &err);
         return -1;
     }
+    if (memmem(buf, len, "\\u0000", 6)) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value", "NUL characters are not allowed in strings");
+        return -1;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     /* Only whitespace may follow the value. */
@@ -100,6 +104,32 @@ int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, 
         return -1;
     }
     *out = v->valuestring;
+    return 0;
+}
+
+int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                         int64_t min, int64_t max, int64_t def, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    *out = def;
+    if (!v || cJSON_IsNull(v)) {
+        if (!required)
+            return 0;
+        hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", field);
+        return -1;
+    }
+    if (!cJSON_IsNumber(v)) {
+        hs_reply_fail(req, HS_EINVAL, "wrong_type", "The field '%s' must be an integer", field);
+        return -1;
+    }
+    /* Range first: casting an out-of-range double to int64 is undefined. */
+    double d = v->valuedouble;
+    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value", "The field '%s' must be %lld to %lld", field,
+                      (long long)min, (long long)max);
+        return -1;
+    }
+    *out = (int64_t)d;
     return 0;
 }
 

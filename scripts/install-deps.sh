@@ -9,6 +9,11 @@ libhiredis-dev libwebsockets-dev libsqlite3-dev libargon2-dev libmagic-dev
 libcmocka-dev lighttpd redis-server wrk
 python3 python3-pytest python3-requests curl procps"
 
+# Node runs the tus-js-client tests; any node+npm already on PATH will do.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	PKGS="$PKGS nodejs npm"
+fi
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

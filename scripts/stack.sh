@@ -39,6 +39,7 @@ export HS_RUN_DIR="$rundir"
 export HS_BIN_DIR="${HS_BIN_DIR:-$top/build/bin}"
 export HS_WWW_DIR="${HS_WWW_DIR:-$top/www}"
 export HS_PORT="$port"
+export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
 if [ "${HS_SANITIZE:-0}" = 1 ]; then
 	export ASAN_OPTIONS="log_path=$rundir/logs/asan:detect_leaks=1:abort_on_error=0"

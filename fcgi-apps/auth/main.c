@@ -181,6 +181,6 @@ static const hs_route_t routes[] = {
 
 int main(int argc, char **argv)
 {
-    static const hs_app_t app = {"auth", routes, sizeof routes / sizeof routes[0]};
+    static const hs_app_t app = {"auth", routes, sizeof routes / sizeof routes[0], NULL, 0};
     return hs_app_main(&app, argc, argv);
 }

@@ -25,14 +25,25 @@ typedef struct hs_ctx {
     /* A hash of a random password, verified against when a login names no
      * user, so unknown users cost the same time as wrong passwords. */
     char dummy_hash[HS_PASSWORD_HASH_MAX];
-    int log_fd; /* access log */
+    int log_fd;  /* access log */
+    void *magic; /* libmagic cookie, opened on first use */
 } hs_ctx_t;
 
-/* An app: a name and its route table. */
+/* A command an app runs instead of serving (`hs-files cleanup` for cron);
+ * returns the process exit status. */
+typedef struct hs_command {
+    const char *name;
+    const char *doc;
+    int (*run)(hs_ctx_t *ctx);
+} hs_command_t;
+
+/* An app: a name, its route table and optional commands. */
 typedef struct hs_app {
     const char *name;
     const struct hs_route *routes;
     size_t nroutes;
+    const hs_command_t *commands;
+    size_t ncommands;
 } hs_app_t;
 
 /* Loads config (config_path NULL: $HS_CONFIG, else /etc/hypersend/hypersend.conf
@@ -42,8 +53,9 @@ int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs
 void hs_ctx_close(hs_ctx_t *ctx);
 
 /* The whole life of an app process: parses argv (-c FILE, --routes,
- * --check), opens the context and serves FastCGI requests on fd 0 until
- * SIGTERM. Returns the process exit status. */
+ * --check, or a command name), opens the context and serves FastCGI
+ * requests on fd 0 until SIGTERM (or runs the command). Returns the
+ * process exit status. */
 int hs_app_main(const hs_app_t *app, int argc, char **argv);
 
 #endif

@@ -31,6 +31,12 @@ typedef struct hs_config {
     long register_ip_burst;
     long register_ip_period;
     long trust_proxy; /* 1: honour X-Forwarded-For from the front server */
+    long max_file_size;
+    long user_quota; /* bytes per user; 0: unlimited */
+    long upload_ttl; /* seconds an unfinished upload is kept */
+    long chunk_size; /* bytes; grows for very large files, see max_chunks */
+    long max_chunks;
+    char *denied_types; /* comma separated MIME types refused with 415 */
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;

@@ -20,7 +20,10 @@ enum {
     HS_EINTERNAL = -11, /* 500 */
     HS_EUNAVAIL = -12,  /* 503 */
     HS_ENOSPACE = -13,  /* 507 */
-    HS_E__COUNT = 14
+    HS_EPRECOND = -14,  /* 412 */
+    HS_ECHECKSUM = -15, /* 460 (tus: checksum mismatch) */
+    HS_ERANGE = -16,    /* 416 */
+    HS_E__COUNT = 17
 };
 
 typedef struct hs_err {

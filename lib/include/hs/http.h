@@ -69,6 +69,11 @@ const char *hs_req_query(hs_req_t *req, const char *name);
 /* Reads the whole body (at most max bytes, else HS_ETOOBIG) into the arena. */
 int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *err);
 
+/* The declared Content-Length, or -1 when absent or malformed. */
+long long hs_req_content_length(hs_req_t *req);
+/* Reads up to n bytes of the body: the count read, 0 at its end. */
+size_t hs_req_read(hs_req_t *req, void *buf, size_t n);
+
 /* Adds a response header; call before replying. */
 void hs_reply_header(hs_req_t *req, const char *name, const char *value);
 /* Replies with body serialized; takes ownership of body (may be NULL: {}). */

@@ -20,6 +20,11 @@ int hs_json_body_or_reply(hs_req_t *req, cJSON **out);
 int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
                             size_t min, size_t max, const char **out);
 
+/* An integer field in min..max (JSON numbers are doubles: exact to 2^53).
+ * Absent (or null) and !required: *out = def. */
+int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                         int64_t min, int64_t max, int64_t def, int64_t *out);
+
 /* An object field; absent and !required: *out = NULL. */
 int hs_json_object_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
                             const cJSON **out);

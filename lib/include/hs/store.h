@@ -44,6 +44,53 @@ typedef struct hs_user_page {
     const char *next_cursor;
 } hs_user_page_t;
 
+/* An upload in progress. protocol "chunks" (the seed API) or "tus". */
+typedef struct hs_upload {
+    char id[HS_ID_LEN + 1]; /* also the id of the file it becomes */
+    char owner_id[HS_ID_LEN + 1];
+    const char *protocol;
+    const char *filename;
+    const char *content_type;
+    const char *sha256;   /* expected whole-file hash, or NULL */
+    const char *chat_id;  /* or NULL */
+    const char *concat;   /* tus: "", "partial" or "final" */
+    const char *metadata; /* tus Upload-Metadata as sent, or "" */
+    int64_t size, chunk_size, chunk_count;
+    int64_t offset; /* tus: bytes received */
+    int64_t created_at, expires_at;
+    int64_t completed_at; /* tus partial uploads: when all bytes arrived */
+    int64_t file_expires_at;
+} hs_upload_t;
+
+/* A complete file. */
+typedef struct hs_file {
+    char id[HS_ID_LEN + 1];
+    char owner_id[HS_ID_LEN + 1];
+    const char *filename;
+    const char *content_type; /* as declared */
+    const char *sniffed_type; /* from the first bytes (libmagic) */
+    const char *sha256;       /* or NULL when it was not computed */
+    const char *chat_id;      /* or NULL */
+    int64_t size, created_at;
+    int64_t expires_at; /* 0: never */
+} hs_file_t;
+
+typedef struct hs_file_page {
+    hs_file_t *items;
+    size_t n;
+    const char *next_cursor;
+} hs_file_page_t;
+
+/* A share link; only the hash of its token is stored. */
+typedef struct hs_link {
+    char id[HS_ID_LEN + 1];
+    char file_id[HS_ID_LEN + 1];
+    const char *password_hash; /* or NULL */
+    int64_t created_at, expires_at, revoked_at;
+    int64_t max_downloads; /* 0: unlimited */
+    int64_t downloads;
+} hs_link_t;
+
 typedef struct hs_store hs_store_t;
 
 typedef struct hs_store_ops {
@@ -82,6 +129,36 @@ typedef struct hs_store_ops {
     int (*refresh_rotate)(hs_store_t *st, const char *old_hash, const char *new_hash,
                           int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
                           hs_arena_t *a, hs_session_t *out, hs_err_t *err);
+    int (*upload_create)(hs_store_t *st, const hs_upload_t *u, hs_err_t *err);
+    int (*upload_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out,
+                      hs_err_t *err);
+    int (*chunk_get)(hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,
+                     hs_err_t *err);
+    int (*chunk_add)(hs_store_t *st, const char *upload_id, int64_t n, int64_t size,
+                     const char *sha256, hs_err_t *err);
+    int (*chunk_list)(hs_store_t *st, const char *upload_id, hs_arena_t *a, int64_t **ns,
+                      size_t *count, hs_err_t *err);
+    int (*upload_advance)(hs_store_t *st, const char *id, int64_t from, int64_t to, int64_t now,
+                          hs_err_t *err);
+    int (*upload_finish)(hs_store_t *st, const char *upload_id, const hs_file_t *f, hs_err_t *err);
+    int (*upload_delete)(hs_store_t *st, const char *id, hs_err_t *err);
+    int (*upload_expired)(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
+                          size_t *n, hs_err_t *err);
+    int (*storage_used)(hs_store_t *st, const char *owner_id, int64_t *bytes, hs_err_t *err);
+    int (*file_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err);
+    int (*file_page)(hs_store_t *st, const char *owner_id, const char *before, int limit,
+                     hs_arena_t *a, hs_file_page_t *out, hs_err_t *err);
+    int (*file_delete)(hs_store_t *st, const char *id, hs_err_t *err);
+    int (*file_expired)(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
+                        size_t *n, hs_err_t *err);
+    int (*link_create)(hs_store_t *st, const hs_link_t *l, const char *token_hash, hs_err_t *err);
+    int (*link_get)(hs_store_t *st, const char *token_hash, hs_arena_t *a, hs_link_t *out,
+                    hs_err_t *err);
+    int (*link_take)(hs_store_t *st, const char *id, int64_t now, hs_err_t *err);
+    int (*link_list)(hs_store_t *st, const char *file_id, hs_arena_t *a, hs_link_t **out, size_t *n,
+                     hs_err_t *err);
+    int (*link_revoke)(hs_store_t *st, const char *id, const char *file_id, int64_t now,
+                       hs_err_t *err);
 } hs_store_ops_t;
 
 struct hs_store {
@@ -207,6 +284,116 @@ static inline int hs_store_refresh_rotate(hs_store_t *st, const char *old_hash,
 {
     return st->ops->refresh_rotate(st, old_hash, new_hash, new_expires, now, user_agent, ip, a, out,
                                    err);
+}
+
+/* Records a new upload (its blob is made by the caller). */
+static inline int hs_store_upload_create(hs_store_t *st, const hs_upload_t *u, hs_err_t *err)
+{
+    return st->ops->upload_create(st, u, err);
+}
+/* HS_ENOTFOUND (upload_not_found) when no such open upload. */
+static inline int hs_store_upload_get(hs_store_t *st, const char *id, hs_arena_t *a,
+                                      hs_upload_t *out, hs_err_t *err)
+{
+    return st->ops->upload_get(st, id, a, out, err);
+}
+/* Whether chunk n was received, and its sha256 hex when it was. */
+static inline int hs_store_chunk_get(hs_store_t *st, const char *upload_id, int64_t n,
+                                     char sha256[65], int *found, hs_err_t *err)
+{
+    return st->ops->chunk_get(st, upload_id, n, sha256, found, err);
+}
+/* Counts chunk n as received; HS_ECONFLICT if it already was. */
+static inline int hs_store_chunk_add(hs_store_t *st, const char *upload_id, int64_t n, int64_t size,
+                                     const char *sha256, hs_err_t *err)
+{
+    return st->ops->chunk_add(st, upload_id, n, size, sha256, err);
+}
+/* The received chunk numbers, ascending. */
+static inline int hs_store_chunk_list(hs_store_t *st, const char *upload_id, hs_arena_t *a,
+                                      int64_t **ns, size_t *count, hs_err_t *err)
+{
+    return st->ops->chunk_list(st, upload_id, a, ns, count, err);
+}
+/* tus: moves the offset from `from` to `to` (and marks the upload complete
+ * when `to` is its size); HS_ECONFLICT (offset_mismatch) if it was not at from. */
+static inline int hs_store_upload_advance(hs_store_t *st, const char *id, int64_t from, int64_t to,
+                                          int64_t now, hs_err_t *err)
+{
+    return st->ops->upload_advance(st, id, from, to, now, err);
+}
+/* Atomically records file f and removes the upload it came from. */
+static inline int hs_store_upload_finish(hs_store_t *st, const char *upload_id, const hs_file_t *f,
+                                         hs_err_t *err)
+{
+    return st->ops->upload_finish(st, upload_id, f, err);
+}
+static inline int hs_store_upload_delete(hs_store_t *st, const char *id, hs_err_t *err)
+{
+    return st->ops->upload_delete(st, id, err);
+}
+/* Ids of unfinished uploads whose expiry is past (at most limit). */
+static inline int hs_store_upload_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a,
+                                          char ***ids, size_t *n, hs_err_t *err)
+{
+    return st->ops->upload_expired(st, now, limit, a, ids, n, err);
+}
+/* Bytes of the owner's files plus the declared sizes of their open uploads. */
+static inline int hs_store_storage_used(hs_store_t *st, const char *owner_id, int64_t *bytes,
+                                        hs_err_t *err)
+{
+    return st->ops->storage_used(st, owner_id, bytes, err);
+}
+/* HS_ENOTFOUND (file_not_found) when no such file. */
+static inline int hs_store_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out,
+                                    hs_err_t *err)
+{
+    return st->ops->file_get(st, id, a, out, err);
+}
+/* The owner's files, newest first, before the cursor `before`. */
+static inline int hs_store_file_page(hs_store_t *st, const char *owner_id, const char *before,
+                                     int limit, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err)
+{
+    return st->ops->file_page(st, owner_id, before, limit, a, out, err);
+}
+static inline int hs_store_file_delete(hs_store_t *st, const char *id, hs_err_t *err)
+{
+    return st->ops->file_delete(st, id, err);
+}
+/* Ids of files whose expiry is past (at most limit). */
+static inline int hs_store_file_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a,
+                                        char ***ids, size_t *n, hs_err_t *err)
+{
+    return st->ops->file_expired(st, now, limit, a, ids, n, err);
+}
+static inline int hs_store_link_create(hs_store_t *st, const hs_link_t *l, const char *token_hash,
+                                       hs_err_t *err)
+{
+    return st->ops->link_create(st, l, token_hash, err);
+}
+/* The link whose token hashes to token_hash; HS_ENOTFOUND (link_not_found). */
+static inline int hs_store_link_get(hs_store_t *st, const char *token_hash, hs_arena_t *a,
+                                    hs_link_t *out, hs_err_t *err)
+{
+    return st->ops->link_get(st, token_hash, a, out, err);
+}
+/* Counts one download if the link is live and has downloads left, in one
+ * atomic step; HS_EGONE (link_expired / link_exhausted) or HS_ENOTFOUND. */
+static inline int hs_store_link_take(hs_store_t *st, const char *id, int64_t now, hs_err_t *err)
+{
+    return st->ops->link_take(st, id, now, err);
+}
+/* The live links of a file. */
+static inline int hs_store_link_list(hs_store_t *st, const char *file_id, hs_arena_t *a,
+                                     hs_link_t **out, size_t *n, hs_err_t *err)
+{
+    return st->ops->link_list(st, file_id, a, out, n, err);
+}
+/* Revokes link id of file_id; HS_ENOTFOUND if it is not that file's. */
+static inline int hs_store_link_revoke(hs_store_t *st, const char *id, const char *file_id,
+                                       int64_t now, hs_err_t *err)
+{
+    return st->ops->link_revoke(st, id, file_id, now, err);
 }
 
 #endif

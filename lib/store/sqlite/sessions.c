@@ -124,13 +124,8 @@ int hs__sq_session_revoke(hs_store_t *st, const char *id, const char *user_id, i
     hs__sq_bind_text(s, 1, id);
     hs__sq_bind_text(s, 2, user_id);
     sqlite3_bind_int64(s, 3, now);
-    int rc = hs__sq_step_done(st, s, err);
-    if (rc)
-        return rc;
-    hs__sq_t *q = st->impl;
-    if (sqlite3_changes(q->db) == 0)
-        return hs_err_set(err, HS_ENOTFOUND, "session_not_found", "No such session");
-    return 0;
+    return hs__sq_changed_or(st, hs__sq_step_done(st, s, err), "session_not_found",
+                             "No such session", err);
 }
 
 static const char SQL_REVOKE_OTHERS[] =
@@ -146,21 +141,7 @@ int hs__sq_session_revoke_others(hs_store_t *st, const char *user_id, const char
     hs__sq_bind_text(s, 1, user_id);
     hs__sq_bind_text(s, 2, keep_id ? keep_id : "");
     sqlite3_bind_int64(s, 3, now);
-    size_t cap = 16;
-    *ids = hs_arena_alloc(a, cap * sizeof **ids);
-    *n = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            char **bigger = hs_arena_alloc(a, 2 * cap * sizeof *bigger);
-            memcpy(bigger, *ids, cap * sizeof *bigger);
-            *ids = bigger;
-            cap *= 2;
-        }
-        (*ids)[(*n)++] = (char *)hs__sq_text(a, s, 0);
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
+    return hs__sq_collect_ids(st, s, a, ids, n, err);
 }
 
 static const char SQL_FIND_TOKEN[] =

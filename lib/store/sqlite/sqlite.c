@@ -49,6 +49,57 @@ static const char *const migrations[] = {
     " UNIQUE (follower_id, followee_id));"
     "CREATE INDEX follows_followee ON follows(followee_id, id);"
     "CREATE INDEX follows_follower ON follows(follower_id, id);",
+    /* 2: uploads, files, share links */
+    "CREATE TABLE uploads ("
+    " id TEXT PRIMARY KEY,"
+    " owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " protocol TEXT NOT NULL,"
+    " filename TEXT NOT NULL,"
+    " content_type TEXT NOT NULL,"
+    " sha256 TEXT,"
+    " chat_id TEXT,"
+    " concat TEXT NOT NULL DEFAULT '',"
+    " metadata TEXT NOT NULL DEFAULT '',"
+    " size INTEGER NOT NULL,"
+    " chunk_size INTEGER NOT NULL,"
+    " chunk_count INTEGER NOT NULL,"
+    " upload_offset INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " completed_at INTEGER NOT NULL DEFAULT 0,"
+    " file_expires_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX uploads_owner ON uploads(owner_id);"
+    "CREATE INDEX uploads_expires ON uploads(expires_at);"
+    "CREATE TABLE upload_chunks ("
+    " upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,"
+    " n INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " PRIMARY KEY (upload_id, n)) WITHOUT ROWID;"
+    "CREATE TABLE files ("
+    " id TEXT PRIMARY KEY,"
+    " owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " filename TEXT NOT NULL,"
+    " content_type TEXT NOT NULL,"
+    " sniffed_type TEXT NOT NULL,"
+    " sha256 TEXT,"
+    " chat_id TEXT,"
+    " size INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX files_owner ON files(owner_id, id);"
+    "CREATE INDEX files_expires ON files(expires_at) WHERE expires_at > 0;"
+    "CREATE TABLE share_links ("
+    " id TEXT PRIMARY KEY,"
+    " token_hash TEXT NOT NULL UNIQUE,"
+    " file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
+    " password_hash TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL DEFAULT 0,"
+    " max_downloads INTEGER NOT NULL DEFAULT 0,"
+    " downloads INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX share_links_file ON share_links(file_id);",
 };
 
 static int exec(sqlite3 *db, const char *sql, hs_err_t *err)
@@ -140,6 +191,25 @@ static const hs_store_ops_t sqlite_ops = {
     .session_revoke = hs__sq_session_revoke,
     .session_revoke_others = hs__sq_session_revoke_others,
     .refresh_rotate = hs__sq_refresh_rotate,
+    .upload_create = hs__sq_upload_create,
+    .upload_get = hs__sq_upload_get,
+    .chunk_get = hs__sq_chunk_get,
+    .chunk_add = hs__sq_chunk_add,
+    .chunk_list = hs__sq_chunk_list,
+    .upload_advance = hs__sq_upload_advance,
+    .upload_finish = hs__sq_upload_finish,
+    .upload_delete = hs__sq_upload_delete,
+    .upload_expired = hs__sq_upload_expired,
+    .storage_used = hs__sq_storage_used,
+    .file_get = hs__sq_file_get,
+    .file_page = hs__sq_file_page,
+    .file_delete = hs__sq_file_delete,
+    .file_expired = hs__sq_file_expired,
+    .link_create = hs__sq_link_create,
+    .link_get = hs__sq_link_get,
+    .link_take = hs__sq_link_take,
+    .link_list = hs__sq_link_list,
+    .link_revoke = hs__sq_link_revoke,
 };
 
 int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)
@@ -240,6 +310,36 @@ const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i)
     if (!t)
         return NULL;
     return hs_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, i));
+}
+
+int hs__sq_collect_ids(hs_store_t *st, sqlite3_stmt *s, hs_arena_t *a, char ***ids, size_t *n,
+                       hs_err_t *err)
+{
+    size_t cap = 16;
+    *ids = hs_arena_alloc(a, cap * sizeof **ids);
+    *n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            char **bigger = hs_arena_alloc(a, 2 * cap * sizeof *bigger);
+            memcpy(bigger, *ids, cap * sizeof *bigger);
+            *ids = bigger;
+            cap *= 2;
+        }
+        (*ids)[(*n)++] = (char *)hs__sq_text(a, s, 0);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
+}
+
+int hs__sq_changed_or(hs_store_t *st, int rc, const char *code, const char *msg, hs_err_t *err)
+{
+    hs__sq_t *q = st->impl;
+    if (rc)
+        return rc;
+    if (sqlite3_changes(q->db) == 0)
+        return hs_err_set(err, HS_ENOTFOUND, code, "%s", msg);
+    return 0;
 }
 
 int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v)

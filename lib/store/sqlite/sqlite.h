@@ -33,6 +33,12 @@ int hs__sq_commit(hs_store_t *st, hs_err_t *err);
 void hs__sq_rollback(hs_store_t *st);
 /* Column i as an arena string; NULL for SQL NULL. */
 const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i);
+/* Steps s and collects column 0 of every row as arena strings. */
+int hs__sq_collect_ids(hs_store_t *st, sqlite3_stmt *s, hs_arena_t *a, char ***ids, size_t *n,
+                       hs_err_t *err);
+/* rc, or HS_ENOTFOUND with code and msg when the last statement changed no
+ * row: for UPDATE/DELETE of one named row. */
+int hs__sq_changed_or(hs_store_t *st, int rc, const char *code, const char *msg, hs_err_t *err);
 /* Binds a C string (NULL binds SQL NULL). */
 int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v);
 
@@ -79,5 +85,36 @@ int hs__sq_session_revoke_others(hs_store_t *st, const char *user_id, const char
 int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_hash,
                           int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
                           hs_arena_t *a, hs_session_t *out, hs_err_t *err);
+
+int hs__sq_upload_create(hs_store_t *st, const hs_upload_t *u, hs_err_t *err);
+int hs__sq_upload_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out,
+                      hs_err_t *err);
+int hs__sq_chunk_get(hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,
+                     hs_err_t *err);
+int hs__sq_chunk_add(hs_store_t *st, const char *upload_id, int64_t n, int64_t size,
+                     const char *sha256, hs_err_t *err);
+int hs__sq_chunk_list(hs_store_t *st, const char *upload_id, hs_arena_t *a, int64_t **ns,
+                      size_t *count, hs_err_t *err);
+int hs__sq_upload_advance(hs_store_t *st, const char *id, int64_t from, int64_t to, int64_t now,
+                          hs_err_t *err);
+int hs__sq_upload_finish(hs_store_t *st, const char *upload_id, const hs_file_t *f, hs_err_t *err);
+int hs__sq_upload_delete(hs_store_t *st, const char *id, hs_err_t *err);
+int hs__sq_upload_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
+                          size_t *n, hs_err_t *err);
+int hs__sq_storage_used(hs_store_t *st, const char *owner_id, int64_t *bytes, hs_err_t *err);
+int hs__sq_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err);
+int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, int limit,
+                     hs_arena_t *a, hs_file_page_t *out, hs_err_t *err);
+int hs__sq_file_delete(hs_store_t *st, const char *id, hs_err_t *err);
+int hs__sq_file_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
+                        size_t *n, hs_err_t *err);
+int hs__sq_link_create(hs_store_t *st, const hs_link_t *l, const char *token_hash, hs_err_t *err);
+int hs__sq_link_get(hs_store_t *st, const char *token_hash, hs_arena_t *a, hs_link_t *out,
+                    hs_err_t *err);
+int hs__sq_link_take(hs_store_t *st, const char *id, int64_t now, hs_err_t *err);
+int hs__sq_link_list(hs_store_t *st, const char *file_id, hs_arena_t *a, hs_link_t **out, size_t *n,
+                     hs_err_t *err);
+int hs__sq_link_revoke(hs_store_t *st, const char *id, const char *file_id, int64_t now,
+                       hs_err_t *err);
 
 #endif

@@ -114,13 +114,8 @@ int hs__sq_user_find_login(hs_store_t *st, const char *login, hs_arena_t *a, hs_
 /* Runs an UPDATE bound by the caller and maps "no row" to user_not_found. */
 static int update_one(hs_store_t *st, sqlite3_stmt *s, hs_err_t *err)
 {
-    int rc = hs__sq_step_done(st, s, err);
-    if (rc)
-        return rc;
-    hs__sq_t *q = st->impl;
-    if (sqlite3_changes(q->db) == 0)
-        return hs_err_set(err, HS_ENOTFOUND, "user_not_found", "No such user");
-    return 0;
+    return hs__sq_changed_or(st, hs__sq_step_done(st, s, err), "user_not_found", "No such user",
+                             err);
 }
 
 static const char SQL_PROFILE[] = "UPDATE users SET display_name = ?2, bio = ?3,"

@@ -1,0 +1,52 @@
+/* Blobs: the bytes of uploads and files, one preallocated (sparse) file per
+ * upload under <data_dir>/files/<last two hex digits>/<id>. The upload id
+ * becomes the file id, so completing an upload moves no bytes. */
+#ifndef HS_BLOB_H
+#define HS_BLOB_H
+
+#include <stdint.h>
+
+#include "hs/app.h"
+#include "hs/arena.h"
+#include "hs/err.h"
+#include "hs/multipart.h"
+
+typedef struct hs_blob_digest {
+    unsigned char sha256[32];
+    unsigned char sha1[20];
+} hs_blob_digest_t;
+
+/* The path of blob id into out. */
+void hs_blob_path(const hs_config_t *cfg, const char *id, char *out, size_t n);
+
+/* Creates blob id with its final size (sparse). HS_ENOSPACE when the data
+ * folder has less free space than size. */
+int hs_blob_create(const hs_config_t *cfg, const char *id, int64_t size, hs_err_t *err);
+
+/* Removes blob id; a missing blob is not an error. */
+void hs_blob_remove(const hs_config_t *cfg, const char *id);
+
+/* Streams up to len bytes from read(src) into blob id at offset, hashing
+ * them (sha256 and sha1). With write = 0 the bytes are hashed, not stored.
+ * Holds an OFD write lock on [offset, offset+len) meanwhile: a second writer
+ * of the same range gets HS_ECONFLICT (range_busy). *got is the number of
+ * bytes consumed (less than len when the input ended early). */
+int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int64_t len, int write,
+                    hs_read_fn read, void *src, hs_blob_digest_t *d, int64_t *got, hs_err_t *err);
+
+/* sha256 of the whole blob as hex into out[65]. */
+int hs_blob_sha256(const hs_config_t *cfg, const char *id, char out[65], hs_err_t *err);
+
+/* Copies len bytes of blob src (from 0) into blob dst at offset, in the
+ * kernel (copy_file_range). */
+int hs_blob_copy(const hs_config_t *cfg, const char *dst, int64_t offset, const char *src,
+                 int64_t len, hs_err_t *err);
+
+/* The MIME type libmagic sees in the first bytes of blob id, into the arena
+ * ("application/octet-stream" when unknown). */
+const char *hs_blob_sniff(hs_ctx_t *ctx, const char *id, hs_arena_t *a);
+
+/* Lowercase hex of n bytes into out (2n+1). */
+void hs_hex(const unsigned char *in, size_t n, char *out);
+
+#endif
