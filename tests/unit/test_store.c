@@ -279,6 +279,188 @@ static void refresh_rotation(void **state)
     assert_string_equal(err.code, "refresh_token_expired");
 }
 
+static hs_upload_t new_upload(const hs_user_t *u, int64_t size, int64_t expires_at)
+{
+    hs_upload_t up = {0};
+    hs_err_t err;
+    hs_id_new(up.id);
+    memcpy(up.owner_id, u->id, sizeof up.owner_id);
+    up.protocol = "chunks";
+    up.filename = "a.bin";
+    up.content_type = "application/octet-stream";
+    up.size = size;
+    up.chunk_size = 10;
+    up.chunk_count = (size + 9) / 10;
+    up.created_at = hs_now_ms();
+    up.expires_at = expires_at;
+    assert_int_equal(hs_store_upload_create(st, &up, &err), 0);
+    return up;
+}
+
+static void uploads_and_files(void **state)
+{
+    (void)state;
+    hs_user_t u;
+    hs_err_t err;
+    hs_upload_t got;
+    make_user(&u, "up", "");
+    int64_t now = hs_now_ms();
+    hs_upload_t up = new_upload(&u, 25, now + 60000);
+
+    assert_int_equal(hs_store_upload_get(st, up.id, &arena, &got, &err), 0);
+    assert_int_equal(got.chunk_count, 3);
+    assert_null(got.sha256);
+    assert_string_equal(got.concat, "");
+
+    /* chunks: once each, listed in order */
+    char sha[65];
+    int found;
+    int64_t *ns;
+    size_t n;
+    assert_int_equal(hs_store_chunk_add(st, up.id, 2, 5, "bb", &err), 0);
+    assert_int_equal(hs_store_chunk_add(st, up.id, 0, 10, "aa", &err), 0);
+    assert_int_equal(hs_store_chunk_add(st, up.id, 0, 10, "zz", &err), HS_ECONFLICT);
+    assert_int_equal(hs_store_chunk_get(st, up.id, 0, sha, &found, &err), 0);
+    assert_true(found);
+    assert_string_equal(sha, "aa");
+    assert_int_equal(hs_store_chunk_get(st, up.id, 1, sha, &found, &err), 0);
+    assert_false(found);
+    assert_int_equal(hs_store_chunk_list(st, up.id, &arena, &ns, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ns[0], 0);
+    assert_int_equal(ns[1], 2);
+
+    /* the offset moves only from where it is */
+    assert_int_equal(hs_store_upload_advance(st, up.id, 0, 10, now, &err), 0);
+    assert_int_equal(hs_store_upload_advance(st, up.id, 0, 20, now, &err), HS_ECONFLICT);
+    assert_string_equal(err.code, "offset_mismatch");
+    assert_int_equal(hs_store_upload_advance(st, up.id, 10, 25, now, &err), 0);
+    assert_int_equal(hs_store_upload_get(st, up.id, &arena, &got, &err), 0);
+    assert_int_equal(got.offset, 25);
+    assert_int_equal(got.completed_at, now);
+
+    /* open uploads count toward the quota, then the file does */
+    int64_t used;
+    assert_int_equal(hs_store_storage_used(st, u.id, &used, &err), 0);
+    assert_int_equal(used, 25);
+    hs_file_t f = {0}, fg;
+    memcpy(f.id, up.id, sizeof f.id);
+    memcpy(f.owner_id, u.id, sizeof f.owner_id);
+    f.filename = "a.bin";
+    f.content_type = "application/octet-stream";
+    f.sniffed_type = "application/octet-stream";
+    f.size = 25;
+    f.created_at = now;
+    assert_int_equal(hs_store_upload_finish(st, up.id, &f, &err), 0);
+    assert_int_equal(hs_store_upload_finish(st, up.id, &f, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_upload_get(st, up.id, &arena, &got, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_chunk_list(st, up.id, &arena, &ns, &n, &err), 0);
+    assert_int_equal(n, 0); /* chunks went with the upload */
+    assert_int_equal(hs_store_storage_used(st, u.id, &used, &err), 0);
+    assert_int_equal(used, 25);
+    assert_int_equal(hs_store_file_get(st, f.id, &arena, &fg, &err), 0);
+    assert_int_equal(fg.size, 25);
+    assert_null(fg.sha256);
+
+    /* pages, newest first */
+    hs_file_t f2 = f;
+    hs_id_new(f2.id);
+    assert_int_equal(
+        hs_store_upload_create(
+            st, &(hs_upload_t){.protocol = "tus", .filename = "b", .content_type = "x", .size = 1},
+            &err),
+        HS_EINTERNAL); /* no owner: refused by the store */
+    hs_upload_t up2 = new_upload(&u, 1, now + 60000);
+    memcpy(f2.id, up2.id, sizeof f2.id);
+    assert_int_equal(hs_store_upload_finish(st, up2.id, &f2, &err), 0);
+    hs_file_page_t page;
+    assert_int_equal(hs_store_file_page(st, u.id, NULL, 1, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].id, f2.id);
+    assert_non_null(page.next_cursor);
+    assert_int_equal(hs_store_file_page(st, u.id, page.next_cursor, 1, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].id, f.id);
+    assert_null(page.next_cursor);
+
+    assert_int_equal(hs_store_file_delete(st, f2.id, &err), 0);
+    assert_int_equal(hs_store_file_delete(st, f2.id, &err), HS_ENOTFOUND);
+}
+
+static void expiry(void **state)
+{
+    (void)state;
+    hs_user_t u;
+    hs_err_t err;
+    char **ids;
+    size_t n;
+    int64_t now = hs_now_ms();
+    make_user(&u, "exp", "");
+    hs_upload_t old = new_upload(&u, 5, now - 1);
+    new_upload(&u, 5, now + 60000);
+    assert_int_equal(hs_store_upload_expired(st, now, 10, &arena, &ids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], old.id);
+
+    hs_upload_t up = new_upload(&u, 5, now + 60000);
+    hs_file_t f = {
+        .filename = "e", .content_type = "x", .size = 5, .created_at = now, .expires_at = now - 1};
+    memcpy(f.id, up.id, sizeof f.id);
+    memcpy(f.owner_id, u.id, sizeof f.owner_id);
+    assert_int_equal(hs_store_upload_finish(st, up.id, &f, &err), 0);
+    assert_int_equal(hs_store_file_expired(st, now, 10, &arena, &ids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], f.id);
+}
+
+static void links(void **state)
+{
+    (void)state;
+    hs_user_t u;
+    hs_err_t err;
+    int64_t now = hs_now_ms();
+    make_user(&u, "lnk", "");
+    hs_upload_t up = new_upload(&u, 5, now + 60000);
+    hs_file_t f = {.filename = "l", .content_type = "x", .size = 5, .created_at = now};
+    memcpy(f.id, up.id, sizeof f.id);
+    memcpy(f.owner_id, u.id, sizeof f.owner_id);
+    assert_int_equal(hs_store_upload_finish(st, up.id, &f, &err), 0);
+
+    hs_link_t l = {0}, got, *list;
+    size_t n;
+    hs_id_new(l.id);
+    memcpy(l.file_id, f.id, sizeof l.file_id);
+    l.created_at = now;
+    l.expires_at = now + 60000;
+    l.max_downloads = 2;
+    assert_int_equal(hs_store_link_create(st, &l, "tokhash", &err), 0);
+    assert_int_equal(hs_store_link_get(st, "tokhash", &arena, &got, &err), 0);
+    assert_string_equal(got.id, l.id);
+    assert_null(got.password_hash);
+    assert_int_equal(hs_store_link_get(st, "other", &arena, &got, &err), HS_ENOTFOUND);
+
+    /* exactly max_downloads takes succeed */
+    assert_int_equal(hs_store_link_take(st, l.id, now, &err), 0);
+    assert_int_equal(hs_store_link_take(st, l.id, now, &err), 0);
+    assert_int_equal(hs_store_link_take(st, l.id, now, &err), HS_EGONE);
+    assert_string_equal(err.code, "link_exhausted");
+    /* expiry, then revocation */
+    hs_link_t l2 = l;
+    hs_id_new(l2.id);
+    l2.max_downloads = 0;
+    assert_int_equal(hs_store_link_create(st, &l2, "tokhash2", &err), 0);
+    assert_int_equal(hs_store_link_take(st, l2.id, now + 60000, &err), HS_EGONE);
+    assert_string_equal(err.code, "link_expired");
+    assert_int_equal(hs_store_link_list(st, f.id, &arena, &list, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(hs_store_link_revoke(st, l2.id, "000000000000000000000000", now, &err),
+                     HS_ENOTFOUND);
+    assert_int_equal(hs_store_link_revoke(st, l2.id, f.id, now, &err), 0);
+    assert_int_equal(hs_store_link_take(st, l2.id, now, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_link_list(st, f.id, &arena, &list, &n, &err), 0);
+    assert_int_equal(n, 1);
+}
+
 static void reopen_keeps_data(void **state)
 {
     (void)state;
@@ -300,7 +482,15 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, open_sqlite, close_store)
     const struct CMUnitTest backends[] = {
-        T(users), T(search), T(follows), T(sessions), T(refresh_rotation), T(reopen_keeps_data),
+        T(users),
+        T(search),
+        T(follows),
+        T(sessions),
+        T(refresh_rotation),
+        T(uploads_and_files),
+        T(expiry),
+        T(links),
+        T(reopen_keeps_data),
     };
     return cmocka_run_group_tests_name("store contract (sqlite)", backends, NULL, NULL);
 }
