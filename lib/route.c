@@ -57,10 +57,33 @@ static int cors(hs_req_t *req, const char *origin)
             hs_reply_header(req, "Access-Control-Allow-Origin", origin);
             hs_reply_header(req, "Vary", "Origin");
             hs_reply_header(req, "Access-Control-Expose-Headers",
-                            "X-Request-Id, Retry-After, Location");
+                            "X-Request-Id, Retry-After, Location, Upload-Offset, Upload-Length, "
+                            "Upload-Expires, Upload-Metadata, Upload-Concat, Tus-Resumable, "
+                            "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm");
             return 1;
         }
         list = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Answers the CORS and Allow part of an OPTIONS request; 0 when the
+ * caller should go on (reply 204 or run an app's own OPTIONS handler). */
+static int preflight(hs_req_t *req, const char *allow, const char *origin, int cors_ok)
+{
+    hs_reply_header(req, "Allow", allow);
+    if (origin && !cors_ok) {
+        hs_reply_fail(req, HS_EFORBIDDEN, "cors_origin_denied",
+                      "Cross-origin requests from %.100s are not allowed", origin);
+        return -1;
+    }
+    if (origin) {
+        hs_reply_header(req, "Access-Control-Allow-Methods", allow);
+        hs_reply_header(req, "Access-Control-Allow-Headers",
+                        "Authorization, Content-Type, X-Request-Id, X-Chunk-Sha256, "
+                        "X-Share-Password, Tus-Resumable, Upload-Length, Upload-Offset, "
+                        "Upload-Metadata, Upload-Concat, Upload-Checksum, Upload-Defer-Length");
+        hs_reply_header(req, "Access-Control-Max-Age", "600");
     }
     return 0;
 }
@@ -69,12 +92,14 @@ void hs_http_dispatch(hs_req_t *req, const hs_route_t *routes, size_t n)
 {
     char allow[128] = "";
     const hs_route_t *hit = NULL;
-    for (size_t i = 0; i < n && !hit; i++) {
+    int options = strcmp(req->method, "OPTIONS") == 0;
+    /* OPTIONS needs every method of the path for Allow; others stop early. */
+    for (size_t i = 0; i < n && (options || !hit); i++) {
         if (!hs_route_match(routes[i].pattern, req->path, req))
             continue;
-        if (strcmp(routes[i].method, req->method) == 0) {
+        if (!hit && strcmp(routes[i].method, req->method) == 0)
             hit = &routes[i];
-        } else if (!strstr(allow, routes[i].method)) {
+        if (!strstr(allow, routes[i].method)) {
             size_t len = strlen(allow);
             snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", routes[i].method);
         }
@@ -82,23 +107,17 @@ void hs_http_dispatch(hs_req_t *req, const hs_route_t *routes, size_t n)
     const char *origin = hs_req_header(req, "HTTP_ORIGIN");
     int cors_ok = origin && cors(req, origin);
 
-    if (!hit && allow[0] && strcmp(req->method, "OPTIONS") == 0) {
-        size_t len = strlen(allow);
-        snprintf(allow + len, sizeof allow - len, ", OPTIONS");
-        hs_reply_header(req, "Allow", allow);
-        if (origin && !cors_ok) {
-            hs_reply_fail(req, HS_EFORBIDDEN, "cors_origin_denied",
-                          "Cross-origin requests from %.100s are not allowed", origin);
+    if (options && allow[0]) {
+        if (!hit) {
+            size_t len = strlen(allow);
+            snprintf(allow + len, sizeof allow - len, ", OPTIONS");
+        }
+        if (preflight(req, allow, origin, cors_ok))
+            return;
+        if (!hit) {
+            hs_reply_empty(req, 204);
             return;
         }
-        if (origin) {
-            hs_reply_header(req, "Access-Control-Allow-Methods", allow);
-            hs_reply_header(req, "Access-Control-Allow-Headers",
-                            "Authorization, Content-Type, X-Request-Id");
-            hs_reply_header(req, "Access-Control-Max-Age", "600");
-        }
-        hs_reply_empty(req, 204);
-        return;
     }
     if (!hit && allow[0]) {
         hs_reply_header(req, "Allow", allow);
@@ -110,6 +129,9 @@ void hs_http_dispatch(hs_req_t *req, const hs_route_t *routes, size_t n)
         hs_reply_fail(req, HS_ENOTFOUND, "route_not_found", "No such endpoint");
         return;
     }
+    /* Matching later patterns (for Allow) overwrote the params. */
+    if (options)
+        hs_route_match(hit->pattern, req->path, req);
     if (hit->flags & HS_ROUTE_AUTH) {
         hs_err_t err;
         if (hs_auth_request(req, &err)) {

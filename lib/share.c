@@ -84,7 +84,9 @@ int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *p
         if ((rc = hs_ratelimit(ctx->redis, key, 5, 60000, 0, err)))
             return rc;
         if (!password || !hs_password_verify(l.password_hash, password)) {
-            hs_ratelimit(ctx->redis, key, 5, 60000, 1, NULL);
+            /* Only wrong guesses count toward the limit, not asking. */
+            if (password)
+                hs_ratelimit(ctx->redis, key, 5, 60000, 1, NULL);
             hs_err_set(err, HS_EFORBIDDEN, "password_required",
                        password ? "The password is wrong" : "This link needs a password");
             hs_err_hint(err, "send it in the X-Share-Password header");

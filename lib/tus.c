@@ -152,6 +152,8 @@ int hs_tus_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, int64_t lengt
     hs_upload_req_t r = {0};
     if ((rc = hs_files_clean_name(a, name ? name : "upload", &r.filename, err)))
         return rc;
+    if (chat && !hs_id_valid(chat))
+        return hs_err_set(err, HS_EINVAL, "invalid_metadata", "chat_id must be a chat id");
     r.content_type = type;
     r.sha256 = sha;
     r.chat_id = chat;

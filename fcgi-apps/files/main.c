@@ -40,8 +40,8 @@ static void on_list(hs_req_t *req)
         hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
         return;
     }
-    if (hs_store_file_page(req->ctx->store, req->auth.sub, cursor, limit, req->arena, &page,
-                           &err)) {
+    if (hs_store_file_page(req->ctx->store, req->auth.sub, cursor, limit, hs_now_ms(), req->arena,
+                           &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }

@@ -89,7 +89,11 @@ void on_tus_create(hs_req_t *req)
                       "Upload-Concat must be partial or final;...");
         return;
     }
-    if (body > 0 && (final || octets_or_reply(req)))
+    if (body > 0 && final) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_concat", "A final upload takes no body");
+        return;
+    }
+    if (body > 0 && octets_or_reply(req))
         return;
     if (length > req->ctx->cfg.max_file_size) {
         hs_reply_fail(req, HS_ETOOBIG, "file_too_large", "Upload-Length is over Tus-Max-Size");
@@ -111,6 +115,9 @@ void on_tus_create(hs_req_t *req)
                                   &offset, &f, &done, &err)) {
         offset_header(req, offset);
     } else if (body > 0) {
+        /* Refused first bytes: no Location was given, so nobody could resume
+         * this upload; remove it rather than leave it to expire. */
+        hs_files_abort(req->ctx, req->arena, req->auth.sub, up.id, NULL);
         hs_reply_error(req, &err);
         return;
     } else if (length == 0 && !concat) {
@@ -182,6 +189,11 @@ void on_tus_patch(hs_req_t *req)
     if (hs_tus_patch(req->ctx, req->arena, req->auth.sub, id, offset, len,
                      hs_req_header(req, "HTTP_UPLOAD_CHECKSUM"), read_request, req, &now_at, &f,
                      &done, &err)) {
+        /* A finished upload (a final concatenation becomes one at once) is a
+         * file now: nothing more can be appended. */
+        if (err.rc == HS_ENOTFOUND &&
+            !hs_files_visible(req->ctx, req->arena, req->auth.sub, id, &f, NULL))
+            hs_err_set(&err, HS_EFORBIDDEN, "upload_finished", "This upload is complete");
         if (err.rc == HS_ECONFLICT)
             offset_header(req, now_at);
         hs_reply_error(req, &err);

@@ -369,11 +369,12 @@ static void uploads_and_files(void **state)
     memcpy(f2.id, up2.id, sizeof f2.id);
     assert_int_equal(hs_store_upload_finish(st, up2.id, &f2, &err), 0);
     hs_file_page_t page;
-    assert_int_equal(hs_store_file_page(st, u.id, NULL, 1, &arena, &page, &err), 0);
+    assert_int_equal(hs_store_file_page(st, u.id, NULL, 1, now, &arena, &page, &err), 0);
     assert_int_equal(page.n, 1);
     assert_string_equal(page.items[0].id, f2.id);
     assert_non_null(page.next_cursor);
-    assert_int_equal(hs_store_file_page(st, u.id, page.next_cursor, 1, &arena, &page, &err), 0);
+    assert_int_equal(hs_store_file_page(st, u.id, page.next_cursor, 1, now, &arena, &page, &err),
+                     0);
     assert_int_equal(page.n, 1);
     assert_string_equal(page.items[0].id, f.id);
     assert_null(page.next_cursor);

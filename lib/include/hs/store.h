@@ -147,7 +147,7 @@ typedef struct hs_store_ops {
     int (*storage_used)(hs_store_t *st, const char *owner_id, int64_t *bytes, hs_err_t *err);
     int (*file_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err);
     int (*file_page)(hs_store_t *st, const char *owner_id, const char *before, int limit,
-                     hs_arena_t *a, hs_file_page_t *out, hs_err_t *err);
+                     int64_t now, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err);
     int (*file_delete)(hs_store_t *st, const char *id, hs_err_t *err);
     int (*file_expired)(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
                         size_t *n, hs_err_t *err);
@@ -350,11 +350,13 @@ static inline int hs_store_file_get(hs_store_t *st, const char *id, hs_arena_t *
 {
     return st->ops->file_get(st, id, a, out, err);
 }
-/* The owner's files, newest first, before the cursor `before`. */
+/* The owner's files that have not expired at now, newest first, before the
+ * cursor `before`. */
 static inline int hs_store_file_page(hs_store_t *st, const char *owner_id, const char *before,
-                                     int limit, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err)
+                                     int limit, int64_t now, hs_arena_t *a, hs_file_page_t *out,
+                                     hs_err_t *err)
 {
-    return st->ops->file_page(st, owner_id, before, limit, a, out, err);
+    return st->ops->file_page(st, owner_id, before, limit, now, a, out, err);
 }
 static inline int hs_store_file_delete(hs_store_t *st, const char *id, hs_err_t *err)
 {

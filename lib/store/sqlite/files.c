@@ -284,11 +284,12 @@ int hs__sq_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *ou
     return hs__sq_fail(st, rc, err);
 }
 
-static const char SQL_FILE_PAGE[] = "SELECT " FILE_COLS " FROM files"
-                                    " WHERE owner_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+static const char SQL_FILE_PAGE[] =
+    "SELECT " FILE_COLS " FROM files WHERE owner_id = ?1 AND id < ?2"
+    " AND (expires_at = 0 OR expires_at > ?4) ORDER BY id DESC LIMIT ?3";
 
 int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, int limit,
-                     hs_arena_t *a, hs_file_page_t *out, hs_err_t *err)
+                     int64_t now, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, SQL_FILE_PAGE, err);
     if (!s)
@@ -296,6 +297,7 @@ int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, i
     hs__sq_bind_text(s, 1, owner_id);
     hs__sq_bind_text(s, 2, before ? before : "g"); /* "g" sorts after every hex id */
     sqlite3_bind_int(s, 3, limit + 1);
+    sqlite3_bind_int64(s, 4, now);
     memset(out, 0, sizeof *out);
     out->items = hs_arena_alloc(a, sizeof(hs_file_t) * (size_t)limit);
     int rc;

@@ -104,7 +104,7 @@ int hs__sq_upload_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a,
 int hs__sq_storage_used(hs_store_t *st, const char *owner_id, int64_t *bytes, hs_err_t *err);
 int hs__sq_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err);
 int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, int limit,
-                     hs_arena_t *a, hs_file_page_t *out, hs_err_t *err);
+                     int64_t now, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err);
 int hs__sq_file_delete(hs_store_t *st, const char *id, hs_err_t *err);
 int hs__sq_file_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
                         size_t *n, hs_err_t *err);
