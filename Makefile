@@ -32,6 +32,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_A    := $(BUILD)/libhypersend.a
 BINS     := $(APPS:%=$(BUILD)/bin/hs-%)
 
+# Debian's interpreter, which has python3-pytest; another python3 earlier on
+# PATH (pyenv, a venv) may not.
+PYTHON ?= /usr/bin/python3
+
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -77,13 +81,13 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: all
-	HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" python3 -m pytest -q tests/integration
+	HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" $(PYTHON) -m pytest -q tests/integration
 
 # The unit tests and the whole integration suite again, against
 # AddressSanitizer/UBSan builds; any sanitizer report fails the run.
 sanitize-test:
 	@$(MAKE) --no-print-directory SANITIZE=1 all unit
-	HS_BIN_DIR="$(CURDIR)/build-asan/bin" HS_SANITIZE=1 python3 -m pytest -q tests/integration
+	HS_BIN_DIR="$(CURDIR)/build-asan/bin" HS_SANITIZE=1 $(PYTHON) -m pytest -q tests/integration
 
 check-format:
 	@bad=$$(clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') 2>&1 | grep -c warning || true); \

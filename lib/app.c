@@ -116,6 +116,23 @@ static const char *client_ip(hs_req_t *req)
     return hs_req_header(req, "REMOTE_ADDR");
 }
 
+/* Reads what is left of a body the handler did not consume (it answered
+ * early, e.g. 401). lighttpd streams bodies (stream-request-body = 2): if
+ * the reply left before the body arrived, it would read the rest of the
+ * body as the next request on a keep-alive connection. The response is
+ * still buffered, so it leaves after this. Past DRAIN_MAX the connection is
+ * let go instead of reading gigabytes nobody wants. */
+#define DRAIN_MAX (64LL << 20)
+static void drain(hs_req_t *req)
+{
+    long long left = hs_req_content_length(req) - req->body_read;
+    if (left <= 0 || left > DRAIN_MAX)
+        return;
+    char buf[16384];
+    while (hs_req_read(req, buf, sizeof buf) > 0)
+        ;
+}
+
 static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_arena_t *arena)
 {
     struct timespec ts;
@@ -147,6 +164,7 @@ static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_a
         hs_reply_fail(&req, HS_EINTERNAL, NULL, NULL);
     }
     hs_log_access(&req);
+    drain(&req);
     cJSON_Delete(req.json);
     hs_arena_reset(arena);
 }
@@ -198,10 +216,8 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
     hs_err_t err;
     hs_err_clear(&err);
     if (hs_ctx_open(&ctx, app->name, config, &err)) {
-        fprintf(stderr, "hs-%s: %s%s%s\n", app->name, err.message, err.hint[0] ? " (" : "",
-                err.hint[0] ? err.hint : "");
-        if (err.hint[0])
-            fputs(")\n", stderr);
+        fprintf(stderr, "hs-%s: %s%s%s%s\n", app->name, err.message, err.hint[0] ? " (" : "",
+                err.hint, err.hint[0] ? ")" : "");
         hs_ctx_close(&ctx);
         return 1;
     }

@@ -117,26 +117,35 @@ int hs_auth_register(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const c
     return start_session(ctx, a, user, client, tok, err);
 }
 
+/* The per-account limit follows the account, whichever name (username or
+ * email) is typed; names of no account get a bucket of their own. */
+static void account_key(char *out, size_t n, const hs_user_t *u, const char *login)
+{
+    if (u)
+        snprintf(out, n, "hs:rl:login:acct:%s", u->id);
+    else
+        snprintf(out, n, "hs:rl:login:name:%s", login);
+}
+
 int hs_auth_login(hs_ctx_t *ctx, hs_arena_t *a, const char *login, const char *password,
                   const hs_client_t *client, hs_user_t *user, hs_tokens_t *tok, hs_err_t *err)
 {
     char *who = lower(a, login);
     char acct_key[320], ip_key[128];
-    snprintf(acct_key, sizeof acct_key, "hs:rl:login:acct:%s", who);
-    snprintf(ip_key, sizeof ip_key, "hs:rl:login:ip:%s", client->ip ? client->ip : "-");
     long acct_ms = ctx->cfg.login_account_period * 1000, ip_ms = ctx->cfg.login_ip_period * 1000;
     int rc;
-    /* Check (cost 0) before doing the expensive hash; only failures cost. */
-    if ((rc = hs_ratelimit(ctx->redis, ip_key, ctx->cfg.login_ip_burst, ip_ms, 0, err)) ||
-        (rc = hs_ratelimit(ctx->redis, acct_key, ctx->cfg.login_account_burst, acct_ms, 0, err)))
-        return rc;
-
     hs_err_t lookup;
     int found = hs_store_user_find_login(ctx->store, who, a, user, &lookup) == 0;
     if (!found && lookup.rc != HS_ENOTFOUND) {
         *err = lookup;
         return lookup.rc;
     }
+    account_key(acct_key, sizeof acct_key, found ? user : NULL, who);
+    snprintf(ip_key, sizeof ip_key, "hs:rl:login:ip:%s", client->ip ? client->ip : "-");
+    /* Check (cost 0) before doing the expensive hash; only failures cost. */
+    if ((rc = hs_ratelimit(ctx->redis, ip_key, ctx->cfg.login_ip_burst, ip_ms, 0, err)) ||
+        (rc = hs_ratelimit(ctx->redis, acct_key, ctx->cfg.login_account_burst, acct_ms, 0, err)))
+        return rc;
     int ok = hs_password_verify(found ? user->password_hash : ctx->dummy_hash, password);
     if (!found || !ok) {
         hs_ratelimit(ctx->redis, ip_key, ctx->cfg.login_ip_burst, ip_ms, 1, NULL);
@@ -285,7 +294,7 @@ int hs_auth_change_password(hs_ctx_t *ctx, hs_arena_t *a, const hs_claims_t *who
     if (rc)
         return rc;
     char key[320];
-    snprintf(key, sizeof key, "hs:rl:login:acct:%s", u.username);
+    account_key(key, sizeof key, &u, NULL);
     long period = ctx->cfg.login_account_period * 1000;
     if ((rc = hs_ratelimit(ctx->redis, key, ctx->cfg.login_account_burst, period, 0, err)))
         return rc;

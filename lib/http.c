@@ -132,7 +132,10 @@ size_t hs_req_read(hs_req_t *req, void *buf, size_t n)
 {
     int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
     int got = FCGX_GetStr(buf, chunk, req->fcgx->in);
-    return got > 0 ? (size_t)got : 0;
+    if (got <= 0)
+        return 0;
+    req->body_read += got;
+    return (size_t)got;
 }
 
 int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *err)

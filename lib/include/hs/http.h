@@ -50,6 +50,7 @@ struct hs_req {
     const char *qvalues[HS_MAX_QUERY];
     int nquery;
     hs_claims_t auth;   /* for HS_ROUTE_AUTH routes */
+    int64_t body_read;  /* bytes of the body read so far */
     struct cJSON *json; /* the parsed body, owned by the request */
     /* response */
     char *headers; /* extra header lines, each ending in \r\n */
