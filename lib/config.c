@@ -61,6 +61,9 @@ const hs_conf_key_t hs_config_keys[] = {
      "Most chunks per upload; larger files get proportionally larger chunks"},
     {"denied_types", S(denied_types), "", 0, 0,
      "Comma-separated MIME types refused with 415 (declared or sniffed)"},
+    {"sendfile_header", S(sendfile_header), "X-Sendfile", 0, 0,
+     "How downloads are handed to the web server: X-Sendfile (lighttpd, Apache) or "
+     "X-Accel-Redirect (nginx)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -179,6 +182,12 @@ int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t 
         return hs_err_set(err, HS_EINVAL, "config_bad_value",
                           "config key 'store': '%s' is not a supported backend (sqlite)",
                           cfg->store);
+    if (strcmp(cfg->sendfile_header, "X-Sendfile") != 0 &&
+        strcmp(cfg->sendfile_header, "X-Accel-Redirect") != 0)
+        return hs_err_set(
+            err, HS_EINVAL, "config_bad_value",
+            "config key 'sendfile_header': '%s' is not X-Sendfile or X-Accel-Redirect",
+            cfg->sendfile_header);
     if (cfg->sqlite_path[0] == '\0') {
         char *p;
         if (asprintf(&p, "%s/hypersend.db", cfg->data_dir) < 0)

@@ -63,13 +63,14 @@ static void on_info(hs_req_t *req)
         reply_file(req, 200, &f);
 }
 
-/* Hands the bytes to the web server: lighttpd (X-Sendfile) serves them
- * with sendfile(), Range, ETag and conditional requests. */
+/* Hands the bytes to the web server: lighttpd and Apache (X-Sendfile) or
+ * nginx (X-Accel-Redirect, to an internal location at the same path) serve
+ * them with sendfile(), Range, ETag and conditional requests. */
 static void send_file(hs_req_t *req, const hs_file_t *f)
 {
     char path[1024];
     hs_blob_path(&req->ctx->cfg, f->id, path, sizeof path);
-    hs_reply_header(req, "X-Sendfile", path);
+    hs_reply_header(req, req->ctx->cfg.sendfile_header, path);
     hs_reply_header(req, "Content-Type", f->content_type);
     hs_reply_header(req, "Content-Disposition", hs_files_disposition(req->arena, f->filename));
     hs_reply_header(req, "Cache-Control", "private, no-cache");

@@ -36,7 +36,8 @@ typedef struct hs_config {
     long upload_ttl; /* seconds an unfinished upload is kept */
     long chunk_size; /* bytes; grows for very large files, see max_chunks */
     long max_chunks;
-    char *denied_types; /* comma separated MIME types refused with 415 */
+    char *denied_types;    /* comma separated MIME types refused with 415 */
+    char *sendfile_header; /* "X-Sendfile" (lighttpd, Apache) or "X-Accel-Redirect" (nginx) */
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;

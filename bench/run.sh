@@ -1,0 +1,270 @@
+#!/bin/bash
+# Hypersend benchmark: how close an authenticated API call gets to the front
+# server's ceiling. Run from the repository root after `make` (`make bench`
+# does both). See bench/README.md for what the figures mean.
+#
+# It starts its own stack (scripts/stack.sh) in a temporary folder on unusual
+# loopback ports, registers one user, then measures with wrk:
+#   static   GET /bench.json  (~100 bytes, served by lighttpd itself)
+#   auth_me  GET /api/v1/auth/me with a Bearer token (lighttpd -> hs-auth:
+#            token check, Redis revocation lookup, SQLite profile read)
+#   fcgi_hop GET /api/v1/auth/me without a token: hs-auth answers 401 before
+#            touching Redis or SQLite, so this is the FastCGI round trip alone
+# and prints requests/s, p99 latency, the ratio auth_me/static (the target is
+# >= 0.5) and the peak RSS (VmHWM) of every hs-auth process. Everything it
+# started is stopped on exit, error or Ctrl-C (or SIGTERM); nothing is written
+# into the repository.
+#
+# Environment:
+#   BENCH_SECONDS      wrk duration per measurement (10; three measurements)
+#   BENCH_WARMUP       warm-up seconds per target, 0 to skip (2)
+#   BENCH_THREADS      wrk threads (2)
+#   BENCH_CONNECTIONS  wrk connections (64)
+#   BENCH_PORT         HTTP port (18280)
+#   BENCH_REDIS_PORT   Redis port (16392)
+#   HS_PROCS           processes per app (2, as in scripts/stack.sh)
+#   HS_BIN_DIR         the hs-* binaries (build/bin)
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${BENCH_SECONDS:-10}
+warmup=${BENCH_WARMUP:-2}
+threads=${BENCH_THREADS:-2}
+conns=${BENCH_CONNECTIONS:-64}
+port=${BENCH_PORT:-18280}
+rport=${BENCH_REDIS_PORT:-16392}
+procs=${HS_PROCS:-2}
+bindir=${HS_BIN_DIR:-$top/build/bin}
+target_ratio=0.5
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+for n in "$seconds" "$warmup" "$threads" "$conns" "$port" "$rport" "$procs"; do
+	case $n in '' | *[!0-9]*) die "expected a whole number, got '$n' (check BENCH_* and HS_PROCS)" ;; esac
+done
+[ "$seconds" -ge 1 ] || die "BENCH_SECONDS must be at least 1"
+for tool in wrk curl redis-server lighttpd; do
+	command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (run scripts/install-deps.sh)"
+done
+[ -x "$bindir/hs-auth" ] || die "$bindir/hs-auth not found; run 'make' first"
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_in_use "$port" && die "port $port is in use; set BENCH_PORT"
+port_in_use "$rport" && die "port $rport is in use; set BENCH_REDIS_PORT"
+
+# Other work on the machine skews the figures; the load is printed with them.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench.XXXXXX")
+stack_pid=
+app_pids=
+auth_pids=
+wrk_pid=
+
+# True while PID is a live (not zombie) process of one of our hs-* apps.
+app_running() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && grep -qF "$bindir/hs-" "/proc/$1/cmdline" 2>/dev/null
+}
+
+# Stops the stack (stack.sh stops redis and lighttpd, lighttpd its apps),
+# makes sure the app processes seen during the run are gone, then removes
+# the temporary folder.
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	if [ -n "$wrk_pid" ]; then
+		kill -TERM "$wrk_pid" 2>/dev/null || true
+		wait "$wrk_pid" 2>/dev/null || true
+	fi
+	if [ -n "$stack_pid" ] && kill -0 "$stack_pid" 2>/dev/null; then
+		kill -TERM "$stack_pid" 2>/dev/null || true
+		wait "$stack_pid" 2>/dev/null || true
+	fi
+	local p i
+	for p in $app_pids; do
+		i=0
+		while app_running "$p" && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if app_running "$p"; then
+			echo "bench: app process $p did not stop; killing it" >&2
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
+	if [ "$rc" -ne 0 ] && [ -f "$tmp/stack.log" ] && [ -s "$tmp/stack.log" ]; then
+		echo "bench: stack output:" >&2
+		sed 's/^/  /' "$tmp/stack.log" >&2
+	fi
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# A copy of www/ with the small static file, so the repository stays clean.
+cp -R "$top/www" "$tmp/www"
+printf '{"name":"hypersend","kind":"bench","note":"a small static JSON file for the front-server ceiling"}\n' \
+	>"$tmp/www/bench.json"
+
+base="http://127.0.0.1:$port"
+HS_PORT=$port HS_REDIS_PORT=$rport HS_PROCS=$procs HS_QUIET=1 HS_BIN_DIR=$bindir \
+	HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=100000 \
+	"$top/scripts/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
+stack_pid=$!
+
+i=0
+until curl -fs -o /dev/null "$base/health"; do
+	kill -0 "$stack_pid" 2>/dev/null || {
+		wait "$stack_pid" 2>/dev/null || true
+		stack_pid=
+		die "the stack did not start"
+	}
+	i=$((i + 1))
+	[ $i -lt 300 ] || die "the stack did not answer /health within 15 s"
+	sleep 0.05
+done
+
+# The app processes: lighttpd (a child of stack.sh) spawns HS_PROCS of each
+# app; the hs-auth ones are measured.
+lighttpd_pid=$(pgrep -P "$stack_pid" -x lighttpd | head -1 || true)
+[ -n "$lighttpd_pid" ] || die "cannot find the lighttpd process of the stack"
+app_pids=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+auth_pids=$(pgrep -P "$lighttpd_pid" -x hs-auth | sort -n | tr '\n' ' ' || true)
+[ -n "$auth_pids" ] || die "cannot find the hs-auth processes of the stack"
+
+# One user and its access token.
+user="bench$$"
+resp=$(curl -fsS -X POST "$base/api/v1/auth/register" -H 'Content-Type: application/json' \
+	-d "{\"username\":\"$user\",\"email\":\"$user@example.com\",\"password\":\"bench password 1234\"}") ||
+	die "registration failed"
+token=$(printf '%s' "$resp" | sed -n 's/.*"access_token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+[ -n "$token" ] || die "no access_token in the registration reply: $resp"
+auth="Authorization: Bearer $token"
+
+static_url="$base/bench.json"
+me_url="$base/api/v1/auth/me"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$static_url")
+[ "$code" = 200 ] || die "GET /bench.json answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$me_url")
+[ "$code" = 200 ] || die "GET /api/v1/auth/me answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$me_url")
+[ "$code" = 401 ] || die "GET /api/v1/auth/me without a token answered $code, not 401"
+
+# wrk runs in the background and is waited for, so that a signal sent to
+# this script alone (not to the whole terminal group) is acted on at once.
+wrk_bg() {
+	local out=$1
+	shift
+	wrk "$@" >"$out" 2>&1 &
+	wrk_pid=$!
+	local rc=0
+	wait "$wrk_pid" || rc=$?
+	wrk_pid=
+	return $rc
+}
+
+# run_wrk NAME URL [wrk args...]: leaves the wrk report in $tmp/NAME.txt.
+run_wrk() {
+	local name=$1 url=$2
+	shift 2
+	if [ "$warmup" -gt 0 ]; then
+		wrk_bg /dev/null -t"$threads" -c"$conns" -d"${warmup}s" "$@" "$url" ||
+			die "wrk warm-up for $name failed"
+	fi
+	wrk_bg "$tmp/$name.txt" -t"$threads" -c"$conns" -d"${seconds}s" --latency "$@" "$url" ||
+		die "wrk for $name failed: $(cat "$tmp/$name.txt")"
+}
+
+# Figures out of a wrk report: rps, p99 in ms, failed responses.
+wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+wrk_p99_ms() {
+	awk '$1 == "99%" {
+		v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
+		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+		printf "%.2f", v
+	}' "$1"
+}
+# wrk_errors FILE [count_non_2xx=1]
+wrk_errors() {
+	awk -v non2xx="${2:-1}" '/Non-2xx or 3xx responses:/ {if (non2xx) n += $NF}
+	     /Socket errors:/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) {x = $i; sub(/,/, "", x); n += x}}
+	     END {print n + 0}' "$1"
+}
+
+echo "bench: stack up on $base (HS_PROCS=$procs), wrk -t$threads -c$conns -d${seconds}s," \
+	"warm-up ${warmup}s" >&2
+run_wrk static "$static_url"
+run_wrk auth_me "$me_url" -H "$auth"
+run_wrk fcgi_hop "$me_url"
+
+s_rps=$(wrk_rps "$tmp/static.txt")
+s_p99=$(wrk_p99_ms "$tmp/static.txt")
+s_err=$(wrk_errors "$tmp/static.txt")
+m_rps=$(wrk_rps "$tmp/auth_me.txt")
+m_p99=$(wrk_p99_ms "$tmp/auth_me.txt")
+m_err=$(wrk_errors "$tmp/auth_me.txt")
+h_rps=$(wrk_rps "$tmp/fcgi_hop.txt")
+h_p99=$(wrk_p99_ms "$tmp/fcgi_hop.txt")
+h_err=$(wrk_errors "$tmp/fcgi_hop.txt" 0) # its 401s are the point
+if [ -z "$s_rps" ] || [ -z "$m_rps" ] || [ -z "$h_rps" ]; then
+	die "could not read wrk's report"
+fi
+ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+ratio=$(ratio_of "$m_rps" "$s_rps")
+h_ratio=$(ratio_of "$h_rps" "$s_rps")
+verdict=$(awk -v r="$ratio" -v t="$target_ratio" 'BEGIN {print (r >= t) ? "meets" : "BELOW"}')
+
+# Peak resident memory of each hs-auth process, after the load.
+rss_lines=
+for p in $auth_pids; do
+	kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+	[ -n "$kb" ] || die "hs-auth process $p is gone"
+	rss_lines="$rss_lines$p $(awk -v k="$kb" 'BEGIN {printf "%.1f", k / 1024}')
+"
+done
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
+[ -n "$cpu" ] || cpu=$(uname -m)
+
+cat <<EOF
+
+Hypersend benchmark
+  machine   $(nproc) CPUs, $cpu (load average before the run: $load_before)
+  stack     lighttpd $(lighttpd -v 2>/dev/null | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), HS_PROCS=$procs hs-auth processes
+  load      wrk -t$threads -c$conns -d${seconds}s --latency (after ${warmup}s warm-up)
+
+  target                          requests/s    p99 (ms)   failed
+  static /bench.json (ceiling) $(printf '%13s %11s %8s' "$s_rps" "$s_p99" "$s_err")
+  GET /api/v1/auth/me          $(printf '%13s %11s %8s' "$m_rps" "$m_p99" "$m_err")
+  FastCGI hop (401, no token)  $(printf '%13s %11s %8s' "$h_rps" "$h_p99" "$h_err")
+
+  ratio auth_me / static = $ratio  ($verdict the target of >= $target_ratio)
+  ratio fcgi_hop / static = $h_ratio  (the most auth_me can reach through this front)
+
+  hs-auth peak RSS (VmHWM)
+EOF
+printf '%s' "$rss_lines" | while read -r p mib; do
+	printf '    pid %-8s %8s MiB\n' "$p" "$mib"
+done
+echo
+
+# Machine-readable: one line per metric.
+echo "bench machine nproc=$(nproc) hs_procs=$procs threads=$threads connections=$conns seconds=$seconds"
+echo "bench static rps=$s_rps p99_ms=$s_p99 failed=$s_err"
+echo "bench auth_me rps=$m_rps p99_ms=$m_p99 failed=$m_err ratio=$ratio"
+echo "bench fcgi_hop rps=$h_rps p99_ms=$h_p99 failed=$h_err ratio=$h_ratio"
+printf '%s' "$rss_lines" | while read -r p mib; do
+	echo "bench hs_auth_rss pid=$p vmhwm_mib=$mib"
+done
+
+if [ "$s_err" -ne 0 ] || [ "$m_err" -ne 0 ] || [ "$h_err" -ne 0 ]; then
+	die "some requests failed (see the 'failed' column)"
+fi
