@@ -56,10 +56,6 @@ int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs
     ctx->argon2.memory_kib = (unsigned)ctx->cfg.argon2_memory_kib;
     ctx->argon2.iterations = (unsigned)ctx->cfg.argon2_iterations;
     ctx->argon2.parallelism = (unsigned)ctx->cfg.argon2_parallelism;
-    char pw[33];
-    if ((rc = hs_random_hex(pw, 16)) ||
-        (rc = hs_password_hash(pw, &ctx->argon2, ctx->dummy_hash, err)))
-        return rc ? rc : HS_EINTERNAL;
     if ((rc = hs_store_open(&ctx->store, &ctx->cfg, err)))
         return rc;
     ctx->redis =

@@ -87,9 +87,15 @@ int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int6
         return hs_err_set(err, HS_ECONFLICT, "range_busy",
                           "Another request is writing this part of the upload right now");
     }
-    EVP_MD_CTX *h256 = EVP_MD_CTX_new(), *h1 = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(h256, EVP_sha256(), NULL);
-    EVP_DigestInit_ex(h1, EVP_sha1(), NULL);
+    EVP_MD_CTX *h256 = NULL, *h1 = NULL;
+    if (d->want & HS_DIGEST_SHA256) {
+        h256 = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(h256, EVP_sha256(), NULL);
+    }
+    if (d->want & HS_DIGEST_SHA1) {
+        h1 = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(h1, EVP_sha1(), NULL);
+    }
     char buf[IO_BUF];
     int rc = 0;
     while (*got < len) {
@@ -97,8 +103,10 @@ int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int6
         size_t n = read(src, buf, want);
         if (n == 0)
             break;
-        EVP_DigestUpdate(h256, buf, n);
-        EVP_DigestUpdate(h1, buf, n);
+        if (h256)
+            EVP_DigestUpdate(h256, buf, n);
+        if (h1)
+            EVP_DigestUpdate(h1, buf, n);
         for (size_t done = 0; write && done < n;) {
             ssize_t w = pwrite(fd, buf + done, n - done, offset + *got + (int64_t)done);
             if (w < 0) {
@@ -113,8 +121,10 @@ int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int6
             break;
         *got += (int64_t)n;
     }
-    EVP_DigestFinal_ex(h256, d->sha256, NULL);
-    EVP_DigestFinal_ex(h1, d->sha1, NULL);
+    if (h256)
+        EVP_DigestFinal_ex(h256, d->sha256, NULL);
+    if (h1)
+        EVP_DigestFinal_ex(h1, d->sha1, NULL);
     EVP_MD_CTX_free(h256);
     EVP_MD_CTX_free(h1);
     close(fd);

@@ -154,7 +154,7 @@ int hs_files_put_chunk(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const ch
     int found;
     if ((rc = hs_store_chunk_get(ctx->store, id, n, stored, &found, err)))
         return rc;
-    hs_blob_digest_t d;
+    hs_blob_digest_t d = {.want = HS_DIGEST_SHA256};
     int64_t got;
     /* A chunk received before is hashed, never rewritten: the bytes on disk
      * stay whatever the first complete send put there. */

@@ -213,7 +213,7 @@ int hs_tus_patch(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id
     long want_len = 0;
     if (checksum && (rc = parse_checksum(a, checksum, &sha256, &want, &want_len, err)))
         return rc;
-    hs_blob_digest_t d;
+    hs_blob_digest_t d = {.want = want ? (sha256 ? HS_DIGEST_SHA256 : HS_DIGEST_SHA1) : 0};
     int64_t got;
     if ((rc = hs_blob_receive(&ctx->cfg, id, offset, len, 1, read, src, &d, &got, err)))
         return rc;

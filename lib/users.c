@@ -61,10 +61,11 @@ int hs_user_profile(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const c
     long followers = 0, following = 0;
     int is_following = 0;
     int rc = hs_user_visible(ctx, a, viewer_id, target_id, &u, err);
+    int self = !rc && strcmp(viewer_id, u.id) == 0;
     if (rc || (rc = hs_store_follow_counts(ctx->store, u.id, &followers, &following, err)) ||
-        (rc = hs_store_follow_state(ctx->store, viewer_id, u.id, &is_following, err)))
+        (!self && (rc = hs_store_follow_state(ctx->store, viewer_id, u.id, &is_following, err))))
         return rc;
-    *out = hs_user_json(&u, strcmp(viewer_id, u.id) == 0);
+    *out = hs_user_json(&u, self);
     cJSON_AddNumberToObject(*out, "followers_count", (double)followers);
     cJSON_AddNumberToObject(*out, "following_count", (double)following);
     cJSON_AddBoolToObject(*out, "is_following", is_following);

@@ -23,7 +23,9 @@ typedef struct hs_ctx {
     size_t keylen;
     hs_argon2_params_t argon2;
     /* A hash of a random password, verified against when a login names no
-     * user, so unknown users cost the same time as wrong passwords. */
+     * user, so unknown users cost the same time as wrong passwords. Made at
+     * the first login (argon2id needs 19 MiB while hashing: apps that never
+     * log anyone in keep a small footprint). */
     char dummy_hash[HS_PASSWORD_HASH_MAX];
     int log_fd;  /* access log */
     void *magic; /* libmagic cookie, opened on first use */

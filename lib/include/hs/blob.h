@@ -11,7 +11,11 @@
 #include "hs/err.h"
 #include "hs/multipart.h"
 
+/* Which digests hs_blob_receive computes (hashing costs CPU per byte). */
+enum { HS_DIGEST_SHA256 = 1, HS_DIGEST_SHA1 = 2 };
+
 typedef struct hs_blob_digest {
+    int want; /* HS_DIGEST_* bits, set by the caller */
     unsigned char sha256[32];
     unsigned char sha1[20];
 } hs_blob_digest_t;
@@ -27,7 +31,7 @@ int hs_blob_create(const hs_config_t *cfg, const char *id, int64_t size, hs_err_
 void hs_blob_remove(const hs_config_t *cfg, const char *id);
 
 /* Streams up to len bytes from read(src) into blob id at offset, hashing
- * them (sha256 and sha1). With write = 0 the bytes are hashed, not stored.
+ * them with the digests named in d->want. With write = 0 the bytes are hashed, not stored.
  * Holds an OFD write lock on [offset, offset+len) meanwhile: a second writer
  * of the same range gets HS_ECONFLICT (range_busy). *got is the number of
  * bytes consumed (less than len when the input ended early). */
