@@ -70,6 +70,7 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/node-deps.sh
 
 # Builds, then runs redis-server and lighttpd (which spawns the apps) in the
 # foreground on http://127.0.0.1:8080 until Ctrl-C. HS_PORT overrides the port.

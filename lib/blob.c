@@ -70,23 +70,34 @@ void hs_blob_remove(const hs_config_t *cfg, const char *id)
     unlink(path);
 }
 
-int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int64_t len, int write,
-                    hs_read_fn read, void *src, hs_blob_digest_t *d, int64_t *got, hs_err_t *err)
+int hs_blob_lock(const hs_config_t *cfg, const char *id, int64_t offset, int64_t len,
+                 hs_blob_lock_t *lk, hs_err_t *err)
 {
     char path[1024];
     hs_blob_path(cfg, id, path, sizeof path);
-    *got = 0;
-    int fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0)
+    lk->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (lk->fd < 0)
         return io_fail(err, "open", path);
-    /* An open-file-description lock: released by the kernel if this process
-     * dies mid-chunk, so a killed app never leaves a range locked. */
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = offset, .l_len = len};
-    if (write && len > 0 && fcntl(fd, F_OFD_SETLK, &fl) != 0) {
-        close(fd);
+    if (fcntl(lk->fd, F_OFD_SETLK, &fl) != 0) {
+        hs_blob_unlock(lk);
         return hs_err_set(err, HS_ECONFLICT, "range_busy",
                           "Another request is writing this part of the upload right now");
     }
+    return 0;
+}
+
+void hs_blob_unlock(hs_blob_lock_t *lk)
+{
+    if (lk->fd >= 0)
+        close(lk->fd); /* closing the last descriptor releases the OFD lock */
+    lk->fd = -1;
+}
+
+int hs_blob_receive(hs_blob_lock_t *lk, int64_t offset, int64_t len, int write, hs_read_fn read,
+                    void *src, hs_blob_digest_t *d, int64_t *got, hs_err_t *err)
+{
+    *got = 0;
     EVP_MD_CTX *h256 = NULL, *h1 = NULL;
     if (d->want & HS_DIGEST_SHA256) {
         h256 = EVP_MD_CTX_new();
@@ -108,11 +119,11 @@ int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int6
         if (h1)
             EVP_DigestUpdate(h1, buf, n);
         for (size_t done = 0; write && done < n;) {
-            ssize_t w = pwrite(fd, buf + done, n - done, offset + *got + (int64_t)done);
+            ssize_t w = pwrite(lk->fd, buf + done, n - done, offset + *got + (int64_t)done);
             if (w < 0) {
                 if (errno == EINTR)
                     continue;
-                rc = io_fail(err, "write", path);
+                rc = io_fail(err, "write", "blob");
                 break;
             }
             done += (size_t)w;
@@ -127,7 +138,6 @@ int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int6
         EVP_DigestFinal_ex(h1, d->sha1, NULL);
     EVP_MD_CTX_free(h256);
     EVP_MD_CTX_free(h1);
-    close(fd);
     return rc;
 }
 

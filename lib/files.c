@@ -84,18 +84,6 @@ int hs_files_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs
     if (r->sha256 && (strlen(r->sha256) != 64 || strspn(r->sha256, "0123456789abcdef") != 64))
         return hs_err_set(err, HS_EINVAL, "invalid_value",
                           "sha256 must be 64 lowercase hex digits");
-    if (cfg->user_quota > 0) {
-        int64_t used;
-        if ((rc = hs_store_storage_used(ctx->store, owner, &used, err)))
-            return rc;
-        if (used + r->size > cfg->user_quota) {
-            hs_err_set(err, HS_ENOSPACE, "quota_exceeded",
-                       "This upload needs %lld bytes but only %lld of your quota are left",
-                       (long long)r->size, (long long)(cfg->user_quota - used));
-            hs_err_hint(err, "delete files you no longer need");
-            return HS_ENOSPACE;
-        }
-    }
     int64_t now = hs_now_ms();
     hs_id_new(out->id);
     memcpy(out->owner_id, owner, sizeof out->owner_id);
@@ -111,10 +99,10 @@ int hs_files_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs
     out->chunk_count = (r->size + out->chunk_size - 1) / out->chunk_size;
     out->created_at = now;
     out->expires_at = now + cfg->upload_ttl * 1000;
-    out->file_expires_at = r->expires_in > 0 ? now + r->expires_in * 1000 : 0;
+    out->file_ttl = r->expires_in > 0 ? r->expires_in * 1000 : 0;
     if ((rc = hs_blob_create(cfg, out->id, r->size, err)))
         return rc;
-    if ((rc = hs_store_upload_create(ctx->store, out, err)))
+    if ((rc = hs_store_upload_create(ctx->store, out, cfg->user_quota, err)))
         hs_blob_remove(cfg, out->id);
     return rc;
 }
@@ -128,6 +116,46 @@ int hs_files_upload_get(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
     if (!rc && out->expires_at <= hs_now_ms())
         return hs_err_set(err, HS_EGONE, "upload_expired", "This upload has expired");
     return rc;
+}
+
+static int wrong_size(hs_err_t *err, int64_t n, int64_t expect)
+{
+    hs_err_set(err, HS_EINVAL, "wrong_chunk_size", "Chunk %lld must be exactly %lld bytes",
+               (long long)n, (long long)expect);
+    return HS_EINVAL;
+}
+
+/* hs_files_put_chunk under the chunk's range lock. */
+static int receive_chunk(hs_ctx_t *ctx, const char *id, int64_t n, int64_t offset, int64_t expect,
+                         const char *sha256, const hs_body_t *body, hs_blob_lock_t *lk,
+                         int *duplicate, hs_err_t *err)
+{
+    char stored[65], hex[65], extra;
+    int found, rc;
+    hs_blob_digest_t d = {.want = HS_DIGEST_SHA256};
+    int64_t got;
+    if ((rc = hs_store_chunk_get(ctx->store, id, n, stored, &found, err)))
+        return rc;
+    /* A chunk received before is hashed, never rewritten: the bytes on disk
+     * stay whatever the first complete send put there. */
+    if ((rc = hs_blob_receive(lk, offset, expect, !found, body->read, body->src, &d, &got, err)))
+        return rc;
+    if (got != expect || body->read(body->src, &extra, 1) != 0)
+        return wrong_size(err, n, expect);
+    if (body->finish && (rc = body->finish(body->src, err)))
+        return rc;
+    hs_hex(d.sha256, sizeof d.sha256, hex);
+    if (found) {
+        if (strcmp(hex, stored) != 0)
+            return hs_err_set(err, HS_ECONFLICT, "chunk_conflict",
+                              "Chunk %lld was already received with different bytes", (long long)n);
+        *duplicate = 1;
+        return 0;
+    }
+    if (sha256 && strcasecmp(sha256, hex) != 0)
+        return hs_err_set(err, HS_EINVAL, "checksum_mismatch",
+                          "The chunk's sha256 is %s, not the one sent", hex);
+    return hs_store_chunk_add(ctx->store, id, n, got, hex, err);
 }
 
 int hs_files_put_chunk(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, int64_t n,
@@ -149,41 +177,15 @@ int hs_files_put_chunk(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const ch
     int64_t offset = n * up.chunk_size;
     int64_t expect = n == up.chunk_count - 1 ? up.size - offset : up.chunk_size;
     if (declared >= 0 && declared != expect)
-        goto wrong_size;
-    char stored[65];
-    int found;
-    if ((rc = hs_store_chunk_get(ctx->store, id, n, stored, &found, err)))
+        return wrong_size(err, n, expect);
+    /* Lock first, then look: whether the chunk counts is decided and
+     * recorded while no other request can touch its bytes. */
+    hs_blob_lock_t lk;
+    if ((rc = hs_blob_lock(&ctx->cfg, id, offset, expect, &lk, err)))
         return rc;
-    hs_blob_digest_t d = {.want = HS_DIGEST_SHA256};
-    int64_t got;
-    /* A chunk received before is hashed, never rewritten: the bytes on disk
-     * stay whatever the first complete send put there. */
-    if ((rc = hs_blob_receive(&ctx->cfg, id, offset, expect, !found, body->read, body->src, &d,
-                              &got, err)))
-        return rc;
-    char extra;
-    if (got != expect || body->read(body->src, &extra, 1) != 0)
-        goto wrong_size;
-    if (body->finish && (rc = body->finish(body->src, err)))
-        return rc;
-    char hex[65];
-    hs_hex(d.sha256, sizeof d.sha256, hex);
-    if (found) {
-        if (strcmp(hex, stored) != 0)
-            return hs_err_set(err, HS_ECONFLICT, "chunk_conflict",
-                              "Chunk %lld was already received with different bytes", (long long)n);
-        *duplicate = 1;
-        return 0;
-    }
-    if (sha256 && strcasecmp(sha256, hex) != 0)
-        return hs_err_set(err, HS_EINVAL, "checksum_mismatch",
-                          "The chunk's sha256 is %s, not the one sent", hex);
-    return hs_store_chunk_add(ctx->store, id, n, got, hex, err);
-
-wrong_size:
-    hs_err_set(err, HS_EINVAL, "wrong_chunk_size", "Chunk %lld must be exactly %lld bytes",
-               (long long)n, (long long)expect);
-    return HS_EINVAL;
+    rc = receive_chunk(ctx, id, n, offset, expect, sha256, body, &lk, duplicate, err);
+    hs_blob_unlock(&lk);
+    return rc;
 }
 
 int hs_files_complete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
@@ -233,7 +235,7 @@ int hs_files_finish(hs_ctx_t *ctx, hs_arena_t *a, const hs_upload_t *up, hs_file
     out->chat_id = up->chat_id;
     out->size = up->size;
     out->created_at = hs_now_ms();
-    out->expires_at = up->file_expires_at;
+    out->expires_at = up->file_ttl ? out->created_at + up->file_ttl : 0;
     if ((rc = hs_store_upload_finish(ctx->store, up->id, out, err)))
         return rc;
     hs_event_publish(ctx, "user", out->owner_id, "file.ready", hs_file_json(out), NULL);

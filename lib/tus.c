@@ -188,47 +188,68 @@ static int parse_checksum(hs_arena_t *a, const char *h, int *sha256, char **dige
     return 0;
 }
 
-int hs_tus_patch(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, int64_t offset,
-                 int64_t len, const char *checksum, hs_read_fn read, void *src, int64_t *new_offset,
-                 hs_file_t *file, int *finished, hs_err_t *err)
+/* The checks and the write of hs_tus_patch, with the upload locked and its
+ * row read under that lock. */
+static int patch_locked(hs_ctx_t *ctx, hs_arena_t *a, hs_blob_lock_t *lk, hs_upload_t *up,
+                        int64_t offset, int64_t len, const char *checksum, hs_read_fn read,
+                        void *src, int64_t *new_offset, hs_err_t *err)
 {
-    hs_upload_t up;
-    *finished = 0;
-    int rc = hs_files_upload_get(ctx, a, owner, id, &up, err);
-    if (rc)
-        return rc;
-    *new_offset = up.offset;
-    if (strcmp(up.protocol, "tus") != 0)
+    *new_offset = up->offset;
+    if (strcmp(up->protocol, "tus") != 0)
         return hs_err_set(err, HS_EINVAL, "wrong_protocol", "This upload uses the chunk API");
-    if (strcmp(up.concat, "final") == 0)
+    if (strcmp(up->concat, "final") == 0)
         return hs_err_set(err, HS_EFORBIDDEN, "final_upload", "A final upload cannot be patched");
-    if (offset != up.offset)
+    if (offset != up->offset)
         return hs_err_set(err, HS_ECONFLICT, "offset_mismatch", "The upload is at offset %lld",
-                          (long long)up.offset);
-    if (len < 0 || offset + len > up.size)
+                          (long long)up->offset);
+    if (len < 0 || offset + len > up->size)
         return hs_err_set(err, HS_EINVAL, "exceeds_length",
-                          "The body goes past Upload-Length (%lld bytes)", (long long)up.size);
-    int sha256 = 0;
+                          "The body goes past Upload-Length (%lld bytes)", (long long)up->size);
+    int sha256 = 0, rc;
     char *want = NULL;
     long want_len = 0;
     if (checksum && (rc = parse_checksum(a, checksum, &sha256, &want, &want_len, err)))
         return rc;
     hs_blob_digest_t d = {.want = want ? (sha256 ? HS_DIGEST_SHA256 : HS_DIGEST_SHA1) : 0};
     int64_t got;
-    if ((rc = hs_blob_receive(&ctx->cfg, id, offset, len, 1, read, src, &d, &got, err)))
+    if ((rc = hs_blob_receive(lk, offset, len, 1, read, src, &d, &got, err)))
         return rc;
     if (want && (got != len || memcmp(want, sha256 ? d.sha256 : d.sha1, (size_t)want_len) != 0))
         return hs_err_set(err, HS_ECHECKSUM, "checksum_mismatch",
                           "The body does not match Upload-Checksum");
     if (got > 0 &&
-        (rc = hs_store_upload_advance(ctx->store, id, offset, offset + got, hs_now_ms(), err)))
+        (rc = hs_store_upload_advance(ctx->store, up->id, offset, offset + got, hs_now_ms(), err)))
         return rc;
-    *new_offset = offset + got;
-    if (*new_offset == up.size && strcmp(up.concat, "partial") != 0) {
-        up.offset = up.size;
-        if ((rc = hs_files_finish(ctx, a, &up, file, err)))
-            return rc;
-        *finished = 1;
+    *new_offset = up->offset = offset + got;
+    return 0;
+}
+
+int hs_tus_patch(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, int64_t offset,
+                 int64_t len, const char *checksum, hs_read_fn read, void *src, int64_t *new_offset,
+                 hs_file_t *file, int *finished, hs_err_t *err)
+{
+    hs_upload_t up;
+    hs_blob_lock_t lk;
+    *finished = 0;
+    *new_offset = 0;
+    int rc = hs_files_upload_get(ctx, a, owner, id, &up, err);
+    /* The whole upload is locked (tus PATCHes are sequential anyway) and the
+     * row read again under the lock: the offset checked is the offset the
+     * bytes go to, and it moves before anyone else may write. */
+    if (rc || (rc = hs_blob_lock(&ctx->cfg, id, 0, 0, &lk, err)))
+        return rc;
+    if (!(rc = hs_files_upload_get(ctx, a, owner, id, &up, err)))
+        rc = patch_locked(ctx, a, &lk, &up, offset, len, checksum, read, src, new_offset, err);
+    hs_blob_unlock(&lk);
+    if (rc || up.offset != up.size || strcmp(up.concat, "partial") == 0)
+        return rc;
+    if ((rc = hs_files_finish(ctx, a, &up, file, err))) {
+        /* Refused at the end (type, sha256): a tus client cannot re-send
+         * earlier bytes, so the upload is of no more use; free its space. */
+        if (rc == HS_EMEDIA || rc == HS_ECONFLICT)
+            hs_files_abort(ctx, a, owner, id, NULL);
+        return rc;
     }
+    *finished = 1;
     return 0;
 }

@@ -293,7 +293,7 @@ static hs_upload_t new_upload(const hs_user_t *u, int64_t size, int64_t expires_
     up.chunk_count = (size + 9) / 10;
     up.created_at = hs_now_ms();
     up.expires_at = expires_at;
-    assert_int_equal(hs_store_upload_create(st, &up, &err), 0);
+    assert_int_equal(hs_store_upload_create(st, &up, 0, &err), 0);
     return up;
 }
 
@@ -381,6 +381,32 @@ static void uploads_and_files(void **state)
 
     assert_int_equal(hs_store_file_delete(st, f2.id, &err), 0);
     assert_int_equal(hs_store_file_delete(st, f2.id, &err), HS_ENOTFOUND);
+}
+
+static void quota(void **state)
+{
+    (void)state;
+    hs_user_t u;
+    hs_err_t err;
+    make_user(&u, "quota", "");
+    hs_upload_t up = {0};
+    hs_id_new(up.id);
+    memcpy(up.owner_id, u.id, sizeof up.owner_id);
+    up.protocol = "chunks";
+    up.filename = "q";
+    up.content_type = "x";
+    up.size = 60;
+    up.expires_at = hs_now_ms() + 60000;
+    assert_int_equal(hs_store_upload_create(st, &up, 100, &err), 0);
+    /* 60 + 60 > 100: refused, and nothing recorded */
+    hs_id_new(up.id);
+    assert_int_equal(hs_store_upload_create(st, &up, 100, &err), HS_ENOSPACE);
+    assert_string_equal(err.code, "quota_exceeded");
+    int64_t used;
+    assert_int_equal(hs_store_storage_used(st, u.id, &used, &err), 0);
+    assert_int_equal(used, 60);
+    up.size = 40;
+    assert_int_equal(hs_store_upload_create(st, &up, 100, &err), 0);
 }
 
 static void expiry(void **state)

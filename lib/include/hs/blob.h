@@ -30,13 +30,25 @@ int hs_blob_create(const hs_config_t *cfg, const char *id, int64_t size, hs_err_
 /* Removes blob id; a missing blob is not an error. */
 void hs_blob_remove(const hs_config_t *cfg, const char *id);
 
-/* Streams up to len bytes from read(src) into blob id at offset, hashing
- * them with the digests named in d->want. With write = 0 the bytes are hashed, not stored.
- * Holds an OFD write lock on [offset, offset+len) meanwhile: a second writer
- * of the same range gets HS_ECONFLICT (range_busy). *got is the number of
- * bytes consumed (less than len when the input ended early). */
-int hs_blob_receive(const hs_config_t *cfg, const char *id, int64_t offset, int64_t len, int write,
-                    hs_read_fn read, void *src, hs_blob_digest_t *d, int64_t *got, hs_err_t *err);
+/* An open blob with a write lock on one byte range. */
+typedef struct hs_blob_lock {
+    int fd;
+} hs_blob_lock_t;
+
+/* Opens blob id and takes an OFD write lock on [offset, offset+len) (len 0:
+ * to the end of the file). A range another request holds gives HS_ECONFLICT
+ * (range_busy) at once. The kernel drops the lock if the process dies, so a
+ * killed app never leaves a range locked. Release with hs_blob_unlock(). */
+int hs_blob_lock(const hs_config_t *cfg, const char *id, int64_t offset, int64_t len,
+                 hs_blob_lock_t *lk, hs_err_t *err);
+void hs_blob_unlock(hs_blob_lock_t *lk);
+
+/* Streams up to len bytes from read(src) into the locked blob at offset,
+ * hashing them with the digests named in d->want. With write = 0 the bytes
+ * are hashed, not stored. *got is the number of bytes consumed (less than
+ * len when the input ended early). */
+int hs_blob_receive(hs_blob_lock_t *lk, int64_t offset, int64_t len, int write, hs_read_fn read,
+                    void *src, hs_blob_digest_t *d, int64_t *got, hs_err_t *err);
 
 /* sha256 of the whole blob as hex into out[65]. */
 int hs_blob_sha256(const hs_config_t *cfg, const char *id, char out[65], hs_err_t *err);

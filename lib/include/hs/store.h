@@ -59,7 +59,7 @@ typedef struct hs_upload {
     int64_t offset; /* tus: bytes received */
     int64_t created_at, expires_at;
     int64_t completed_at; /* tus partial uploads: when all bytes arrived */
-    int64_t file_expires_at;
+    int64_t file_ttl;     /* ms the finished file is kept after completion; 0: forever */
 } hs_upload_t;
 
 /* A complete file. */
@@ -129,7 +129,7 @@ typedef struct hs_store_ops {
     int (*refresh_rotate)(hs_store_t *st, const char *old_hash, const char *new_hash,
                           int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
                           hs_arena_t *a, hs_session_t *out, hs_err_t *err);
-    int (*upload_create)(hs_store_t *st, const hs_upload_t *u, hs_err_t *err);
+    int (*upload_create)(hs_store_t *st, const hs_upload_t *u, int64_t quota, hs_err_t *err);
     int (*upload_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out,
                       hs_err_t *err);
     int (*chunk_get)(hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,
@@ -286,10 +286,13 @@ static inline int hs_store_refresh_rotate(hs_store_t *st, const char *old_hash,
                                    err);
 }
 
-/* Records a new upload (its blob is made by the caller). */
-static inline int hs_store_upload_create(hs_store_t *st, const hs_upload_t *u, hs_err_t *err)
+/* Records a new upload (its blob is made by the caller). With quota > 0,
+ * the owner's files and open uploads plus this one must fit in quota bytes,
+ * checked and recorded atomically (HS_ENOSPACE quota_exceeded otherwise). */
+static inline int hs_store_upload_create(hs_store_t *st, const hs_upload_t *u, int64_t quota,
+                                         hs_err_t *err)
 {
-    return st->ops->upload_create(st, u, err);
+    return st->ops->upload_create(st, u, quota, err);
 }
 /* HS_ENOTFOUND (upload_not_found) when no such open upload. */
 static inline int hs_store_upload_get(hs_store_t *st, const char *id, hs_arena_t *a,

@@ -7,7 +7,7 @@
 #define UPLOAD_COLS                                                                                \
     "id, owner_id, protocol, filename, content_type, sha256, chat_id, concat, metadata, size,"     \
     " chunk_size, chunk_count, upload_offset, created_at, expires_at, completed_at,"               \
-    " file_expires_at"
+    " file_ttl"
 #define FILE_COLS                                                                                  \
     "id, owner_id, filename, content_type, sniffed_type, sha256, chat_id, size, created_at,"       \
     " expires_at"
@@ -22,7 +22,7 @@ static const char SQL_UP_INSERT[] =
     "INSERT INTO uploads (" UPLOAD_COLS ") VALUES (?1, ?2, ?3,"
     " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16)";
 
-int hs__sq_upload_create(hs_store_t *st, const hs_upload_t *u, hs_err_t *err)
+static int insert_upload(hs_store_t *st, const hs_upload_t *u, hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, SQL_UP_INSERT, err);
     if (!s)
@@ -42,8 +42,35 @@ int hs__sq_upload_create(hs_store_t *st, const hs_upload_t *u, hs_err_t *err)
     sqlite3_bind_int64(s, 13, u->offset);
     sqlite3_bind_int64(s, 14, u->created_at);
     sqlite3_bind_int64(s, 15, u->expires_at);
-    sqlite3_bind_int64(s, 16, u->file_expires_at);
+    sqlite3_bind_int64(s, 16, u->file_ttl);
     return hs__sq_step_done(st, s, err);
+}
+
+int hs__sq_upload_create(hs_store_t *st, const hs_upload_t *u, int64_t quota, hs_err_t *err)
+{
+    if (quota <= 0)
+        return insert_upload(st, u, err);
+    /* One IMMEDIATE transaction: parallel inits of one user serialize here,
+     * so each sees the space the others took. */
+    int64_t used;
+    int rc = hs__sq_begin(st, err);
+    if (rc)
+        return rc;
+    if ((rc = hs__sq_storage_used(st, u->owner_id, &used, err)))
+        goto done;
+    if (used + u->size > quota) {
+        rc = hs_err_set(err, HS_ENOSPACE, "quota_exceeded",
+                        "This upload needs %lld bytes but only %lld of your quota are left",
+                        (long long)u->size, (long long)(quota > used ? quota - used : 0));
+        hs_err_hint(err, "delete files you no longer need");
+        goto done;
+    }
+    if (!(rc = insert_upload(st, u, err)))
+        rc = hs__sq_commit(st, err);
+done:
+    if (rc)
+        hs__sq_rollback(st);
+    return rc;
 }
 
 static const char SQL_UP_GET[] = "SELECT " UPLOAD_COLS " FROM uploads WHERE id = ?1";
@@ -74,7 +101,7 @@ int hs__sq_upload_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t
         out->created_at = sqlite3_column_int64(s, 13);
         out->expires_at = sqlite3_column_int64(s, 14);
         out->completed_at = sqlite3_column_int64(s, 15);
-        out->file_expires_at = sqlite3_column_int64(s, 16);
+        out->file_ttl = sqlite3_column_int64(s, 16);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
@@ -120,8 +147,12 @@ int hs__sq_chunk_add(hs_store_t *st, const char *upload_id, int64_t n, int64_t s
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
         return 0;
-    if (rc == SQLITE_CONSTRAINT)
+    if (rc == SQLITE_CONSTRAINT) {
+        hs__sq_t *q = st->impl;
+        if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return hs_err_set(err, HS_ENOTFOUND, "upload_not_found", "The upload was aborted");
         return hs_err_set(err, HS_ECONFLICT, "chunk_exists", "This chunk was already received");
+    }
     return hs__sq_fail(st, rc, err);
 }
 

@@ -67,7 +67,7 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " expires_at INTEGER NOT NULL,"
     " completed_at INTEGER NOT NULL DEFAULT 0,"
-    " file_expires_at INTEGER NOT NULL DEFAULT 0);"
+    " file_ttl INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX uploads_owner ON uploads(owner_id);"
     "CREATE INDEX uploads_expires ON uploads(expires_at);"
     "CREATE TABLE upload_chunks ("

@@ -86,7 +86,7 @@ int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_
                           int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
                           hs_arena_t *a, hs_session_t *out, hs_err_t *err);
 
-int hs__sq_upload_create(hs_store_t *st, const hs_upload_t *u, hs_err_t *err);
+int hs__sq_upload_create(hs_store_t *st, const hs_upload_t *u, int64_t quota, hs_err_t *err);
 int hs__sq_upload_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out,
                       hs_err_t *err);
 int hs__sq_chunk_get(hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,
