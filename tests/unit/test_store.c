@@ -510,6 +510,7 @@ int main(void)
         T(sessions),
         T(refresh_rotation),
         T(uploads_and_files),
+        T(quota),
         T(expiry),
         T(links),
         T(reopen_keeps_data),
