@@ -71,6 +71,18 @@ char *hs_arena_printf(hs_arena_t *a, const char *fmt, ...)
     return p;
 }
 
+void *hs_arena_grow(hs_arena_t *a, void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    size_t bigger = *cap ? 2 * *cap : 8;
+    void *p = hs_arena_alloc(a, bigger * size);
+    if (n)
+        memcpy(p, items, n * size);
+    *cap = bigger;
+    return p;
+}
+
 void hs_arena_reset(hs_arena_t *a)
 {
     hs_arena_block_t *b = a->head;

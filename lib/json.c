@@ -39,6 +39,19 @@ int hs_json_body_or_reply(hs_req_t *req, cJSON **out)
     return 0;
 }
 
+/* The field's value in *v, NULL when absent or null; replies 400
+ * missing_field (and returns -1) when a required field is absent. */
+static int lookup(hs_req_t *req, const cJSON *obj, const char *name, int required, const cJSON **v)
+{
+    *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (*v && cJSON_IsNull(*v))
+        *v = NULL;
+    if (*v || !required)
+        return 0;
+    hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", name);
+    return -1;
+}
+
 long hs_utf8_len(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -81,14 +94,12 @@ long hs_utf8_len(const char *s)
 int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
                             size_t min, size_t max, const char **out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    const cJSON *v;
     *out = NULL;
-    if (!v || cJSON_IsNull(v)) {
-        if (!required)
-            return 0;
-        hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", field);
+    if (lookup(req, obj, field, required, &v))
         return -1;
-    }
+    if (!v)
+        return 0;
     if (!cJSON_IsString(v)) {
         hs_reply_fail(req, HS_EINVAL, "wrong_type", "The field '%s' must be a string", field);
         return -1;
@@ -110,14 +121,12 @@ int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, 
 int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
                          int64_t min, int64_t max, int64_t def, int64_t *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    const cJSON *v;
     *out = def;
-    if (!v || cJSON_IsNull(v)) {
-        if (!required)
-            return 0;
-        hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", field);
+    if (lookup(req, obj, field, required, &v))
         return -1;
-    }
+    if (!v)
+        return 0;
     if (!cJSON_IsNumber(v)) {
         hs_reply_fail(req, HS_EINVAL, "wrong_type", "The field '%s' must be an integer", field);
         return -1;
@@ -125,8 +134,9 @@ int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int
     /* Range first: casting an out-of-range double to int64 is undefined. */
     double d = v->valuedouble;
     if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_value", "The field '%s' must be %lld to %lld", field,
-                      (long long)min, (long long)max);
+        hs_reply_fail(req, HS_EINVAL, "invalid_value",
+                      "The field '%s' must be an integer from %lld to %lld", field, (long long)min,
+                      (long long)max);
         return -1;
     }
     *out = (int64_t)d;
@@ -136,15 +146,11 @@ int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int
 int hs_json_object_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
                             const cJSON **out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    const cJSON *v;
     *out = NULL;
-    if (!v || cJSON_IsNull(v)) {
-        if (!required)
-            return 0;
-        hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", field);
+    if (lookup(req, obj, field, required, &v))
         return -1;
-    }
-    if (!cJSON_IsObject(v)) {
+    if (v && !cJSON_IsObject(v)) {
         hs_reply_fail(req, HS_EINVAL, "wrong_type", "The field '%s' must be an object", field);
         return -1;
     }
@@ -166,6 +172,18 @@ int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit)
         return -1;
     }
     *limit = (int)n;
+    return 0;
+}
+
+int hs_req_page_or_reply(hs_req_t *req, int *limit, const char **cursor)
+{
+    *cursor = hs_req_query(req, "cursor");
+    if (hs_req_limit_or_reply(req, 20, 100, limit))
+        return -1;
+    if (*cursor && !hs_id_valid(*cursor)) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
+        return -1;
+    }
     return 0;
 }
 

@@ -30,16 +30,12 @@ void reply_file(hs_req_t *req, int status, const hs_file_t *f)
 
 static void on_list(hs_req_t *req)
 {
-    const char *cursor = hs_req_query(req, "cursor");
+    const char *cursor;
     int limit;
     hs_file_page_t page;
     hs_err_t err;
-    if (hs_req_limit_or_reply(req, 20, 100, &limit))
+    if (hs_req_page_or_reply(req, &limit, &cursor))
         return;
-    if (cursor && !hs_id_valid(cursor)) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
-        return;
-    }
     if (hs_store_file_page(req->ctx->store, req->auth.sub, cursor, limit, hs_now_ms(), req->arena,
                            &page, &err)) {
         hs_reply_error(req, &err);

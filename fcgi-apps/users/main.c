@@ -124,17 +124,13 @@ static void on_unfollow(hs_req_t *req)
 
 static void follow_list(hs_req_t *req, int followers)
 {
-    const char *id = hs_req_param(req, "id"), *cursor = hs_req_query(req, "cursor");
+    const char *id = hs_req_param(req, "id"), *cursor;
     int limit;
     hs_user_t u;
     hs_user_page_t page;
     hs_err_t err;
-    if (hs_req_limit_or_reply(req, 20, 100, &limit))
+    if (hs_req_page_or_reply(req, &limit, &cursor))
         return;
-    if (cursor && !hs_id_valid(cursor)) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
-        return;
-    }
     if (hs_user_visible(req->ctx, req->arena, req->auth.sub, id, &u, &err) ||
         hs_store_follow_page(req->ctx->store, id, followers, cursor, limit, req->arena, &page,
                              &err))

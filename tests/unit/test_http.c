@@ -81,6 +81,16 @@ static void arena_grows(void **state)
     memset(big, 'x', 100000);
     char *s = hs_arena_printf(&a, "%s-%d", "n", 42);
     assert_string_equal(s, "n-42");
+    /* an array grown one element at a time keeps what it held */
+    int *v = NULL;
+    size_t n = 0, cap = 0;
+    for (int i = 0; i < 100; i++) {
+        v = hs_arena_grow(&a, v, n, &cap, sizeof *v);
+        v[n++] = i;
+    }
+    assert_true(cap >= 100);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(v[i], i);
     hs_arena_reset(&a);
     assert_non_null(hs_arena_strdup(&a, "again"));
     hs_arena_free(&a);

@@ -18,6 +18,9 @@ char *hs_arena_strdup(hs_arena_t *a, const char *s);
 char *hs_arena_strndup(hs_arena_t *a, const char *s, size_t n);
 /* printf into the arena. */
 char *hs_arena_printf(hs_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Room for one more element in an arena array: returns items, or a copy
+ * twice as large when n reached *cap (start with items NULL, *cap 0). */
+void *hs_arena_grow(hs_arena_t *a, void *items, size_t n, size_t *cap, size_t size);
 /* Frees everything but the first block, which is kept for the next request. */
 void hs_arena_reset(hs_arena_t *a);
 /* Frees every block. */

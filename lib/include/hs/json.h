@@ -32,6 +32,9 @@ int hs_json_object_or_reply(hs_req_t *req, const cJSON *obj, const char *field, 
 /* ?limit= in 1..max, default def. */
 int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit);
 
+/* ?limit= (1..100, default 20) and ?cursor= (an id, or absent) of a page. */
+int hs_req_page_or_reply(hs_req_t *req, int *limit, const char **cursor);
+
 /* Number of Unicode characters in s, or -1 when s is not valid UTF-8. */
 long hs_utf8_len(const char *s);
 

@@ -165,17 +165,12 @@ int hs__sq_chunk_list(hs_store_t *st, const char *upload_id, hs_arena_t *a, int6
     if (!s)
         return HS_EINTERNAL;
     hs__sq_bind_text(s, 1, upload_id);
-    size_t cap = 64;
-    *ns = hs_arena_alloc(a, cap * sizeof **ns);
+    size_t cap = 0;
+    *ns = NULL;
     *count = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*count == cap) {
-            int64_t *bigger = hs_arena_alloc(a, 2 * cap * sizeof *bigger);
-            memcpy(bigger, *ns, cap * sizeof *bigger);
-            *ns = bigger;
-            cap *= 2;
-        }
+        *ns = hs_arena_grow(a, *ns, *count, &cap, sizeof **ns);
         (*ns)[(*count)++] = sqlite3_column_int64(s, 0);
     }
     sqlite3_reset(s);

@@ -105,17 +105,12 @@ int hs__sq_link_list(hs_store_t *st, const char *file_id, hs_arena_t *a, hs_link
     if (!s)
         return HS_EINTERNAL;
     hs__sq_bind_text(s, 1, file_id);
-    size_t cap = 8;
-    *out = hs_arena_alloc(a, cap * sizeof **out);
+    size_t cap = 0;
+    *out = NULL;
     *n = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            hs_link_t *bigger = hs_arena_alloc(a, 2 * cap * sizeof *bigger);
-            memcpy(bigger, *out, cap * sizeof *bigger);
-            *out = bigger;
-            cap *= 2;
-        }
+        *out = hs_arena_grow(a, *out, *n, &cap, sizeof **out);
         read_link(a, s, &(*out)[(*n)++]);
     }
     sqlite3_reset(s);

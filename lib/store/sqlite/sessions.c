@@ -95,17 +95,12 @@ int hs__sq_session_list(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_s
         return HS_EINTERNAL;
     hs__sq_bind_text(s, 1, user_id);
     sqlite3_bind_int64(s, 2, hs_now_ms());
-    size_t cap = 8;
-    *out = hs_arena_alloc(a, cap * sizeof **out);
+    size_t cap = 0;
+    *out = NULL;
     *n = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            hs_session_t *bigger = hs_arena_alloc(a, 2 * cap * sizeof *bigger);
-            memcpy(bigger, *out, cap * sizeof *bigger);
-            *out = bigger;
-            cap *= 2;
-        }
+        *out = hs_arena_grow(a, *out, *n, &cap, sizeof **out);
         read_session(a, s, &(*out)[(*n)++]);
     }
     sqlite3_reset(s);

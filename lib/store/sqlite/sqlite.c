@@ -315,17 +315,12 @@ const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i)
 int hs__sq_collect_ids(hs_store_t *st, sqlite3_stmt *s, hs_arena_t *a, char ***ids, size_t *n,
                        hs_err_t *err)
 {
-    size_t cap = 16;
-    *ids = hs_arena_alloc(a, cap * sizeof **ids);
+    size_t cap = 0;
+    *ids = NULL;
     *n = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            char **bigger = hs_arena_alloc(a, 2 * cap * sizeof *bigger);
-            memcpy(bigger, *ids, cap * sizeof *bigger);
-            *ids = bigger;
-            cap *= 2;
-        }
+        *ids = hs_arena_grow(a, *ids, *n, &cap, sizeof **ids);
         (*ids)[(*n)++] = (char *)hs__sq_text(a, s, 0);
     }
     sqlite3_reset(s);
