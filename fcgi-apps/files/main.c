@@ -48,14 +48,21 @@ static void on_list(hs_req_t *req)
     hs_reply_json(req, 200, o);
 }
 
+/* Loads the {file_id} of the path if the caller may see it; 0 or replied. */
+static int visible_or_reply(hs_req_t *req, hs_file_t *f)
+{
+    hs_err_t err;
+    if (!hs_files_visible(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "file_id"), f,
+                          &err))
+        return 0;
+    hs_reply_error(req, &err);
+    return -1;
+}
+
 static void on_info(hs_req_t *req)
 {
     hs_file_t f;
-    hs_err_t err;
-    if (hs_files_visible(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "file_id"), &f,
-                         &err))
-        hs_reply_error(req, &err);
-    else
+    if (!visible_or_reply(req, &f))
         reply_file(req, 200, &f);
 }
 
@@ -76,11 +83,7 @@ static void send_file(hs_req_t *req, const hs_file_t *f)
 static void on_download(hs_req_t *req)
 {
     hs_file_t f;
-    hs_err_t err;
-    if (hs_files_visible(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "file_id"), &f,
-                         &err))
-        hs_reply_error(req, &err);
-    else
+    if (!visible_or_reply(req, &f))
         send_file(req, &f);
 }
 

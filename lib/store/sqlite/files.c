@@ -75,40 +75,34 @@ done:
 
 static const char SQL_UP_GET[] = "SELECT " UPLOAD_COLS " FROM uploads WHERE id = ?1";
 
+static void read_upload(hs_arena_t *a, sqlite3_stmt *s, void *dst)
+{
+    hs_upload_t *out = dst;
+    memset(out, 0, sizeof *out);
+    copy_id(out->id, s, 0);
+    copy_id(out->owner_id, s, 1);
+    out->protocol = hs__sq_text(a, s, 2);
+    out->filename = hs__sq_text(a, s, 3);
+    out->content_type = hs__sq_text(a, s, 4);
+    out->sha256 = hs__sq_text(a, s, 5);
+    out->chat_id = hs__sq_text(a, s, 6);
+    out->concat = hs__sq_text(a, s, 7);
+    out->metadata = hs__sq_text(a, s, 8);
+    out->size = sqlite3_column_int64(s, 9);
+    out->chunk_size = sqlite3_column_int64(s, 10);
+    out->chunk_count = sqlite3_column_int64(s, 11);
+    out->offset = sqlite3_column_int64(s, 12);
+    out->created_at = sqlite3_column_int64(s, 13);
+    out->expires_at = sqlite3_column_int64(s, 14);
+    out->completed_at = sqlite3_column_int64(s, 15);
+    out->file_ttl = sqlite3_column_int64(s, 16);
+}
+
 int hs__sq_upload_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out,
                       hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_UP_GET, err);
-    if (!s)
-        return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        copy_id(out->id, s, 0);
-        copy_id(out->owner_id, s, 1);
-        out->protocol = hs__sq_text(a, s, 2);
-        out->filename = hs__sq_text(a, s, 3);
-        out->content_type = hs__sq_text(a, s, 4);
-        out->sha256 = hs__sq_text(a, s, 5);
-        out->chat_id = hs__sq_text(a, s, 6);
-        out->concat = hs__sq_text(a, s, 7);
-        out->metadata = hs__sq_text(a, s, 8);
-        out->size = sqlite3_column_int64(s, 9);
-        out->chunk_size = sqlite3_column_int64(s, 10);
-        out->chunk_count = sqlite3_column_int64(s, 11);
-        out->offset = sqlite3_column_int64(s, 12);
-        out->created_at = sqlite3_column_int64(s, 13);
-        out->expires_at = sqlite3_column_int64(s, 14);
-        out->completed_at = sqlite3_column_int64(s, 15);
-        out->file_ttl = sqlite3_column_int64(s, 16);
-    }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return hs_err_set(err, HS_ENOTFOUND, "upload_not_found", "No such upload");
-    return hs__sq_fail(st, rc, err);
+    return hs__sq_get_one(st, SQL_UP_GET, id, read_upload, a, out, "upload_not_found", "upload",
+                          err);
 }
 
 static const char SQL_CHUNK_GET[] =
@@ -276,8 +270,9 @@ int hs__sq_storage_used(hs_store_t *st, const char *owner_id, int64_t *bytes, hs
     return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
 }
 
-static void read_file(hs_arena_t *a, sqlite3_stmt *s, hs_file_t *f)
+static void read_file(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
+    hs_file_t *f = out;
     memset(f, 0, sizeof *f);
     copy_id(f->id, s, 0);
     copy_id(f->owner_id, s, 1);
@@ -295,19 +290,7 @@ static const char SQL_FILE_GET[] = "SELECT " FILE_COLS " FROM files WHERE id = ?
 
 int hs__sq_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_FILE_GET, err);
-    if (!s)
-        return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        read_file(a, s, out);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return hs_err_set(err, HS_ENOTFOUND, "file_not_found", "No such file");
-    return hs__sq_fail(st, rc, err);
+    return hs__sq_get_one(st, SQL_FILE_GET, id, read_file, a, out, "file_not_found", "file", err);
 }
 
 static const char SQL_FILE_PAGE[] =

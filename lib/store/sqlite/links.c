@@ -7,8 +7,9 @@
 #define LINK_COLS                                                                                  \
     "id, file_id, password_hash, created_at, expires_at, revoked_at, max_downloads, downloads"
 
-static void read_link(hs_arena_t *a, sqlite3_stmt *s, hs_link_t *l)
+static void read_link(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
+    hs_link_t *l = out;
     memset(l, 0, sizeof *l);
     snprintf(l->id, sizeof l->id, "%s", (const char *)sqlite3_column_text(s, 0));
     snprintf(l->file_id, sizeof l->file_id, "%s", (const char *)sqlite3_column_text(s, 1));
@@ -44,19 +45,8 @@ static const char SQL_GET[] = "SELECT " LINK_COLS " FROM share_links WHERE token
 int hs__sq_link_get(hs_store_t *st, const char *token_hash, hs_arena_t *a, hs_link_t *out,
                     hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_GET, err);
-    if (!s)
-        return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, token_hash);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        read_link(a, s, out);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return hs_err_set(err, HS_ENOTFOUND, "link_not_found", "No such link");
-    return hs__sq_fail(st, rc, err);
+    return hs__sq_get_one(st, SQL_GET, token_hash, read_link, a, out, "link_not_found", "link",
+                          err);
 }
 
 /* One UPDATE with every condition in its WHERE: two racing downloads of a

@@ -6,8 +6,9 @@
 
 #define SESSION_COLS "id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at"
 
-static void read_session(hs_arena_t *a, sqlite3_stmt *s, hs_session_t *out)
+static void read_session(hs_arena_t *a, sqlite3_stmt *s, void *dst)
 {
+    hs_session_t *out = dst;
     memset(out, 0, sizeof *out);
     snprintf(out->id, sizeof out->id, "%s", (const char *)sqlite3_column_text(s, 0));
     snprintf(out->user_id, sizeof out->user_id, "%s", (const char *)sqlite3_column_text(s, 1));
@@ -68,19 +69,8 @@ static const char SQL_GET[] = "SELECT " SESSION_COLS " FROM sessions WHERE id = 
 int hs__sq_session_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
                        hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_GET, err);
-    if (!s)
-        return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        read_session(a, s, out);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return hs_err_set(err, HS_ENOTFOUND, "session_not_found", "No such session");
-    return hs__sq_fail(st, rc, err);
+    return hs__sq_get_one(st, SQL_GET, id, read_session, a, out, "session_not_found", "session",
+                          err);
 }
 
 static const char SQL_LIST[] = "SELECT " SESSION_COLS " FROM sessions"

@@ -312,6 +312,24 @@ const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i)
     return hs_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, i));
 }
 
+int hs__sq_get_one(hs_store_t *st, const char *sql, const char *key, hs__sq_reader_fn read,
+                   hs_arena_t *a, void *out, const char *code, const char *what, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, sql, err);
+    if (!s)
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read(a, s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return hs_err_set(err, HS_ENOTFOUND, code, "No such %s", what);
+    return hs__sq_fail(st, rc, err);
+}
+
 int hs__sq_collect_ids(hs_store_t *st, sqlite3_stmt *s, hs_arena_t *a, char ***ids, size_t *n,
                        hs_err_t *err)
 {

@@ -33,6 +33,12 @@ int hs__sq_commit(hs_store_t *st, hs_err_t *err);
 void hs__sq_rollback(hs_store_t *st);
 /* Column i as an arena string; NULL for SQL NULL. */
 const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i);
+/* Reads one row's columns into out (a struct of the reader's type). */
+typedef void (*hs__sq_reader_fn)(hs_arena_t *a, sqlite3_stmt *s, void *out);
+/* Runs sql with key bound to ?1 and reads the first row with read; no row
+ * is HS_ENOTFOUND with code and the message "No such <what>". */
+int hs__sq_get_one(hs_store_t *st, const char *sql, const char *key, hs__sq_reader_fn read,
+                   hs_arena_t *a, void *out, const char *code, const char *what, hs_err_t *err);
 /* Steps s and collects column 0 of every row as arena strings. */
 int hs__sq_collect_ids(hs_store_t *st, sqlite3_stmt *s, hs_arena_t *a, char ***ids, size_t *n,
                        hs_err_t *err);
@@ -47,7 +53,7 @@ int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v);
     "u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.avatar_file_id, "        \
     "u.settings, u.role, u.disabled, u.created_at, u.updated_at"
 /* Reads the HS__SQ_USER_COLS columns starting at column 0. */
-void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, hs_user_t *u);
+void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, void *out);
 /* Steps s and collects at most limit users plus next_cursor (the column
  * cursor_col of the last row) when a (limit+1)th row exists. */
 int hs__sq_user_page(hs_store_t *st, sqlite3_stmt *s, int limit, int cursor_col, hs_arena_t *a,

@@ -4,8 +4,9 @@
 
 #include "sqlite.h"
 
-void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, hs_user_t *u)
+void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
+    hs_user_t *u = out;
     memset(u, 0, sizeof *u);
     const char *id = (const char *)sqlite3_column_text(s, 0);
     snprintf(u->id, sizeof u->id, "%s", id ? id : "");
@@ -79,20 +80,7 @@ int hs__sq_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err)
 static int get_one(hs_store_t *st, const char *sql, const char *key, hs_arena_t *a, hs_user_t *out,
                    hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, sql, err);
-    if (!s)
-        return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, key);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        hs__sq_read_user(a, s, out);
-        sqlite3_reset(s);
-        return 0;
-    }
-    sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return hs_err_set(err, HS_ENOTFOUND, "user_not_found", "No such user");
-    return hs__sq_fail(st, rc, err);
+    return hs__sq_get_one(st, sql, key, hs__sq_read_user, a, out, "user_not_found", "user", err);
 }
 
 static const char SQL_GET[] = "SELECT " HS__SQ_USER_COLS " FROM users u WHERE u.id = ?1";
