@@ -1,5 +1,5 @@
 # Hypersend. `make run` and `make test` are the two commands a newcomer needs;
-# both install missing Debian packages first (scripts/install-deps.sh).
+# both install missing Debian packages first (conf/install-deps.sh).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -69,14 +69,14 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 
 deps:
-	@scripts/install-deps.sh
-	@scripts/node-deps.sh
+	@conf/install-deps.sh
+	@conf/node-deps.sh
 
 # Builds, then runs redis-server and lighttpd (which spawns the apps) in the
 # foreground on http://127.0.0.1:8080 until Ctrl-C. HS_PORT overrides the port.
 run: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/stack.sh run "$(CURDIR)/run"
+	@conf/stack.sh run "$(CURDIR)/run"
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -116,7 +116,7 @@ install: all
 	cp -R www $(DESTDIR)$(PREFIX)/share/hypersend/
 	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
-	install -m 0644 README.md docs/architecture.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
+	install -m 0644 README.md docs/architecture.md docs/events.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
 
 clean:
 	rm -rf build build-asan

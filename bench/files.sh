@@ -36,7 +36,7 @@ trap 'exit 130' INT TERM
 mkdir -p "$tmp/www"
 cp -R "$top/www/." "$tmp/www/"
 HS_PORT=$port HS_REDIS_PORT=$rport HS_QUIET=1 HS_BIN_DIR=$bindir HS_WWW_DIR=$tmp/www \
-	HS_REGISTER_IP_BURST=1000 "$top/scripts/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
+	HS_REGISTER_IP_BURST=1000 "$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
 stack_pid=$!
 for _ in $(seq 100); do
 	curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

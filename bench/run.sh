@@ -3,7 +3,7 @@
 # server's ceiling. Run from the repository root after `make` (`make bench`
 # does both). See bench/README.md for what the figures mean.
 #
-# It starts its own stack (scripts/stack.sh) in a temporary folder on unusual
+# It starts its own stack (conf/stack.sh) in a temporary folder on unusual
 # loopback ports, registers one user, then measures with wrk:
 #   static   GET /bench.json  (~100 bytes, served by lighttpd itself)
 #   auth_me  GET /api/v1/auth/me with a Bearer token (lighttpd -> hs-auth:
@@ -22,7 +22,7 @@
 #   BENCH_CONNECTIONS  wrk connections (64)
 #   BENCH_PORT         HTTP port (18280)
 #   BENCH_REDIS_PORT   Redis port (16392)
-#   HS_PROCS           processes per app (2, as in scripts/stack.sh)
+#   HS_PROCS           processes per app (2, as in conf/stack.sh)
 #   HS_BIN_DIR         the hs-* binaries (build/bin)
 set -eu
 
@@ -47,7 +47,7 @@ for n in "$seconds" "$warmup" "$threads" "$conns" "$port" "$rport" "$procs"; do
 done
 [ "$seconds" -ge 1 ] || die "BENCH_SECONDS must be at least 1"
 for tool in wrk curl redis-server lighttpd; do
-	command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (run scripts/install-deps.sh)"
+	command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (run conf/install-deps.sh)"
 done
 [ -x "$bindir/hs-auth" ] || die "$bindir/hs-auth not found; run 'make' first"
 
@@ -117,7 +117,7 @@ printf '{"name":"hypersend","kind":"bench","note":"a small static JSON file for 
 base="http://127.0.0.1:$port"
 HS_PORT=$port HS_REDIS_PORT=$rport HS_PROCS=$procs HS_QUIET=1 HS_BIN_DIR=$bindir \
 	HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=100000 \
-	"$top/scripts/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
+	"$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
 stack_pid=$!
 
 i=0

@@ -1,5 +1,5 @@
 """The integration harness: whole Hypersend stacks (redis-server, lighttpd and
-the FastCGI apps, started by scripts/stack.sh) on free loopback ports, each in
+the FastCGI apps, started by conf/stack.sh) on free loopback ports, each in
 its own temporary runtime folder.
 
 Fixtures:
@@ -116,7 +116,7 @@ class Stack(Client):
         self.out_path = os.path.join(self.rundir, "stack.out")
         with open(self.out_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [str(ROOT / "scripts" / "stack.sh"), "run", self.rundir], env=self.env,
+                [str(ROOT / "conf" / "stack.sh"), "run", self.rundir], env=self.env,
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=str(ROOT))
         deadline = time.monotonic() + START_TIMEOUT

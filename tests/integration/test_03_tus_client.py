@@ -4,7 +4,7 @@ resumed from the server's offset through its stored fingerprint, and a
 parallel upload (three partial uploads and a final concatenation). Every
 result is downloaded through the API and compared by sha256.
 
-scripts/node-deps.sh installs tus-js-client into tests/node/node_modules
+conf/node-deps.sh installs tus-js-client into tests/node/node_modules
 when it is missing."""
 import hashlib
 import json
@@ -25,10 +25,10 @@ SCRIPT = NODE_DIR / "tus_upload.mjs"
 def node():
     exe = shutil.which("node")
     if not exe:
-        pytest.fail("node is not installed (scripts/install-deps.sh installs nodejs and npm)")
-    r = subprocess.run([str(ROOT / "scripts" / "node-deps.sh")], capture_output=True, text=True,
+        pytest.fail("node is not installed (conf/install-deps.sh installs nodejs and npm)")
+    r = subprocess.run([str(ROOT / "conf" / "node-deps.sh")], capture_output=True, text=True,
                        timeout=600)
-    assert r.returncode == 0, f"scripts/node-deps.sh failed:\n{r.stdout}\n{r.stderr}"
+    assert r.returncode == 0, f"conf/node-deps.sh failed:\n{r.stdout}\n{r.stderr}"
     assert (NODE_DIR / "node_modules" / "tus-js-client").is_dir()
     return exe
 

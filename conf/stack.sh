@@ -3,7 +3,7 @@
 # (which spawns the FastCGI apps). Ctrl-C or SIGTERM stops everything it
 # started. Used by `make run`, the integration tests and the benchmarks.
 #
-#   scripts/stack.sh run RUNDIR
+#   conf/stack.sh run RUNDIR
 #
 # Environment: HS_PORT (8080), HS_REDIS_PORT (6390), HS_BIN_DIR (build/bin),
 # HS_PROCS (processes per app, 2), HS_SANITIZE=1 (collect ASan/UBSan logs in

@@ -3,7 +3,7 @@
 # integration tests) when they are missing or older than the lock file.
 # Idempotent: does nothing when node_modules is up to date.
 #
-#   scripts/node-deps.sh
+#   conf/node-deps.sh
 set -eu
 
 dir=$(cd "$(dirname "$0")/../tests/node" && pwd)
