@@ -257,17 +257,33 @@ int hs_files_abort(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *
 int hs_files_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                      hs_file_t *out, hs_err_t *err)
 {
+    int shared = 0;
     int rc = hs_id_valid(id) ? hs_store_file_get(ctx->store, id, a, out, err) : HS_ENOTFOUND;
-    if (rc == HS_ENOTFOUND || (!rc && strcmp(out->owner_id, viewer) != 0) ||
-        (!rc && out->expires_at && out->expires_at <= hs_now_ms()))
+    if (rc && rc != HS_ENOTFOUND)
+        return rc;
+    /* The owner, and members of a chat the file was attached in. */
+    if (!rc && strcmp(out->owner_id, viewer) != 0 &&
+        (rc = hs_store_file_shared_with(ctx->store, id, viewer, &shared, err)))
+        return rc;
+    if (rc || (strcmp(out->owner_id, viewer) != 0 && !shared) ||
+        (out->expires_at && out->expires_at <= hs_now_ms()))
         return hs_err_set(err, HS_ENOTFOUND, "file_not_found", "No such file");
+    return 0;
+}
+
+int hs_files_owned(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_file_t *out,
+                   hs_err_t *err)
+{
+    int rc = hs_files_visible(ctx, a, owner, id, out, err);
+    if (!rc && strcmp(out->owner_id, owner) != 0)
+        return hs_err_set(err, HS_EFORBIDDEN, "not_your_file", "Only the file's owner may do this");
     return rc;
 }
 
 int hs_files_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err)
 {
     hs_file_t f;
-    int rc = hs_files_visible(ctx, a, owner, id, &f, err);
+    int rc = hs_files_owned(ctx, a, owner, id, &f, err);
     if (rc || (rc = hs_store_file_delete(ctx->store, id, err)))
         return rc;
     hs_blob_remove(&ctx->cfg, id);

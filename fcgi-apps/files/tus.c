@@ -142,8 +142,7 @@ void on_tus_head(hs_req_t *req)
     char len[24];
     hs_reply_header(req, "Cache-Control", "no-store");
     int rc = hs_files_upload_get(req->ctx, req->arena, req->auth.sub, id, &up, &err);
-    if (rc == HS_ENOTFOUND &&
-        !hs_files_visible(req->ctx, req->arena, req->auth.sub, id, &f, NULL)) {
+    if (rc == HS_ENOTFOUND && !hs_files_owned(req->ctx, req->arena, req->auth.sub, id, &f, NULL)) {
         /* Finished: the upload became a file with the same id. */
         offset_header(req, f.size);
         snprintf(len, sizeof len, "%lld", (long long)f.size);
@@ -192,7 +191,7 @@ void on_tus_patch(hs_req_t *req)
         /* A finished upload (a final concatenation becomes one at once) is a
          * file now: nothing more can be appended. */
         if (err.rc == HS_ENOTFOUND &&
-            !hs_files_visible(req->ctx, req->arena, req->auth.sub, id, &f, NULL))
+            !hs_files_owned(req->ctx, req->arena, req->auth.sub, id, &f, NULL))
             hs_err_set(&err, HS_EFORBIDDEN, "upload_finished", "This upload is complete");
         if (err.rc == HS_ECONFLICT)
             offset_header(req, now_at);

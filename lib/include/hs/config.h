@@ -36,8 +36,13 @@ typedef struct hs_config {
     long upload_ttl; /* seconds an unfinished upload is kept */
     long chunk_size; /* bytes; grows for very large files, see max_chunks */
     long max_chunks;
-    char *denied_types;    /* comma separated MIME types refused with 415 */
-    char *sendfile_header; /* "X-Sendfile" (lighttpd, Apache) or "X-Accel-Redirect" (nginx) */
+    char *denied_types;      /* comma separated MIME types refused with 415 */
+    char *sendfile_header;   /* "X-Sendfile" (lighttpd, Apache) or "X-Accel-Redirect" (nginx) */
+    long max_message_length; /* bytes */
+    long chat_member_limit;
+    long message_burst;
+    long message_rate; /* messages per second after the burst */
+    long receipts_max_members;
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;

@@ -64,10 +64,14 @@ int hs_files_finish(hs_ctx_t *ctx, hs_arena_t *a, const hs_upload_t *up, hs_file
 /* Aborts an upload of owner and frees its space. */
 int hs_files_abort(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err);
 
-/* Loads a file viewer may download: the owner's (more sharing arrives with
- * chats). Anyone else gets 404 file_not_found. */
+/* Loads a file viewer may download: theirs, or one attached in a chat they
+ * belong to. Anyone else gets 404 file_not_found. */
 int hs_files_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                      hs_file_t *out, hs_err_t *err);
+
+/* Like hs_files_visible, then 403 not_your_file unless owner owns it. */
+int hs_files_owned(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_file_t *out,
+                   hs_err_t *err);
 
 /* Deletes a file of owner with its blob. */
 int hs_files_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err);

@@ -91,6 +91,82 @@ typedef struct hs_link {
     int64_t downloads;
 } hs_link_t;
 
+/* A chat; the my_* fields describe it as one viewer sees it. */
+typedef struct hs_chat {
+    char id[HS_ID_LEN + 1];
+    const char *kind; /* "direct", "group" or "channel" */
+    const char *name;
+    const char *description;
+    const char *avatar_file_id; /* or NULL */
+    int is_public;              /* channels: anyone may join */
+    char owner_id[HS_ID_LEN + 1];
+    int64_t member_count;
+    int64_t created_at, updated_at, last_activity_at;
+    const char *last_message_id; /* or NULL */
+    const char *my_role;         /* NULL when the viewer is not a member */
+    int my_muted;
+    const char *my_last_read_id;     /* "" when nothing is read */
+    int64_t my_unread;               /* counted up to 1000 */
+    struct hs_message *last_message; /* a preview, or NULL */
+} hs_chat_t;
+
+typedef struct hs_chat_page {
+    hs_chat_t *items;
+    size_t n;
+    const char *next_cursor;
+} hs_chat_page_t;
+
+typedef struct hs_member {
+    char user_id[HS_ID_LEN + 1];
+    const char *username;
+    const char *display_name;
+    const char *role; /* "owner", "admin" or "member" */
+    int muted;
+    int64_t joined_at;
+    const char *last_read_id;
+} hs_member_t;
+
+typedef struct hs_member_page {
+    hs_member_t *items;
+    size_t n;
+    const char *next_cursor;
+} hs_member_page_t;
+
+typedef struct hs_reaction {
+    const char *emoji;
+    int64_t count;
+    int mine; /* the viewer reacted with it */
+} hs_reaction_t;
+
+/* A message; the page/get extras (sender names, reply preview, files,
+ * reactions, state) are filled by the reads that say so. */
+typedef struct hs_message {
+    char id[HS_ID_LEN + 1];
+    char chat_id[HS_ID_LEN + 1];
+    char sender_id[HS_ID_LEN + 1];
+    const char *sender_username;
+    const char *sender_display_name;
+    const char *content;   /* "" once deleted */
+    const char *reply_to;  /* a message id, or NULL */
+    const char *client_id; /* or NULL */
+    int64_t created_at, edited_at, deleted_at;
+    /* the message replied to, when reply_to is set */
+    const char *reply_sender_id;
+    const char *reply_content; /* at most 100 characters; "" if deleted */
+    hs_file_t *files;
+    size_t nfiles;
+    hs_reaction_t *reactions;
+    size_t nreactions;
+    const char *state;   /* for the viewer's own messages: sent, delivered or read */
+    const char *snippet; /* search hits: the match marked with \x02 ... \x03 */
+} hs_message_t;
+
+typedef struct hs_message_page {
+    hs_message_t *items;
+    size_t n;
+    const char *next_cursor;
+} hs_message_page_t;
+
 typedef struct hs_store hs_store_t;
 
 typedef struct hs_store_ops {
@@ -159,6 +235,47 @@ typedef struct hs_store_ops {
                      hs_err_t *err);
     int (*link_revoke)(hs_store_t *st, const char *id, const char *file_id, int64_t now,
                        hs_err_t *err);
+    int (*file_shared_with)(hs_store_t *st, const char *file_id, const char *user_id, int *yes,
+                            hs_err_t *err);
+    int (*chat_create)(hs_store_t *st, const hs_chat_t *c, const char *direct_key,
+                       const char **members, size_t n, hs_err_t *err);
+    int (*chat_find_direct)(hs_store_t *st, const char *direct_key, char id[HS_ID_LEN + 1],
+                            hs_err_t *err);
+    int (*chat_get)(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+                    hs_chat_t *out, hs_err_t *err);
+    int (*chat_update)(hs_store_t *st, const hs_chat_t *c, hs_err_t *err);
+    int (*chat_delete)(hs_store_t *st, const char *id, hs_err_t *err);
+    int (*chat_page)(hs_store_t *st, const char *user_id, const char *before, int limit,
+                     hs_arena_t *a, hs_chat_page_t *out, hs_err_t *err);
+    int (*member_add)(hs_store_t *st, const char *chat_id, const char *user_id, const char *role,
+                      int64_t now, int64_t limit, hs_err_t *err);
+    int (*member_remove)(hs_store_t *st, const char *chat_id, const char *user_id, hs_err_t *err);
+    int (*member_set)(hs_store_t *st, const char *chat_id, const char *user_id, const char *role,
+                      int muted, hs_err_t *err);
+    int (*member_page)(hs_store_t *st, const char *chat_id, const char *after, int limit,
+                       hs_arena_t *a, hs_member_page_t *out, hs_err_t *err);
+    int (*chat_leave)(hs_store_t *st, const char *chat_id, const char *user_id,
+                      char new_owner[HS_ID_LEN + 1], int *deleted, hs_err_t *err);
+    int (*read_mark)(hs_store_t *st, const char *chat_id, const char *user_id,
+                     const char *message_id, int *moved, hs_err_t *err);
+    int (*message_create)(hs_store_t *st, hs_message_t *m, const char **file_ids, size_t nfiles,
+                          int *existed, hs_err_t *err);
+    int (*message_get)(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+                       hs_message_t *out, hs_err_t *err);
+    int (*message_page)(hs_store_t *st, const char *chat_id, const char *viewer, const char *before,
+                        const char *after, int limit, hs_arena_t *a, hs_message_page_t *out,
+                        hs_err_t *err);
+    int (*message_edit)(hs_store_t *st, const char *id, const char *content, int64_t now,
+                        hs_err_t *err);
+    int (*message_delete)(hs_store_t *st, const char *id, int64_t now, hs_err_t *err);
+    int (*reaction_toggle)(hs_store_t *st, const char *message_id, const char *user_id,
+                           const char *emoji, int64_t now, int *on, hs_err_t *err);
+    int (*message_search)(hs_store_t *st, const char *user_id, const char *chat_id,
+                          const char *query, const char *after, int limit, hs_arena_t *a,
+                          hs_message_page_t *out, hs_err_t *err);
+    int (*receipts)(hs_store_t *st, const char *chat_id, const char *message_id,
+                    const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n,
+                    hs_err_t *err);
 } hs_store_ops_t;
 
 struct hs_store {
@@ -399,6 +516,145 @@ static inline int hs_store_link_revoke(hs_store_t *st, const char *id, const cha
                                        int64_t now, hs_err_t *err)
 {
     return st->ops->link_revoke(st, id, file_id, now, err);
+}
+/* 1 in *yes when file_id was attached in a chat user_id belongs to. */
+static inline int hs_store_file_shared_with(hs_store_t *st, const char *file_id,
+                                            const char *user_id, int *yes, hs_err_t *err)
+{
+    return st->ops->file_shared_with(st, file_id, user_id, yes, err);
+}
+/* Creates chat c with its members (members[0] is the owner for groups and
+ * channels; direct chats have two plain members). direct_key (direct chats
+ * only, else NULL) is unique: HS_ECONFLICT (direct_exists) if taken. */
+static inline int hs_store_chat_create(hs_store_t *st, const hs_chat_t *c, const char *direct_key,
+                                       const char **members, size_t n, hs_err_t *err)
+{
+    return st->ops->chat_create(st, c, direct_key, members, n, err);
+}
+/* The id of the direct chat with direct_key; HS_ENOTFOUND if none. */
+static inline int hs_store_chat_find_direct(hs_store_t *st, const char *direct_key,
+                                            char id[HS_ID_LEN + 1], hs_err_t *err)
+{
+    return st->ops->chat_find_direct(st, direct_key, id, err);
+}
+/* The chat with the viewer's membership (my_role NULL if not a member);
+ * HS_ENOTFOUND (chat_not_found). */
+static inline int hs_store_chat_get(hs_store_t *st, const char *id, const char *viewer,
+                                    hs_arena_t *a, hs_chat_t *out, hs_err_t *err)
+{
+    return st->ops->chat_get(st, id, viewer, a, out, err);
+}
+/* Writes name, description, avatar_file_id, is_public and updated_at. */
+static inline int hs_store_chat_update(hs_store_t *st, const hs_chat_t *c, hs_err_t *err)
+{
+    return st->ops->chat_update(st, c, err);
+}
+/* Deletes the chat with its members, messages and reactions. */
+static inline int hs_store_chat_delete(hs_store_t *st, const char *id, hs_err_t *err)
+{
+    return st->ops->chat_delete(st, id, err);
+}
+/* The user's chats, most recent activity first, after the cursor. */
+static inline int hs_store_chat_page(hs_store_t *st, const char *user_id, const char *before,
+                                     int limit, hs_arena_t *a, hs_chat_page_t *out, hs_err_t *err)
+{
+    return st->ops->chat_page(st, user_id, before, limit, a, out, err);
+}
+/* Adds a member unless the chat already has limit members (HS_ECONFLICT
+ * member_limit) or the user is one (HS_ECONFLICT already_member). */
+static inline int hs_store_member_add(hs_store_t *st, const char *chat_id, const char *user_id,
+                                      const char *role, int64_t now, int64_t limit, hs_err_t *err)
+{
+    return st->ops->member_add(st, chat_id, user_id, role, now, limit, err);
+}
+/* HS_ENOTFOUND (member_not_found) if user_id is not a member. */
+static inline int hs_store_member_remove(hs_store_t *st, const char *chat_id, const char *user_id,
+                                         hs_err_t *err)
+{
+    return st->ops->member_remove(st, chat_id, user_id, err);
+}
+/* Sets a member's role (NULL: unchanged) and muted flag (-1: unchanged). */
+static inline int hs_store_member_set(hs_store_t *st, const char *chat_id, const char *user_id,
+                                      const char *role, int muted, hs_err_t *err)
+{
+    return st->ops->member_set(st, chat_id, user_id, role, muted, err);
+}
+/* Members ordered by user id, after the cursor `after`. */
+static inline int hs_store_member_page(hs_store_t *st, const char *chat_id, const char *after,
+                                       int limit, hs_arena_t *a, hs_member_page_t *out,
+                                       hs_err_t *err)
+{
+    return st->ops->member_page(st, chat_id, after, limit, a, out, err);
+}
+/* Removes user_id; if they owned the chat, the longest-standing admin (else
+ * member) becomes owner (new_owner, else ""). The last member leaving
+ * deletes the chat (*deleted = 1). */
+static inline int hs_store_chat_leave(hs_store_t *st, const char *chat_id, const char *user_id,
+                                      char new_owner[HS_ID_LEN + 1], int *deleted, hs_err_t *err)
+{
+    return st->ops->chat_leave(st, chat_id, user_id, new_owner, deleted, err);
+}
+/* Moves the user's read marker forward to message_id (never back). */
+static inline int hs_store_read_mark(hs_store_t *st, const char *chat_id, const char *user_id,
+                                     const char *message_id, int *moved, hs_err_t *err)
+{
+    return st->ops->read_mark(st, chat_id, user_id, message_id, moved, err);
+}
+/* Stores m (id, chat, sender, content, reply_to, client_id, created_at set
+ * by the caller), its attachments (granting the chat access to the files)
+ * and the chat's activity, in one transaction. A client_id the sender used
+ * before returns that message in m instead (*existed = 1). */
+static inline int hs_store_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids,
+                                          size_t nfiles, int *existed, hs_err_t *err)
+{
+    return st->ops->message_create(st, m, file_ids, nfiles, existed, err);
+}
+/* One message with its extras as viewer sees it; HS_ENOTFOUND. */
+static inline int hs_store_message_get(hs_store_t *st, const char *id, const char *viewer,
+                                       hs_arena_t *a, hs_message_t *out, hs_err_t *err)
+{
+    return st->ops->message_get(st, id, viewer, a, out, err);
+}
+/* A page of a chat's messages, newest first: before (older than) or after
+ * (newer than) a message id, or the newest. Extras are filled. */
+static inline int hs_store_message_page(hs_store_t *st, const char *chat_id, const char *viewer,
+                                        const char *before, const char *after, int limit,
+                                        hs_arena_t *a, hs_message_page_t *out, hs_err_t *err)
+{
+    return st->ops->message_page(st, chat_id, viewer, before, after, limit, a, out, err);
+}
+static inline int hs_store_message_edit(hs_store_t *st, const char *id, const char *content,
+                                        int64_t now, hs_err_t *err)
+{
+    return st->ops->message_edit(st, id, content, now, err);
+}
+/* Leaves a tombstone: content emptied, deleted_at set, reactions dropped. */
+static inline int hs_store_message_delete(hs_store_t *st, const char *id, int64_t now,
+                                          hs_err_t *err)
+{
+    return st->ops->message_delete(st, id, now, err);
+}
+/* Adds the user's emoji reaction, or removes it if present (*on tells). */
+static inline int hs_store_reaction_toggle(hs_store_t *st, const char *message_id,
+                                           const char *user_id, const char *emoji, int64_t now,
+                                           int *on, hs_err_t *err)
+{
+    return st->ops->reaction_toggle(st, message_id, user_id, emoji, now, on, err);
+}
+/* Full-text search over the chats user_id belongs to (or one of them),
+ * best match first; the cursor is opaque. */
+static inline int hs_store_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
+                                          const char *query, const char *after, int limit,
+                                          hs_arena_t *a, hs_message_page_t *out, hs_err_t *err)
+{
+    return st->ops->message_search(st, user_id, chat_id, query, after, limit, a, out, err);
+}
+/* The members other than the sender whose read marker reached message_id. */
+static inline int hs_store_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
+                                    const char *sender_id, hs_arena_t *a, hs_member_t **out,
+                                    size_t *n, hs_err_t *err)
+{
+    return st->ops->receipts(st, chat_id, message_id, sender_id, a, out, n, err);
 }
 
 #endif

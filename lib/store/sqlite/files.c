@@ -270,7 +270,7 @@ int hs__sq_storage_used(hs_store_t *st, const char *owner_id, int64_t *bytes, hs
     return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
 }
 
-static void read_file(hs_arena_t *a, sqlite3_stmt *s, void *out)
+void hs__sq_read_file(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
     hs_file_t *f = out;
     memset(f, 0, sizeof *f);
@@ -290,7 +290,8 @@ static const char SQL_FILE_GET[] = "SELECT " FILE_COLS " FROM files WHERE id = ?
 
 int hs__sq_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err)
 {
-    return hs__sq_get_one(st, SQL_FILE_GET, id, read_file, a, out, "file_not_found", "file", err);
+    return hs__sq_get_one(st, SQL_FILE_GET, id, hs__sq_read_file, a, out, "file_not_found", "file",
+                          err);
 }
 
 static const char SQL_FILE_PAGE[] =
@@ -315,7 +316,7 @@ int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, i
             out->next_cursor = hs_arena_strdup(a, out->items[out->n - 1].id);
             break;
         }
-        read_file(a, s, &out->items[out->n++]);
+        hs__sq_read_file(a, s, &out->items[out->n++]);
     }
     sqlite3_reset(s);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);

@@ -100,6 +100,71 @@ static const char *const migrations[] = {
     " max_downloads INTEGER NOT NULL DEFAULT 0,"
     " downloads INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX share_links_file ON share_links(file_id);",
+    /* 3: chats, members, messages, attachments, reactions, search */
+    "CREATE TABLE chats ("
+    " id TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " name TEXT NOT NULL DEFAULT '',"
+    " description TEXT NOT NULL DEFAULT '',"
+    " avatar_file_id TEXT,"
+    " is_public INTEGER NOT NULL DEFAULT 0,"
+    " owner_id TEXT NOT NULL DEFAULT '',"
+    " direct_key TEXT UNIQUE,"
+    " member_count INTEGER NOT NULL DEFAULT 0,"
+    " last_message_id TEXT,"
+    " last_activity_at INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE chat_members ("
+    " chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+    " user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " role TEXT NOT NULL,"
+    " muted INTEGER NOT NULL DEFAULT 0,"
+    " joined_at INTEGER NOT NULL,"
+    " last_read_id TEXT NOT NULL DEFAULT '',"
+    " last_delivered_id TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (chat_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX chat_members_user ON chat_members(user_id, chat_id);"
+    "CREATE TABLE messages ("
+    " id TEXT PRIMARY KEY,"
+    " chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+    " sender_id TEXT NOT NULL,"
+    " content TEXT NOT NULL,"
+    " reply_to TEXT,"
+    " client_id TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " edited_at INTEGER NOT NULL DEFAULT 0,"
+    " deleted_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX messages_chat ON messages(chat_id, id);"
+    "CREATE UNIQUE INDEX messages_client ON messages(sender_id, client_id)"
+    " WHERE client_id IS NOT NULL;"
+    "CREATE TABLE message_files ("
+    " message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    " file_id TEXT NOT NULL,"
+    " PRIMARY KEY (message_id, file_id)) WITHOUT ROWID;"
+    "CREATE TABLE chat_files ("
+    " file_id TEXT NOT NULL,"
+    " chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+    " PRIMARY KEY (file_id, chat_id)) WITHOUT ROWID;"
+    "CREATE TABLE reactions ("
+    " message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    " emoji TEXT NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (message_id, emoji, user_id)) WITHOUT ROWID;"
+    /* The search index holds no copy of the text (external content); the
+     * triggers keep it in step with every insert, edit and delete. */
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages',"
+    " content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN"
+    " INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END;"
+    "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, content)"
+    " VALUES ('delete', old.rowid, old.content); END;"
+    "CREATE TRIGGER messages_fts_au AFTER UPDATE OF content ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, content)"
+    " VALUES ('delete', old.rowid, old.content);"
+    " INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END;",
 };
 
 static int exec(sqlite3 *db, const char *sql, hs_err_t *err)
@@ -210,6 +275,27 @@ static const hs_store_ops_t sqlite_ops = {
     .link_take = hs__sq_link_take,
     .link_list = hs__sq_link_list,
     .link_revoke = hs__sq_link_revoke,
+    .file_shared_with = hs__sq_file_shared_with,
+    .chat_create = hs__sq_chat_create,
+    .chat_find_direct = hs__sq_chat_find_direct,
+    .chat_get = hs__sq_chat_get,
+    .chat_update = hs__sq_chat_update,
+    .chat_delete = hs__sq_chat_delete,
+    .chat_page = hs__sq_chat_page,
+    .member_add = hs__sq_member_add,
+    .member_remove = hs__sq_member_remove,
+    .member_set = hs__sq_member_set,
+    .member_page = hs__sq_member_page,
+    .chat_leave = hs__sq_chat_leave,
+    .read_mark = hs__sq_read_mark,
+    .message_create = hs__sq_message_create,
+    .message_get = hs__sq_message_get,
+    .message_page = hs__sq_message_page,
+    .message_edit = hs__sq_message_edit,
+    .message_delete = hs__sq_message_delete,
+    .reaction_toggle = hs__sq_reaction_toggle,
+    .message_search = hs__sq_message_search,
+    .receipts = hs__sq_receipts,
 };
 
 int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)

@@ -123,4 +123,49 @@ int hs__sq_link_list(hs_store_t *st, const char *file_id, hs_arena_t *a, hs_link
 int hs__sq_link_revoke(hs_store_t *st, const char *id, const char *file_id, int64_t now,
                        hs_err_t *err);
 
+/* Reads the file columns (files.c's FILE_COLS order) starting at column 0. */
+void hs__sq_read_file(hs_arena_t *a, sqlite3_stmt *s, void *out);
+
+int hs__sq_file_shared_with(hs_store_t *st, const char *file_id, const char *user_id, int *yes,
+                            hs_err_t *err);
+int hs__sq_chat_create(hs_store_t *st, const hs_chat_t *c, const char *direct_key,
+                       const char **members, size_t n, hs_err_t *err);
+int hs__sq_chat_find_direct(hs_store_t *st, const char *direct_key, char id[HS_ID_LEN + 1],
+                            hs_err_t *err);
+int hs__sq_chat_get(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+                    hs_chat_t *out, hs_err_t *err);
+int hs__sq_chat_update(hs_store_t *st, const hs_chat_t *c, hs_err_t *err);
+int hs__sq_chat_delete(hs_store_t *st, const char *id, hs_err_t *err);
+int hs__sq_chat_page(hs_store_t *st, const char *user_id, const char *before, int limit,
+                     hs_arena_t *a, hs_chat_page_t *out, hs_err_t *err);
+int hs__sq_member_add(hs_store_t *st, const char *chat_id, const char *user_id, const char *role,
+                      int64_t now, int64_t limit, hs_err_t *err);
+int hs__sq_member_remove(hs_store_t *st, const char *chat_id, const char *user_id, hs_err_t *err);
+int hs__sq_member_set(hs_store_t *st, const char *chat_id, const char *user_id, const char *role,
+                      int muted, hs_err_t *err);
+int hs__sq_member_page(hs_store_t *st, const char *chat_id, const char *after, int limit,
+                       hs_arena_t *a, hs_member_page_t *out, hs_err_t *err);
+int hs__sq_chat_leave(hs_store_t *st, const char *chat_id, const char *user_id,
+                      char new_owner[HS_ID_LEN + 1], int *deleted, hs_err_t *err);
+int hs__sq_read_mark(hs_store_t *st, const char *chat_id, const char *user_id,
+                     const char *message_id, int *moved, hs_err_t *err);
+int hs__sq_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
+                    const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n,
+                    hs_err_t *err);
+int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids, size_t nfiles,
+                          int *existed, hs_err_t *err);
+int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+                       hs_message_t *out, hs_err_t *err);
+int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer, const char *before,
+                        const char *after, int limit, hs_arena_t *a, hs_message_page_t *out,
+                        hs_err_t *err);
+int hs__sq_message_edit(hs_store_t *st, const char *id, const char *content, int64_t now,
+                        hs_err_t *err);
+int hs__sq_message_delete(hs_store_t *st, const char *id, int64_t now, hs_err_t *err);
+int hs__sq_reaction_toggle(hs_store_t *st, const char *message_id, const char *user_id,
+                           const char *emoji, int64_t now, int *on, hs_err_t *err);
+int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
+                          const char *query, const char *after, int limit, hs_arena_t *a,
+                          hs_message_page_t *out, hs_err_t *err);
+
 #endif

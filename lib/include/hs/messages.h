@@ -1,0 +1,60 @@
+/* Messages: send (idempotent by client_id), history, edit, delete with a
+ * tombstone, reactions, receipts and full-text search; each change
+ * publishes an event on its chat (docs/events.md). */
+#ifndef HS_MESSAGES_H
+#define HS_MESSAGES_H
+
+#include <cjson/cJSON.h>
+
+#include "hs/app.h"
+#include "hs/store.h"
+
+#define HS_MAX_ATTACHMENTS 10
+
+/* Sends a message into chat_id: the sender must be a member (and owner or
+ * admin to post in a channel); reply_to must be in the same chat; file_ids
+ * must be the sender's files. Rate limited per sender (429). A client_id
+ * the sender used before returns that message (*existed = 1). */
+int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char *chat_id,
+                    const char *content, const char *reply_to, const char **file_ids, size_t nfiles,
+                    const char *client_id, hs_message_t *out, int *existed, hs_err_t *err);
+
+/* A page of chat_id's history (viewer must be a member). */
+int hs_message_history(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *chat_id,
+                       const char *before, const char *after, int limit, hs_message_page_t *out,
+                       hs_err_t *err);
+
+/* Loads a message of a chat viewer belongs to; 404 otherwise. */
+int hs_message_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                    hs_message_t *out, hs_err_t *err);
+
+/* Edits the viewer's own message. */
+int hs_message_edit(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                    const char *content, hs_message_t *out, hs_err_t *err);
+
+/* Deletes the viewer's own message, or any message of a group or channel
+ * the viewer administers; a tombstone stays in the history. */
+int hs_message_remove(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                      hs_err_t *err);
+
+/* Toggles the viewer's reaction (one emoji) and returns the message. */
+int hs_message_react(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                     const char *emoji, hs_message_t *out, hs_err_t *err);
+
+/* Who has read message id (groups up to receipts_max_members). */
+int hs_message_receipts(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                        hs_member_t **out, size_t *n, hs_err_t *err);
+
+/* Full-text search over the viewer's chats (or one of them). */
+int hs_message_search(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *query,
+                      const char *chat_id, const char *cursor, int limit, hs_message_page_t *out,
+                      hs_err_t *err);
+
+/* 1 when s is exactly one emoji (with its modifiers, ZWJ sequence, flag or
+ * keycap). */
+int hs_emoji_valid(const char *s);
+
+/* The message's JSON; the caller owns the result. */
+cJSON *hs_message_json(const hs_message_t *m);
+
+#endif
