@@ -22,11 +22,18 @@ int hs_chat_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *i
 {
     if (!hs_id_valid(id))
         return not_found(err);
-    int rc = hs_store_chat_get(ctx->store, id, viewer, a, out, err);
+    int rc = hs_store_chat_get(ctx->store, id, viewer, 0, a, out, err);
     /* Not a member: the chat does not exist, as far as the viewer can tell. */
     if (!rc && !out->my_role)
         return not_found(err);
     return rc;
+}
+
+int hs_chat_view(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id, hs_chat_t *out,
+                 hs_err_t *err)
+{
+    int rc = hs_chat_load(ctx, a, viewer, id, out, err);
+    return rc ? rc : hs_store_chat_get(ctx->store, id, viewer, 1, a, out, err);
 }
 
 /* Loads the chat and requires the viewer to be owner or admin of a group
@@ -120,7 +127,7 @@ int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_c
     char existing[HS_ID_LEN + 1];
     if (direct && !hs_store_chat_find_direct(ctx->store, key, existing, NULL)) {
         *existed = 1;
-        return hs_store_chat_get(ctx->store, existing, creator, a, out, err);
+        return hs_store_chat_get(ctx->store, existing, creator, 1, a, out, err);
     }
     hs_id_new(c.id);
     c.kind = r->kind;
@@ -135,9 +142,9 @@ int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_c
         !hs_store_chat_find_direct(ctx->store, key, existing, NULL)) {
         /* Created by the other person a moment ago. */
         *existed = 1;
-        return hs_store_chat_get(ctx->store, existing, creator, a, out, err);
+        return hs_store_chat_get(ctx->store, existing, creator, 1, a, out, err);
     }
-    if (rc || (rc = hs_store_chat_get(ctx->store, c.id, creator, a, out, err)))
+    if (rc || (rc = hs_store_chat_get(ctx->store, c.id, creator, 1, a, out, err)))
         return rc;
     publish(ctx, out->id, "chat.created", public_json(out));
     for (size_t i = 0; i < n; i++)
@@ -162,7 +169,8 @@ int hs_chat_update(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char 
     if (is_public >= 0 && strcmp(out->kind, "channel") == 0)
         out->is_public = is_public;
     out->updated_at = hs_now_ms();
-    if ((rc = hs_store_chat_update(ctx->store, out, err)))
+    if ((rc = hs_store_chat_update(ctx->store, out, err)) ||
+        (rc = hs_store_chat_get(ctx->store, id, viewer, 1, a, out, err)))
         return rc;
     publish(ctx, id, "chat.updated", public_json(out));
     return 0;
@@ -211,7 +219,7 @@ int hs_chat_join(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *i
     hs_chat_t c;
     if (!hs_id_valid(id))
         return not_found(err);
-    int rc = hs_store_chat_get(ctx->store, id, viewer, a, &c, err);
+    int rc = hs_store_chat_get(ctx->store, id, viewer, 0, a, &c, err);
     /* Only a public channel admits itself exists to a non-member. */
     if (rc || strcmp(c.kind, "channel") != 0 || !c.is_public)
         return rc && rc != HS_ENOTFOUND ? rc : not_found(err);
@@ -241,7 +249,7 @@ int hs_chat_add_member(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const c
 static const char *role_of(hs_ctx_t *ctx, hs_arena_t *a, const char *id, const char *user)
 {
     hs_chat_t c;
-    if (!hs_id_valid(user) || hs_store_chat_get(ctx->store, id, user, a, &c, NULL))
+    if (!hs_id_valid(user) || hs_store_chat_get(ctx->store, id, user, 0, a, &c, NULL))
         return NULL;
     return c.my_role;
 }

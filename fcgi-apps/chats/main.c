@@ -42,7 +42,7 @@ static void reply_chat(hs_req_t *req, int status, const char *id)
 {
     hs_chat_t c;
     hs_err_t err;
-    if (hs_chat_load(req->ctx, req->arena, req->auth.sub, id, &c, &err))
+    if (hs_chat_view(req->ctx, req->arena, req->auth.sub, id, &c, &err))
         hs_reply_error(req, &err);
     else
         hs_reply_json(req, status, hs_chat_json(&c));

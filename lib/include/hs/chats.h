@@ -26,6 +26,11 @@ int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_c
 int hs_chat_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id, hs_chat_t *out,
                  hs_err_t *err);
 
+/* hs_chat_load plus the viewer's unread count and the last message, for
+ * replies that show the chat. */
+int hs_chat_view(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id, hs_chat_t *out,
+                 hs_err_t *err);
+
 /* Changes name, description, avatar (set_avatar: also to NULL) and, for
  * channels, is_public (-1: unchanged). Owner and admins only. */
 int hs_chat_update(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,

@@ -241,7 +241,7 @@ typedef struct hs_store_ops {
                        const char **members, size_t n, hs_err_t *err);
     int (*chat_find_direct)(hs_store_t *st, const char *direct_key, char id[HS_ID_LEN + 1],
                             hs_err_t *err);
-    int (*chat_get)(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+    int (*chat_get)(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                     hs_chat_t *out, hs_err_t *err);
     int (*chat_update)(hs_store_t *st, const hs_chat_t *c, hs_err_t *err);
     int (*chat_delete)(hs_store_t *st, const char *id, hs_err_t *err);
@@ -538,11 +538,12 @@ static inline int hs_store_chat_find_direct(hs_store_t *st, const char *direct_k
     return st->ops->chat_find_direct(st, direct_key, id, err);
 }
 /* The chat with the viewer's membership (my_role NULL if not a member);
- * HS_ENOTFOUND (chat_not_found). */
-static inline int hs_store_chat_get(hs_store_t *st, const char *id, const char *viewer,
+ * full also counts the viewer's unread messages and loads the last
+ * message preview. HS_ENOTFOUND (chat_not_found). */
+static inline int hs_store_chat_get(hs_store_t *st, const char *id, const char *viewer, int full,
                                     hs_arena_t *a, hs_chat_t *out, hs_err_t *err)
 {
-    return st->ops->chat_get(st, id, viewer, a, out, err);
+    return st->ops->chat_get(st, id, viewer, full, a, out, err);
 }
 /* Writes name, description, avatar_file_id, is_public and updated_at. */
 static inline int hs_store_chat_update(hs_store_t *st, const hs_chat_t *c, hs_err_t *err)
@@ -601,8 +602,8 @@ static inline int hs_store_read_mark(hs_store_t *st, const char *chat_id, const 
     return st->ops->read_mark(st, chat_id, user_id, message_id, moved, err);
 }
 /* Stores m (id, chat, sender, content, reply_to, client_id, created_at set
- * by the caller), its attachments (granting the chat access to the files)
- * and the chat's activity, in one transaction. A client_id the sender used
+ * by the caller), its attachments (granting the chat access to the files),
+ * the chat's activity and the sender's read marker, in one transaction. A client_id the sender used
  * before returns that message in m instead (*existed = 1). */
 static inline int hs_store_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids,
                                           size_t nfiles, int *existed, hs_err_t *err)

@@ -141,11 +141,19 @@ int hs__sq_chat_find_direct(hs_store_t *st, const char *direct_key, char id[HS_I
 }
 
 static const char SQL_GET[] = CHAT_SELECT "WHERE c.id = ?2";
+/* The same columns without the unread count and last message, for the
+ * membership checks every message operation makes. */
+static const char SQL_GET_LIGHT[] =
+    "SELECT c.id, c.kind, c.name, c.description, c.avatar_file_id, c.is_public, c.owner_id,"
+    " c.member_count, c.created_at, c.updated_at, c.last_activity_at, c.last_message_id,"
+    " cm.role, cm.muted, cm.last_read_id, 0, NULL, NULL, NULL, NULL, NULL, NULL"
+    " FROM chats c LEFT JOIN chat_members cm ON cm.chat_id = c.id AND cm.user_id = ?1"
+    " WHERE c.id = ?2";
 
-int hs__sq_chat_get(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+int hs__sq_chat_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                     hs_chat_t *out, hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_GET, err);
+    sqlite3_stmt *s = hs__sq_prepare(st, full ? SQL_GET : SQL_GET_LIGHT, err);
     if (!s)
         return HS_EINTERNAL;
     hs__sq_bind_text(s, 1, viewer);

@@ -142,6 +142,11 @@ static const char SQL_GRANT[] =
     "INSERT OR IGNORE INTO chat_files (file_id, chat_id) VALUES (?1, ?2)";
 static const char SQL_ACTIVITY[] =
     "UPDATE chats SET last_message_id = ?2, last_activity_at = ?3 WHERE id = ?1";
+/* Whoever writes has read everything before: this also keeps counting a
+ * member's unread messages short (it starts after their last message). */
+static const char SQL_SENDER_READ[] =
+    "UPDATE chat_members SET last_read_id = ?3, last_delivered_id = max(last_delivered_id, ?3)"
+    " WHERE chat_id = ?1 AND user_id = ?2 AND last_read_id < ?3";
 
 static int bind2_step(hs_store_t *st, const char *sql, const char *a1, const char *a2,
                       hs_err_t *err)
@@ -199,6 +204,11 @@ int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids
     hs__sq_bind_text(s, 1, m->chat_id);
     hs__sq_bind_text(s, 2, m->id);
     sqlite3_bind_int64(s, 3, m->created_at);
+    if ((rc = hs__sq_step_done(st, s, err)) || !(s = hs__sq_prepare(st, SQL_SENDER_READ, err)))
+        goto fail;
+    hs__sq_bind_text(s, 1, m->chat_id);
+    hs__sq_bind_text(s, 2, m->sender_id);
+    hs__sq_bind_text(s, 3, m->id);
     if ((rc = hs__sq_step_done(st, s, err)) || (rc = hs__sq_commit(st, err)))
         goto fail;
     return 0;

@@ -132,7 +132,7 @@ int hs__sq_chat_create(hs_store_t *st, const hs_chat_t *c, const char *direct_ke
                        const char **members, size_t n, hs_err_t *err);
 int hs__sq_chat_find_direct(hs_store_t *st, const char *direct_key, char id[HS_ID_LEN + 1],
                             hs_err_t *err);
-int hs__sq_chat_get(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+int hs__sq_chat_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                     hs_chat_t *out, hs_err_t *err);
 int hs__sq_chat_update(hs_store_t *st, const hs_chat_t *c, hs_err_t *err);
 int hs__sq_chat_delete(hs_store_t *st, const char *id, hs_err_t *err);
