@@ -68,6 +68,9 @@ int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char
     if ((rc = hs_store_message_create(ctx->store, &m, file_ids, nfiles, existed, err)) ||
         (rc = hs_store_message_get(ctx->store, m.id, sender, a, out, err)))
         return rc;
+    if (*existed && strcmp(out->chat_id, chat_id) != 0)
+        return hs_err_set(err, HS_ECONFLICT, "client_id_reused",
+                          "This client_id was used for a message in another chat");
     if (!*existed)
         publish_message(ctx, "message.created", out);
     return 0;
