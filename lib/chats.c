@@ -63,7 +63,9 @@ static cJSON *public_json(const hs_chat_t *c)
 {
     hs_chat_t pub = *c;
     pub.my_role = NULL;
-    return hs_chat_json(&pub);
+    cJSON *o = hs_chat_json(&pub);
+    cJSON_AddStringToObject(o, "chat_id", c->id);
+    return o;
 }
 
 /* A membership event goes to the chat and to the member concerned, whose

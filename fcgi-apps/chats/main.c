@@ -110,7 +110,9 @@ static void on_list(hs_req_t *req)
     hs_err_t err;
     if (hs_req_limit_or_reply(req, 20, 100, &limit))
         return;
-    if (cursor && (strlen(cursor) != 20 + 1 + HS_ID_LEN || !hs_id_valid(cursor + 21))) {
+    /* "<20 digits of activity time>_<chat id>" */
+    if (cursor && (strlen(cursor) != 20 + 1 + HS_ID_LEN || strspn(cursor, "0123456789") != 20 ||
+                   cursor[20] != '_' || !hs_id_valid(cursor + 21))) {
         hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
         return;
     }

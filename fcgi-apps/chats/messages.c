@@ -6,14 +6,18 @@
 #include "hs/messages.h"
 
 /* Message text: 1 character or more, no control characters but tab and
- * newlines (search marks its hits with \x02 and \x03). The byte limit is
+ * newlines (search marks its hits with \x02 and \x03; C1 controls can
+ * drive terminals). The byte limit is
  * the domain's (413). */
 static int content_or_reply(hs_req_t *req, const cJSON *body, const char **content)
 {
     if (hs_json_string_or_reply(req, body, "content", 1, 1, 1 << 24, content))
         return -1;
     for (const unsigned char *p = (const unsigned char *)*content; *p; p++)
-        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f) {
+        /* C0 controls but tab and newlines, DEL, and C1 (U+0080-U+009F,
+         * which UTF-8 writes as C2 80 to C2 9F). */
+        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f ||
+            (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)) {
             hs_reply_fail(req, HS_EINVAL, "invalid_content",
                           "Messages may not hold control characters");
             return -1;
@@ -103,7 +107,7 @@ void on_message_react(hs_req_t *req)
     hs_message_t m;
     hs_err_t err;
     if (hs_json_body_or_reply(req, &body) ||
-        hs_json_string_or_reply(req, body, "emoji", 1, 1, 16, &emoji))
+        hs_json_string_or_reply(req, body, "emoji", 1, 0, 16, &emoji))
         return;
     if (hs_message_react(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "id"), emoji, &m,
                          &err))

@@ -483,6 +483,43 @@ static void links(void **state)
     assert_int_equal(n, 1);
 }
 
+static void messages_in_commit_order(void **state)
+{
+    (void)state;
+    hs_user_t u;
+    hs_err_t err;
+    int existed;
+    make_user(&u, "chatter", "");
+    hs_chat_t c = {.kind = "group", .name = "g", .created_at = hs_now_ms()};
+    hs_id_new(c.id);
+    memcpy(c.owner_id, u.id, sizeof c.owner_id);
+    const char *members[] = {u.id};
+    assert_int_equal(hs_store_chat_create(st, &c, NULL, members, 1, &err), 0);
+
+    /* a message whose id was made earlier (another process) commits later */
+    hs_message_t early = {.content = "first made", .created_at = hs_now_ms()};
+    hs_message_t late = {.content = "made second", .created_at = hs_now_ms()};
+    hs_id_new(early.id);
+    hs_id_new(late.id);
+    memcpy(early.chat_id, c.id, sizeof early.chat_id);
+    memcpy(late.chat_id, c.id, sizeof late.chat_id);
+    memcpy(early.sender_id, u.id, sizeof early.sender_id);
+    memcpy(late.sender_id, u.id, sizeof late.sender_id);
+    assert_int_equal(hs_store_message_create(st, &late, NULL, 0, &existed, &err), 0);
+    assert_int_equal(hs_store_message_create(st, &early, NULL, 0, &existed, &err), 0);
+    assert_true(hs_id_valid(early.id));
+    assert_true(strcmp(early.id, late.id) > 0); /* raised above the newest */
+
+    hs_message_page_t page;
+    assert_int_equal(hs_store_message_page(st, c.id, u.id, NULL, NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 2);
+    assert_string_equal(page.items[0].content, "first made"); /* newest first */
+    assert_int_equal(hs_store_message_page(st, c.id, u.id, NULL, late.id, 10, &arena, &page, &err),
+                     0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].id, early.id);
+}
+
 static void reopen_keeps_data(void **state)
 {
     (void)state;
@@ -511,6 +548,7 @@ int main(void)
         T(refresh_rotation),
         T(uploads_and_files),
         T(quota),
+        T(messages_in_commit_order),
         T(expiry),
         T(links),
         T(reopen_keeps_data),

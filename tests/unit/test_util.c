@@ -5,6 +5,7 @@
 
 #include "hs/err.h"
 #include "hs/json.h"
+#include "hs/messages.h"
 #include "hs/util.h"
 
 static void errors(void **state)
@@ -72,13 +73,33 @@ static void utf8(void **state)
     assert_int_equal(hs_utf8_len("\xed\xa0\x80"), -1); /* surrogate */
 }
 
+static void emoji(void **state)
+{
+    (void)state;
+    const char *good[] = {"\xF0\x9F\x91\x8D",                              /* thumbs up */
+                          "\xE2\x9D\xA4\xEF\xB8\x8F",                      /* red heart + VS16 */
+                          "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD",              /* with a skin tone */
+                          "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",              /* flag FR */
+                          "1\xEF\xB8\x8F\xE2\x83\xA3",                     /* keycap 1 */
+                          "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9"}; /* ZWJ */
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(hs_emoji_valid(good[i]));
+    const char *bad[] = {"",
+                         "ab",
+                         "1",
+                         "\xE3\x81\x82" /* kana */,
+                         "\xE2\x82\xAC" /* euro */,
+                         "\xF0\x9F\x91\x8D\xF0\x9F\x91\x8D" /* two */,
+                         "\xF0\x9F\x91\xA8\xE2\x80\x8D" /* dangling ZWJ */};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(hs_emoji_valid(bad[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(errors),
-        cmocka_unit_test(ids),
-        cmocka_unit_test(time_and_compare),
-        cmocka_unit_test(utf8),
+        cmocka_unit_test(errors), cmocka_unit_test(ids),   cmocka_unit_test(time_and_compare),
+        cmocka_unit_test(utf8),   cmocka_unit_test(emoji),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -134,6 +134,42 @@ static int fill_extras(hs_store_t *st, const char *viewer, hs_arena_t *a, hs_mes
 }
 
 static const char SQL_BY_CLIENT[] = MSG_SELECT "WHERE m.sender_id = ?1 AND m.client_id = ?2";
+static const char SQL_MAX_ID[] = "SELECT max(id) FROM messages";
+
+/* Adds one to a 24-hex id, in place. */
+static void id_increment(char *id)
+{
+    for (int i = HS_ID_LEN - 1; i >= 0; i--) {
+        char c = id[i];
+        if (c == 'f') {
+            id[i] = '0';
+            continue;
+        }
+        id[i] = c == '9' ? 'a' : (char)(c + 1);
+        return;
+    }
+}
+
+/* ObjectIds from several processes interleave within a second (their
+ * middle bytes are per process), so a new message's id is raised above the
+ * newest one (one lookup at the end of the primary key's index). Writers
+ * are serialized here (IMMEDIATE transaction): ids then follow commit order,
+ * and a client polling "after" its newest id misses nothing. */
+static int order_id(hs_store_t *st, hs_message_t *m, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_MAX_ID, err);
+    if (!s)
+        return HS_EINTERNAL;
+    int rc = sqlite3_step(s);
+    const char *max = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    if (max && strcmp(max, m->id) >= 0) {
+        snprintf(m->id, sizeof m->id, "%s", max);
+        id_increment(m->id);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
+}
+
 static const char SQL_INSERT[] =
     "INSERT INTO messages (id, chat_id, sender_id, content, reply_to, client_id, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -184,7 +220,7 @@ int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids
         }
         sqlite3_reset(s);
     }
-    if (!(s = hs__sq_prepare(st, SQL_INSERT, err)))
+    if ((rc = order_id(st, m, err)) || !(s = hs__sq_prepare(st, SQL_INSERT, err)))
         goto fail;
     hs__sq_bind_text(s, 1, m->id);
     hs__sq_bind_text(s, 2, m->chat_id);
@@ -311,6 +347,14 @@ static const char SQL_TOMBSTONE[] =
     "UPDATE messages SET content = '', deleted_at = ?2 WHERE id = ?1 AND deleted_at = 0";
 static const char SQL_UNREACT[] = "DELETE FROM reactions WHERE message_id = ?1";
 static const char SQL_UNATTACH[] = "DELETE FROM message_files WHERE message_id = ?1";
+/* A file stays readable in the chat only while another message there
+ * carries it. */
+static const char SQL_UNGRANT[] =
+    "DELETE FROM chat_files WHERE chat_id = (SELECT chat_id FROM messages WHERE id = ?1)"
+    " AND file_id IN (SELECT file_id FROM message_files WHERE message_id = ?1)"
+    " AND NOT EXISTS (SELECT 1 FROM message_files mf JOIN messages m ON m.id = mf.message_id"
+    "  WHERE mf.file_id = chat_files.file_id AND m.chat_id = chat_files.chat_id"
+    "  AND mf.message_id != ?1)";
 
 int hs__sq_message_delete(hs_store_t *st, const char *id, int64_t now, hs_err_t *err)
 {
@@ -327,6 +371,7 @@ int hs__sq_message_delete(hs_store_t *st, const char *id, int64_t now, hs_err_t 
     if ((rc = hs__sq_changed_or(st, hs__sq_step_done(st, s, err), "message_not_found",
                                 "No such message", err)) ||
         (rc = bind2_step(st, SQL_UNREACT, id, NULL, err)) ||
+        (rc = bind2_step(st, SQL_UNGRANT, id, NULL, err)) ||
         (rc = bind2_step(st, SQL_UNATTACH, id, NULL, err)) || (rc = hs__sq_commit(st, err)))
         hs__sq_rollback(st);
     return rc;
