@@ -601,8 +601,9 @@ static inline int hs_store_read_mark(hs_store_t *st, const char *chat_id, const 
 {
     return st->ops->read_mark(st, chat_id, user_id, message_id, moved, err);
 }
-/* Stores m (id, chat, sender, content, reply_to, client_id, created_at set
- * by the caller), its attachments (granting the chat access to the files),
+/* Stores m (id, chat, sender, content, reply_to, client_id set by the
+ * caller; the store may raise the id and sets created_at so both follow
+ * commit order), its attachments (granting the chat access to the files),
  * the chat's activity and the sender's read marker, in one transaction. A client_id the sender used
  * before returns that message in m instead (*existed = 1). */
 static inline int hs_store_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids,

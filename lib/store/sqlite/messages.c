@@ -134,7 +134,7 @@ static int fill_extras(hs_store_t *st, const char *viewer, hs_arena_t *a, hs_mes
 }
 
 static const char SQL_BY_CLIENT[] = MSG_SELECT "WHERE m.sender_id = ?1 AND m.client_id = ?2";
-static const char SQL_MAX_ID[] = "SELECT max(id) FROM messages";
+static const char SQL_MAX_ID[] = "SELECT id, created_at FROM messages ORDER BY id DESC LIMIT 1";
 
 /* Adds one to a 24-hex id, in place. */
 static void id_increment(char *id)
@@ -161,13 +161,20 @@ static int order_id(hs_store_t *st, hs_message_t *m, hs_err_t *err)
     if (!s)
         return HS_EINTERNAL;
     int rc = sqlite3_step(s);
-    const char *max = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
-    if (max && strcmp(max, m->id) >= 0) {
-        snprintf(m->id, sizeof m->id, "%s", max);
-        id_increment(m->id);
+    /* The time is taken here too, under the same lock, so created_at never
+     * goes backwards down a history either. */
+    m->created_at = hs_now_ms();
+    if (rc == SQLITE_ROW) {
+        const char *max = (const char *)sqlite3_column_text(s, 0);
+        if (strcmp(max, m->id) >= 0) {
+            snprintf(m->id, sizeof m->id, "%s", max);
+            id_increment(m->id);
+        }
+        if (sqlite3_column_int64(s, 1) > m->created_at)
+            m->created_at = sqlite3_column_int64(s, 1);
     }
     sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
 }
 
 static const char SQL_INSERT[] =
