@@ -108,6 +108,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 	@bench/files.sh
+	@bench/chats.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \
