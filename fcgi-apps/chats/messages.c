@@ -151,7 +151,7 @@ void on_message_search(hs_req_t *req)
         hs_reply_fail(req, HS_EINVAL, "invalid_value", "q must have 1 to 200 characters");
         return;
     }
-    if (cursor && strlen(cursor) > 64) {
+    if (cursor && strlen(cursor) > 100) {
         hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
         return;
     }

@@ -520,6 +520,62 @@ static void messages_in_commit_order(void **state)
     assert_string_equal(page.items[0].id, early.id);
 }
 
+static void search_pages_across_windows(void **state)
+{
+    (void)state;
+    hs_user_t u, other;
+    hs_err_t err;
+    int existed;
+    make_user(&u, "finder", "");
+    make_user(&other, "stranger", "");
+    hs_chat_t c = {.kind = "group", .name = "g", .created_at = hs_now_ms()};
+    hs_chat_t elsewhere = c;
+    hs_id_new(c.id);
+    hs_id_new(elsewhere.id);
+    memcpy(c.owner_id, u.id, sizeof c.owner_id);
+    memcpy(elsewhere.owner_id, other.id, sizeof elsewhere.owner_id);
+    const char *mine[] = {u.id}, *theirs[] = {other.id};
+    assert_int_equal(hs_store_chat_create(st, &c, NULL, mine, 1, &err), 0);
+    assert_int_equal(hs_store_chat_create(st, &elsewhere, NULL, theirs, 1, &err), 0);
+    /* more hits than two search windows, some in a chat the searcher is not in */
+    enum { N = 4500 };
+    for (int i = 0; i < N + 300; i++) {
+        hs_message_t m = {.content = i % 7 ? "common word here" : "common common word"};
+        hs_id_new(m.id);
+        memcpy(m.chat_id, i < N ? c.id : elsewhere.id, sizeof m.chat_id);
+        memcpy(m.sender_id, i < N ? u.id : other.id, sizeof m.sender_id);
+        assert_int_equal(hs_store_message_create(st, &m, NULL, 0, &existed, &err), 0);
+    }
+    hs_message_page_t page;
+    const char *cursor = NULL;
+    size_t seen = 0, pages = 0;
+    char **ids = hs_arena_alloc(&arena, sizeof *ids * N);
+    do {
+        assert_int_equal(
+            hs_store_message_search(st, u.id, NULL, "common", cursor, 100, &arena, &page, &err), 0);
+        for (size_t i = 0; i < page.n; i++) {
+            assert_string_equal(page.items[i].chat_id, c.id);
+            assert_non_null(strstr(page.items[i].snippet, "\x02" "common" "\x03"));
+            assert_true(seen < N);
+            ids[seen++] = hs_arena_strdup(&arena, page.items[i].id);
+        }
+        cursor = page.next_cursor;
+        assert_true(++pages < 200);
+    } while (cursor);
+    assert_int_equal(seen, N);
+    for (size_t i = 1; i < seen; i++) /* no hit twice */
+        for (size_t j = i < 50 ? 0 : i - 50; j < i; j++)
+            assert_string_not_equal(ids[i], ids[j]);
+    /* the searcher never sees the other chat, and a bad cursor is refused */
+    assert_int_equal(
+        hs_store_message_search(st, u.id, elsewhere.id, "common", NULL, 10, &arena, &page, &err),
+        0);
+    assert_int_equal(page.n, 0);
+    assert_int_equal(
+        hs_store_message_search(st, u.id, NULL, "common", "12 x", 10, &arena, &page, &err),
+        HS_EINVAL);
+}
+
 static void reopen_keeps_data(void **state)
 {
     (void)state;
@@ -549,6 +605,7 @@ int main(void)
         T(uploads_and_files),
         T(quota),
         T(messages_in_commit_order),
+        T(search_pages_across_windows),
         T(expiry),
         T(links),
         T(reopen_keeps_data),

@@ -1,5 +1,6 @@
 /* SQLite queries for messages: history pages with their extras filled in a
  * constant number of queries (no query per message), reactions, search. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -441,17 +442,30 @@ static const char *fts_query(hs_arena_t *a, const char *q)
     return words ? out : NULL;
 }
 
-/* Ranked by bm25 (lower is better), then id: the cursor "<score> <id>"
- * continues after the last hit of the previous page. */
+/* Search ranks by bm25 within windows of the SEARCH_WINDOW most recent
+ * hits, newest window first. Scoring every hit of a common word over
+ * millions of messages would cost time in proportion to the hits; a window
+ * bounds the work per page while a rare word's hits all fit in one. */
+#define SEARCH_WINDOW      2000
+#define SEARCH_MAX_WINDOWS 8
+
+/* The oldest rowid among the newest SEARCH_WINDOW hits at or below hi. */
+static const char SQL_WINDOW[] =
+    "SELECT min(rid), count(*) FROM (SELECT rowid AS rid FROM messages_fts"
+    " WHERE messages_fts MATCH ?1 AND rowid <= ?2 ORDER BY rowid DESC LIMIT ?3)";
+/* One window's hits in the searcher's chats, best first, after the cursor
+ * (score, id) within the window. Column 13 is the score, 14 the rowid. */
 static const char SQL_SEARCH[] =
-    "SELECT * FROM (SELECT " MSG_COLS ", bm25(messages_fts) AS score,"
-    " snippet(messages_fts, 0, char(2), char(3), '…', 12)"
-    " FROM messages_fts f JOIN messages m ON m.rowid = f.rowid" MSG_JOINS
-    " WHERE messages_fts MATCH ?1 AND m.deleted_at = 0"
-    " AND m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?2)"
-    " AND (?3 IS NULL OR m.chat_id = ?3))"
-    " WHERE ?4 IS NULL OR score > ?4 OR (score = ?4 AND id > ?5)"
-    " ORDER BY score, id LIMIT ?6";
+    "SELECT " MSG_COLS ", h.score, h.rid FROM (SELECT rowid AS rid, bm25(messages_fts) AS score"
+    " FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) h"
+    " JOIN messages m ON m.rowid = h.rid" MSG_JOINS " WHERE m.deleted_at = 0"
+    " AND m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?4)"
+    " AND (?5 IS NULL OR m.chat_id = ?5)"
+    " AND (?6 IS NULL OR h.score > ?6 OR (h.score = ?6 AND m.id > ?7))"
+    " ORDER BY h.score, m.id LIMIT ?8";
+static const char SQL_SNIPPET[] =
+    "SELECT snippet(messages_fts, 0, char(2), char(3), '…', 12) FROM messages_fts"
+    " WHERE messages_fts MATCH ?1 AND rowid = ?2";
 
 int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
                           const char *query, const char *after, int limit, hs_arena_t *a,
@@ -461,36 +475,87 @@ int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_
     const char *match = fts_query(a, query);
     if (!match)
         return 0;
+    /* The cursor: "<window top rowid>" to start a window, or "<window top>
+     * <score> <id>" to continue one. */
+    long long hi = INT64_MAX;
     double score = 0;
     char cursor_id[HS_ID_LEN + 1] = "";
-    if (after && (sscanf(after, "%lf %24s", &score, cursor_id) != 2 || !hs_id_valid(cursor_id)))
-        return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_SEARCH, err);
-    if (!s)
-        return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, match);
-    hs__sq_bind_text(s, 2, user_id);
-    hs__sq_bind_text(s, 3, chat_id);
+    int within = 0;
     if (after) {
-        sqlite3_bind_double(s, 4, score);
-        hs__sq_bind_text(s, 5, cursor_id);
+        int used = 0, n = sscanf(after, "%lld%n %lf %24s%n", &hi, &used, &score, cursor_id, &used);
+        within = n == 3;
+        if ((n != 1 && n != 3) || after[used] != '\0' || hi < 1 ||
+            (within && !hs_id_valid(cursor_id)))
+            return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
     }
-    sqlite3_bind_int(s, 6, limit + 1);
+    int64_t *rowids = hs_arena_alloc(a, sizeof *rowids * (size_t)limit);
     out->items = hs_arena_alloc(a, sizeof(hs_message_t) * (size_t)limit);
-    int rc;
-    double last = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((int)out->n == limit) {
-            out->next_cursor = hs_arena_printf(a, "%.17g %s", last, out->items[out->n - 1].id);
+    int rc = 0;
+    for (int w = 0; w < SEARCH_MAX_WINDOWS && (int)out->n < limit && hi >= 1; w++) {
+        sqlite3_stmt *s = hs__sq_prepare(st, SQL_WINDOW, err);
+        if (!s)
+            return HS_EINTERNAL;
+        hs__sq_bind_text(s, 1, match);
+        sqlite3_bind_int64(s, 2, hi);
+        sqlite3_bind_int(s, 3, SEARCH_WINDOW);
+        if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+            sqlite3_reset(s);
+            return hs__sq_fail(st, rc, err);
+        }
+        long long lo = sqlite3_column_int64(s, 0), hits = sqlite3_column_int64(s, 1);
+        sqlite3_reset(s);
+        if (hits == 0) {
+            hi = 0;
             break;
         }
-        hs_message_t *m = &out->items[out->n++];
-        read_message(a, s, m);
-        last = sqlite3_column_double(s, 13);
-        m->snippet = hs__sq_text(a, s, 14);
+        if (!(s = hs__sq_prepare(st, SQL_SEARCH, err)))
+            return HS_EINTERNAL;
+        hs__sq_bind_text(s, 1, match);
+        sqlite3_bind_int64(s, 2, lo);
+        sqlite3_bind_int64(s, 3, hi);
+        hs__sq_bind_text(s, 4, user_id);
+        hs__sq_bind_text(s, 5, chat_id);
+        if (within) {
+            sqlite3_bind_double(s, 6, score);
+            hs__sq_bind_text(s, 7, cursor_id);
+        }
+        int want = limit - (int)out->n;
+        sqlite3_bind_int(s, 8, want + 1);
+        int got = 0;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (got == want) {
+                /* More in this window: continue after the last hit. */
+                hs_message_t *last = &out->items[out->n - 1];
+                out->next_cursor = hs_arena_printf(a, "%lld %.17g %s", hi, score, last->id);
+                break;
+            }
+            read_message(a, s, &out->items[out->n]);
+            score = sqlite3_column_double(s, 13);
+            rowids[out->n++] = sqlite3_column_int64(s, 14);
+            got++;
+        }
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return hs__sq_fail(st, rc, err);
+        if (out->next_cursor)
+            break;
+        /* This window is done: the next one ends just below it. */
+        hi = hits < SEARCH_WINDOW ? 0 : lo - 1;
+        within = 0;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return hs__sq_fail(st, rc, err);
+    /* Older windows remain (the page filled up, or this request's window
+     * budget ran out): the next page starts at the next one. */
+    if (!out->next_cursor && hi >= 1)
+        out->next_cursor = hs_arena_printf(a, "%lld", hi);
+    for (size_t i = 0; i < out->n; i++) {
+        sqlite3_stmt *s = hs__sq_prepare(st, SQL_SNIPPET, err);
+        if (!s)
+            return HS_EINTERNAL;
+        hs__sq_bind_text(s, 1, match);
+        sqlite3_bind_int64(s, 2, rowids[i]);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            out->items[i].snippet = hs__sq_text(a, s, 0);
+        sqlite3_reset(s);
+    }
     return fill_extras(st, user_id, a, out->items, out->n, err);
 }
