@@ -454,18 +454,22 @@ static const char SQL_WINDOW[] =
     "SELECT min(rid), count(*) FROM (SELECT rowid AS rid FROM messages_fts"
     " WHERE messages_fts MATCH ?1 AND rowid <= ?2 ORDER BY rowid DESC LIMIT ?3)";
 /* One window's hits in the searcher's chats, best first, after the cursor
- * (score, id) within the window. Column 13 is the score, 14 the rowid. */
+ * (score, id) within the window; the window (the newest SEARCH_WINDOW hits
+ * at or below ?2) is scored, and its snippets made, in the same pass that
+ * finds its bounds: a snippet query per hit would expand a prefix term's
+ * doclist again each time. Columns: 13 score, 14 snippet, 15 the window's
+ * oldest rowid, 16 its hits. */
 static const char SQL_SEARCH[] =
-    "SELECT " MSG_COLS ", h.score, h.rid FROM (SELECT rowid AS rid, bm25(messages_fts) AS score"
-    " FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) h"
+    "SELECT " MSG_COLS ", h.score, h.snip, h.lo, h.hits FROM (SELECT rid, score, snip,"
+    " min(rid) OVER () AS lo, count(*) OVER () AS hits FROM (SELECT rowid AS rid,"
+    " bm25(messages_fts) AS score, snippet(messages_fts, 0, char(2), char(3), '…', 12) AS snip"
+    " FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid <= ?2"
+    " ORDER BY rowid DESC LIMIT ?3)) h"
     " JOIN messages m ON m.rowid = h.rid" MSG_JOINS " WHERE m.deleted_at = 0"
     " AND m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?4)"
     " AND (?5 IS NULL OR m.chat_id = ?5)"
     " AND (?6 IS NULL OR h.score > ?6 OR (h.score = ?6 AND m.id > ?7))"
     " ORDER BY h.score, m.id LIMIT ?8";
-static const char SQL_SNIPPET[] =
-    "SELECT snippet(messages_fts, 0, char(2), char(3), '…', 12) FROM messages_fts"
-    " WHERE messages_fts MATCH ?1 AND rowid = ?2";
 
 int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
                           const char *query, const char *after, int limit, hs_arena_t *a,
@@ -488,41 +492,27 @@ int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_
             (within && !hs_id_valid(cursor_id)))
             return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
     }
-    int64_t *rowids = hs_arena_alloc(a, sizeof *rowids * (size_t)limit);
     out->items = hs_arena_alloc(a, sizeof(hs_message_t) * (size_t)limit);
     int rc = 0;
     for (int w = 0; w < SEARCH_MAX_WINDOWS && (int)out->n < limit && hi >= 1; w++) {
-        sqlite3_stmt *s = hs__sq_prepare(st, SQL_WINDOW, err);
+        sqlite3_stmt *s = hs__sq_prepare(st, SQL_SEARCH, err);
         if (!s)
             return HS_EINTERNAL;
         hs__sq_bind_text(s, 1, match);
         sqlite3_bind_int64(s, 2, hi);
         sqlite3_bind_int(s, 3, SEARCH_WINDOW);
-        if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-            sqlite3_reset(s);
-            return hs__sq_fail(st, rc, err);
-        }
-        long long lo = sqlite3_column_int64(s, 0), hits = sqlite3_column_int64(s, 1);
-        sqlite3_reset(s);
-        if (hits == 0) {
-            hi = 0;
-            break;
-        }
-        if (!(s = hs__sq_prepare(st, SQL_SEARCH, err)))
-            return HS_EINTERNAL;
-        hs__sq_bind_text(s, 1, match);
-        sqlite3_bind_int64(s, 2, lo);
-        sqlite3_bind_int64(s, 3, hi);
         hs__sq_bind_text(s, 4, user_id);
         hs__sq_bind_text(s, 5, chat_id);
         if (within) {
             sqlite3_bind_double(s, 6, score);
             hs__sq_bind_text(s, 7, cursor_id);
         }
-        int want = limit - (int)out->n;
+        int want = limit - (int)out->n, got = 0;
+        long long lo = 0, hits = -1;
         sqlite3_bind_int(s, 8, want + 1);
-        int got = 0;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            lo = sqlite3_column_int64(s, 15);
+            hits = sqlite3_column_int64(s, 16);
             if (got == want) {
                 /* More in this window: continue after the last hit. */
                 hs_message_t *last = &out->items[out->n - 1];
@@ -531,7 +521,7 @@ int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_
             }
             read_message(a, s, &out->items[out->n]);
             score = sqlite3_column_double(s, 13);
-            rowids[out->n++] = sqlite3_column_int64(s, 14);
+            out->items[out->n++].snippet = hs__sq_text(a, s, 14);
             got++;
         }
         sqlite3_reset(s);
@@ -539,6 +529,20 @@ int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_
             return hs__sq_fail(st, rc, err);
         if (out->next_cursor)
             break;
+        /* No hit of this window was for the searcher: its bounds, alone. */
+        if (hits < 0) {
+            if (!(s = hs__sq_prepare(st, SQL_WINDOW, err)))
+                return HS_EINTERNAL;
+            hs__sq_bind_text(s, 1, match);
+            sqlite3_bind_int64(s, 2, hi);
+            sqlite3_bind_int(s, 3, SEARCH_WINDOW);
+            rc = sqlite3_step(s);
+            lo = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+            hits = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+            sqlite3_reset(s);
+            if (rc != SQLITE_ROW)
+                return hs__sq_fail(st, rc, err);
+        }
         /* This window is done: the next one ends just below it. */
         hi = hits < SEARCH_WINDOW ? 0 : lo - 1;
         within = 0;
@@ -547,15 +551,5 @@ int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_
      * budget ran out): the next page starts at the next one. */
     if (!out->next_cursor && hi >= 1)
         out->next_cursor = hs_arena_printf(a, "%lld", hi);
-    for (size_t i = 0; i < out->n; i++) {
-        sqlite3_stmt *s = hs__sq_prepare(st, SQL_SNIPPET, err);
-        if (!s)
-            return HS_EINTERNAL;
-        hs__sq_bind_text(s, 1, match);
-        sqlite3_bind_int64(s, 2, rowids[i]);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            out->items[i].snippet = hs__sq_text(a, s, 0);
-        sqlite3_reset(s);
-    }
     return fill_extras(st, user_id, a, out->items, out->n, err);
 }
