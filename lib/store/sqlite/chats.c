@@ -18,23 +18,17 @@
     " FROM chats c LEFT JOIN chat_members cm ON cm.chat_id = c.id AND cm.user_id = ?1"             \
     " LEFT JOIN messages lm ON lm.id = c.last_message_id "
 
-static void copy_id(char *dst, sqlite3_stmt *s, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(s, i);
-    snprintf(dst, HS_ID_LEN + 1, "%s", v ? v : "");
-}
-
 static void read_chat(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
     hs_chat_t *c = out;
     memset(c, 0, sizeof *c);
-    copy_id(c->id, s, 0);
+    hs__sq_id(c->id, s, 0);
     c->kind = hs__sq_text(a, s, 1);
     c->name = hs__sq_text(a, s, 2);
     c->description = hs__sq_text(a, s, 3);
     c->avatar_file_id = hs__sq_text(a, s, 4);
     c->is_public = sqlite3_column_int(s, 5);
-    copy_id(c->owner_id, s, 6);
+    hs__sq_id(c->owner_id, s, 6);
     c->member_count = sqlite3_column_int64(s, 7);
     c->created_at = sqlite3_column_int64(s, 8);
     c->updated_at = sqlite3_column_int64(s, 9);
@@ -46,9 +40,9 @@ static void read_chat(hs_arena_t *a, sqlite3_stmt *s, void *out)
     c->my_unread = sqlite3_column_int64(s, 15);
     if (sqlite3_column_type(s, 16) != SQLITE_NULL) {
         hs_message_t *m = hs_arena_alloc(a, sizeof *m);
-        copy_id(m->id, s, 16);
-        copy_id(m->chat_id, s, 0);
-        copy_id(m->sender_id, s, 17);
+        hs__sq_id(m->id, s, 16);
+        hs__sq_id(m->chat_id, s, 0);
+        hs__sq_id(m->sender_id, s, 17);
         m->content = hs__sq_text(a, s, 18);
         m->created_at = sqlite3_column_int64(s, 19);
         m->deleted_at = sqlite3_column_int64(s, 20);
@@ -131,7 +125,7 @@ int hs__sq_chat_find_direct(hs_store_t *st, const char *direct_key, char id[HS_I
     hs__sq_bind_text(s, 1, direct_key);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        copy_id(id, s, 0);
+        hs__sq_id(id, s, 0);
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
         return 0;
@@ -322,7 +316,7 @@ static const char SQL_MEMBERS[] =
 static void read_member(hs_arena_t *a, sqlite3_stmt *s, hs_member_t *m)
 {
     memset(m, 0, sizeof *m);
-    copy_id(m->user_id, s, 0);
+    hs__sq_id(m->user_id, s, 0);
     m->username = hs__sq_text(a, s, 1);
     m->display_name = hs__sq_text(a, s, 2);
     m->role = hs__sq_text(a, s, 3);
@@ -368,7 +362,7 @@ static int pass_ownership(hs_store_t *st, const char *chat_id, char new_owner[HS
     hs__sq_bind_text(s, 1, chat_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        copy_id(new_owner, s, 0);
+        hs__sq_id(new_owner, s, 0);
     sqlite3_reset(s);
     if (rc != SQLITE_ROW)
         return hs__sq_fail(st, rc, err);

@@ -12,12 +12,6 @@
     "id, owner_id, filename, content_type, sniffed_type, sha256, chat_id, size, created_at,"       \
     " expires_at"
 
-static void copy_id(char *dst, sqlite3_stmt *s, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(s, i);
-    snprintf(dst, HS_ID_LEN + 1, "%s", v ? v : "");
-}
-
 static const char SQL_UP_INSERT[] =
     "INSERT INTO uploads (" UPLOAD_COLS ") VALUES (?1, ?2, ?3,"
     " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16)";
@@ -79,8 +73,8 @@ static void read_upload(hs_arena_t *a, sqlite3_stmt *s, void *dst)
 {
     hs_upload_t *out = dst;
     memset(out, 0, sizeof *out);
-    copy_id(out->id, s, 0);
-    copy_id(out->owner_id, s, 1);
+    hs__sq_id(out->id, s, 0);
+    hs__sq_id(out->owner_id, s, 1);
     out->protocol = hs__sq_text(a, s, 2);
     out->filename = hs__sq_text(a, s, 3);
     out->content_type = hs__sq_text(a, s, 4);
@@ -274,8 +268,8 @@ void hs__sq_read_file(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
     hs_file_t *f = out;
     memset(f, 0, sizeof *f);
-    copy_id(f->id, s, 0);
-    copy_id(f->owner_id, s, 1);
+    hs__sq_id(f->id, s, 0);
+    hs__sq_id(f->owner_id, s, 1);
     f->filename = hs__sq_text(a, s, 2);
     f->content_type = hs__sq_text(a, s, 3);
     f->sniffed_type = hs__sq_text(a, s, 4);

@@ -11,8 +11,8 @@ static void read_link(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
     hs_link_t *l = out;
     memset(l, 0, sizeof *l);
-    snprintf(l->id, sizeof l->id, "%s", (const char *)sqlite3_column_text(s, 0));
-    snprintf(l->file_id, sizeof l->file_id, "%s", (const char *)sqlite3_column_text(s, 1));
+    hs__sq_id(l->id, s, 0);
+    hs__sq_id(l->file_id, s, 1);
     l->password_hash = hs__sq_text(a, s, 2);
     l->created_at = sqlite3_column_int64(s, 3);
     l->expires_at = sqlite3_column_int64(s, 4);

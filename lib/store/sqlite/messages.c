@@ -16,18 +16,12 @@
     " LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN messages r ON r.id = m.reply_to "
 #define MSG_SELECT "SELECT " MSG_COLS " FROM messages m" MSG_JOINS
 
-static void copy_id(char *dst, sqlite3_stmt *s, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(s, i);
-    snprintf(dst, HS_ID_LEN + 1, "%s", v ? v : "");
-}
-
 static void read_message(hs_arena_t *a, sqlite3_stmt *s, hs_message_t *m)
 {
     memset(m, 0, sizeof *m);
-    copy_id(m->id, s, 0);
-    copy_id(m->chat_id, s, 1);
-    copy_id(m->sender_id, s, 2);
+    hs__sq_id(m->id, s, 0);
+    hs__sq_id(m->chat_id, s, 1);
+    hs__sq_id(m->sender_id, s, 2);
     m->sender_username = hs__sq_text(a, s, 3);
     m->sender_display_name = hs__sq_text(a, s, 4);
     m->content = hs__sq_text(a, s, 5);
@@ -219,7 +213,7 @@ int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids
         rc = sqlite3_step(s);
         if (rc == SQLITE_ROW) {
             char id[HS_ID_LEN + 1];
-            copy_id(id, s, 0);
+            hs__sq_id(id, s, 0);
             sqlite3_reset(s);
             hs__sq_rollback(st);
             memcpy(m->id, id, sizeof id);

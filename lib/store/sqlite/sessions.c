@@ -10,8 +10,8 @@ static void read_session(hs_arena_t *a, sqlite3_stmt *s, void *dst)
 {
     hs_session_t *out = dst;
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", (const char *)sqlite3_column_text(s, 0));
-    snprintf(out->user_id, sizeof out->user_id, "%s", (const char *)sqlite3_column_text(s, 1));
+    hs__sq_id(out->id, s, 0);
+    hs__sq_id(out->user_id, s, 1);
     out->user_agent = hs__sq_text(a, s, 2);
     out->ip = hs__sq_text(a, s, 3);
     out->created_at = sqlite3_column_int64(s, 4);
@@ -161,7 +161,7 @@ int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_
         return hs_err_set(err, HS_EAUTH, "invalid_refresh_token",
                           "This refresh token is not valid");
     }
-    snprintf(out->id, sizeof out->id, "%s", (const char *)sqlite3_column_text(s, 0));
+    hs__sq_id(out->id, s, 0);
     int64_t expires = sqlite3_column_int64(s, 1), used = sqlite3_column_int64(s, 2),
             revoked = sqlite3_column_int64(s, 3);
     sqlite3_reset(s);

@@ -390,6 +390,12 @@ void hs__sq_rollback(hs_store_t *st)
         sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+void hs__sq_id(char dst[HS_ID_LEN + 1], sqlite3_stmt *s, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+    snprintf(dst, HS_ID_LEN + 1, "%s", v ? v : "");
+}
+
 const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i)
 {
     const unsigned char *t = sqlite3_column_text(s, i);

@@ -31,6 +31,8 @@ int hs__sq_step_done(hs_store_t *st, sqlite3_stmt *s, hs_err_t *err);
 int hs__sq_begin(hs_store_t *st, hs_err_t *err);
 int hs__sq_commit(hs_store_t *st, hs_err_t *err);
 void hs__sq_rollback(hs_store_t *st);
+/* Column i (an id) into dst; "" for SQL NULL. */
+void hs__sq_id(char dst[HS_ID_LEN + 1], sqlite3_stmt *s, int i);
 /* Column i as an arena string; NULL for SQL NULL. */
 const char *hs__sq_text(hs_arena_t *a, sqlite3_stmt *s, int i);
 /* Reads one row's columns into out (a struct of the reader's type). */

@@ -8,8 +8,7 @@ void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
     hs_user_t *u = out;
     memset(u, 0, sizeof *u);
-    const char *id = (const char *)sqlite3_column_text(s, 0);
-    snprintf(u->id, sizeof u->id, "%s", id ? id : "");
+    hs__sq_id(u->id, s, 0);
     u->username = hs__sq_text(a, s, 1);
     u->email = hs__sq_text(a, s, 2);
     u->password_hash = hs__sq_text(a, s, 3);
