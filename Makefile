@@ -91,9 +91,9 @@ sanitize-test:
 	HS_BIN_DIR="$(CURDIR)/build-asan/bin" HS_SANITIZE=1 $(PYTHON) -m pytest -q tests/integration
 
 check-format:
-	@bad=$$(clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') 2>&1 | grep -c warning || true); \
-	if [ "$$bad" != "0" ]; then clang-format --dry-run $$(git ls-files '*.c' '*.h') 2>&1 | head -20; \
-	echo "check-format: run 'make format'"; exit 1; fi
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') 2>&1 | head -20; \
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') >/dev/null 2>&1 || \
+	{ echo "check-format: run 'make format'"; exit 1; }
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

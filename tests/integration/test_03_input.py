@@ -436,7 +436,7 @@ def test_similar_type_is_not_denied(lim, owner):
     assert init_upload(lim, owner, 100, content_type="application/x-dosexec2")["file_size"] == 100
 
 
-def dos_stub():
+def dos_header_only():
     return b"MZ" + bytes(510)
 
 
@@ -451,7 +451,7 @@ def pe_image():
     return bytes(b)
 
 
-@pytest.mark.parametrize("make", [dos_stub, pe_image], ids=["dos", "pe"])
+@pytest.mark.parametrize("make", [dos_header_only, pe_image], ids=["dos", "pe"])
 def test_sniffed_type_denied(lim, owner, make):
     """Declared as something harmless, but libmagic sees an executable."""
     data = make()

@@ -555,7 +555,9 @@ static void search_pages_across_windows(void **state)
             hs_store_message_search(st, u.id, NULL, "common", cursor, 100, &arena, &page, &err), 0);
         for (size_t i = 0; i < page.n; i++) {
             assert_string_equal(page.items[i].chat_id, c.id);
-            assert_non_null(strstr(page.items[i].snippet, "\x02" "common" "\x03"));
+            assert_non_null(strstr(page.items[i].snippet, "\x02"
+                                                          "common"
+                                                          "\x03"));
             assert_true(seen < N);
             ids[seen++] = hs_arena_strdup(&arena, page.items[i].id);
         }
