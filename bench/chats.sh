@@ -39,6 +39,9 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=chats
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 rounds=${BENCH_ROUNDS:-3}
 seconds=${BENCH_SECONDS:-3}
 send_seconds=${BENCH_SEND_SECONDS:-10}
@@ -56,10 +59,6 @@ py=/usr/bin/python3
 target_ratio=1.5
 target_search_ms=50
 
-die() {
-	echo "bench chats: $*" >&2
-	exit 1
-}
 
 for n in "$rounds" "$seconds" "$send_seconds" "$warmup" "$threads" "$conns" "$lat_conns" "$small" "$large" \
 	"$port" "$rport" "$procs"; do
@@ -74,9 +73,7 @@ for tool in wrk curl redis-server redis-cli lighttpd "$py"; do
 done
 [ -x "$bindir/hs-chats" ] || die "$bindir/hs-chats not found; run 'make' first"
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port_in_use "$port" && die "port $port is in use; set BENCH_PORT"
-port_in_use "$rport" && die "port $rport is in use; set BENCH_REDIS_PORT"
+bench_ports_free
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
@@ -87,74 +84,18 @@ wrk_pid=
 seed_pid=
 
 # True while PID is a live (not zombie) process of one of our hs-* apps.
-app_running() {
-	local st
-	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && grep -qF "$bindir/hs-" "/proc/$1/cmdline" 2>/dev/null
-}
 
 # Stops wrk and the seeder if running, then the stack (stack.sh stops redis
 # and lighttpd, lighttpd its apps), makes sure the app processes seen during
 # the run are gone, then removes the temporary folder and its database.
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	local p i
-	for p in $wrk_pid $seed_pid; do
-		kill -TERM "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	if [ -n "$stack_pid" ] && kill -0 "$stack_pid" 2>/dev/null; then
-		kill -TERM "$stack_pid" 2>/dev/null || true
-		wait "$stack_pid" 2>/dev/null || true
-	fi
-	for p in $app_pids; do
-		i=0
-		while app_running "$p" && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if app_running "$p"; then
-			echo "bench chats: app process $p did not stop; killing it" >&2
-			kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
-	if [ "$rc" -ne 0 ] && [ -s "$tmp/stack.log" ]; then
-		echo "bench chats: stack output:" >&2
-		sed 's/^/  /' "$tmp/stack.log" >&2
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps
 
 # The message rate limit is a GCRA of HS_MESSAGE_BURST messages at once,
 # then HS_MESSAGE_RATE a second: 100,000 + 1,000/s is far above what one
 # user sends in this run (a 429 would show in the "failed" column).
 base="http://127.0.0.1:$port"
 api="$base/api/v1"
-HS_PORT=$port HS_REDIS_PORT=$rport HS_PROCS=$procs HS_QUIET=1 HS_BIN_DIR=$bindir \
-	HS_REGISTER_IP_BURST=1000 HS_MESSAGE_BURST=100000 HS_MESSAGE_RATE=1000 \
-	"$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
-stack_pid=$!
-
-i=0
-until curl -fs -o /dev/null "$base/health"; do
-	kill -0 "$stack_pid" 2>/dev/null || {
-		wait "$stack_pid" 2>/dev/null || true
-		stack_pid=
-		die "the stack did not start"
-	}
-	i=$((i + 1))
-	[ $i -lt 300 ] || die "the stack did not answer /health within 15 s"
-	sleep 0.05
-done
-lighttpd_pid=$(pgrep -P "$stack_pid" -x lighttpd | head -1 || true)
-[ -n "$lighttpd_pid" ] || die "cannot find the lighttpd process of the stack"
-app_pids=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+bench_start_stack HS_REGISTER_IP_BURST=1000 HS_MESSAGE_BURST=100000 HS_MESSAGE_RATE=1000
 db="$tmp/run/data/hypersend.db"
 [ -f "$db" ] || die "no database at $db"
 
@@ -243,44 +184,11 @@ code=$(curl -s -o "$tmp/check.json" -w '%{http_code}' -X POST "$api/messages" \
 
 # wrk runs in the background and is waited for, so that a signal sent to
 # this script alone is acted on at once.
-wrk_bg() {
-	local out=$1
-	shift
-	wrk "$@" >"$out" 2>&1 &
-	wrk_pid=$!
-	local rc=0
-	wait "$wrk_pid" || rc=$?
-	wrk_pid=
-	return $rc
-}
 
 # run_wrk NAME URL SECONDS THREADS CONNECTIONS WARMUP [wrk args...]: the
 # report goes to $tmp/NAME.txt.
-run_wrk() {
-	local name=$1 url=$2 secs=$3 t=$4 c=$5 w=$6
-	shift 6
-	[ "$t" -le "$c" ] || t=$c
-	if [ "$w" -gt 0 ]; then
-		wrk_bg /dev/null -t"$t" -c"$c" -d"${w}s" "$@" "$url" || die "wrk warm-up for $name failed"
-	fi
-	wrk_bg "$tmp/$name.txt" -t"$t" -c"$c" -d"${secs}s" --latency "$@" "$url" ||
-		die "wrk for $name failed: $(cat "$tmp/$name.txt")"
-}
 
-wrk_rps() { awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$1"; }
 # wrk_pct_ms FILE PCT: that latency percentile in ms.
-wrk_pct_ms() {
-	awk -v p="$2%" '$1 == p {
-		v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
-		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
-		printf "%.2f", v
-	}' "$1"
-}
-wrk_errors() {
-	awk '/Non-2xx or 3xx responses:/ {n += $NF}
-	     /Socket errors:/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) {x = $i; sub(/,/, "", x); n += x}}
-	     END {print n + 0}' "$1"
-}
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1}
 	END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
@@ -323,7 +231,6 @@ for n in $names; do
 	eval "rps_$n=$(median $rps) p50_$n=$(median $p50) p99_$n=$(median $p99) err_$n=$err"
 	eval "p99s_$n=$(echo $p99 | tr ' ' ,)"
 done
-ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 ratio_hist=$(ratio_of "$p99_hist_l" "$p99_hist_s")
 ratio_deep=$(ratio_of "$p99_deep_l" "$p99_deep_s")
 verdict_ratio() { awk -v r="$1" -v t="$target_ratio" 'BEGIN {print (r <= t) ? "meets" : "ABOVE"}'; }

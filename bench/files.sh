@@ -20,29 +20,17 @@ chunk=$((8 * 1024 * 1024))
 size=$((mib * 1024 * 1024))
 count=$(((size + chunk - 1) / chunk))
 
+procs=${HS_PROCS:-2}
+bench_name=files
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
+bench_ports_free
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench-files.XXXXXX")
-stack_pid=
-cleanup() {
-	trap - EXIT INT TERM
-	if [ -n "$stack_pid" ]; then
-		kill "$stack_pid" 2>/dev/null || true
-		wait "$stack_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 
 mkdir -p "$tmp/www"
 cp -R "$top/www/." "$tmp/www/"
-HS_PORT=$port HS_REDIS_PORT=$rport HS_QUIET=1 HS_BIN_DIR=$bindir HS_WWW_DIR=$tmp/www \
-	HS_REGISTER_IP_BURST=1000 "$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
-stack_pid=$!
-for _ in $(seq 100); do
-	curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$tmp/stack.log"; exit 1; }
+bench_start_stack HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=1000
 
 api=http://127.0.0.1:$port/api/v1
 token=$(curl -fs -X POST "$api/auth/register" -H 'Content-Type: application/json' \
@@ -132,22 +120,21 @@ got_sha=$(curl -fs "$api/files/$seed_id" -H "$auth" | sha256sum | cut -c1-64)
 static_dl=$(best "http://127.0.0.1:$port/static.bin")
 api_dl=$(best "$api/files/$seed_id" -H "$auth")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cat <<TXT
 
 Files benchmark: ${mib} MiB, 8 MiB chunks, 4 connections, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)
   what                               MB/s   vs baseline
   dd into the data folder (ceiling)  $dd_mbs
-  upload, seed API (multipart)       $seed_mbs   $(ratio "$seed_mbs" "$dd_mbs")
-  upload, raw chunk PUT              $raw_mbs   $(ratio "$raw_mbs" "$dd_mbs")
-  upload, tus (one PATCH)            $tus_mbs   $(ratio "$tus_mbs" "$dd_mbs")
+  upload, seed API (multipart)       $seed_mbs   $(ratio_of "$seed_mbs" "$dd_mbs")
+  upload, raw chunk PUT              $raw_mbs   $(ratio_of "$raw_mbs" "$dd_mbs")
+  upload, tus (one PATCH)            $tus_mbs   $(ratio_of "$tus_mbs" "$dd_mbs")
   static download (ceiling)          $static_dl
-  download via X-Sendfile            $api_dl   $(ratio "$api_dl" "$static_dl")
+  download via X-Sendfile            $api_dl   $(ratio_of "$api_dl" "$static_dl")
   hs-files peak RSS                  $((rss / 1024)) MiB
 
-bench files upload_seed mbs=$seed_mbs ratio=$(ratio "$seed_mbs" "$dd_mbs")
-bench files upload_raw mbs=$raw_mbs ratio=$(ratio "$raw_mbs" "$dd_mbs")
-bench files upload_tus mbs=$tus_mbs ratio=$(ratio "$tus_mbs" "$dd_mbs")
-bench files download mbs=$api_dl ratio=$(ratio "$api_dl" "$static_dl")
+bench files upload_seed mbs=$seed_mbs ratio=$(ratio_of "$seed_mbs" "$dd_mbs")
+bench files upload_raw mbs=$raw_mbs ratio=$(ratio_of "$raw_mbs" "$dd_mbs")
+bench files upload_tus mbs=$tus_mbs ratio=$(ratio_of "$tus_mbs" "$dd_mbs")
+bench files download mbs=$api_dl ratio=$(ratio_of "$api_dl" "$static_dl")
 bench files hs_files_rss vmhwm_mib=$((rss / 1024))
 TXT

@@ -27,6 +27,9 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=auth
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 seconds=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP:-2}
 threads=${BENCH_THREADS:-2}
@@ -37,10 +40,6 @@ procs=${HS_PROCS:-2}
 bindir=${HS_BIN_DIR:-$top/build/bin}
 target_ratio=0.5
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
 
 for n in "$seconds" "$warmup" "$threads" "$conns" "$port" "$rport" "$procs"; do
 	case $n in '' | *[!0-9]*) die "expected a whole number, got '$n' (check BENCH_* and HS_PROCS)" ;; esac
@@ -51,9 +50,7 @@ for tool in wrk curl redis-server lighttpd; do
 done
 [ -x "$bindir/hs-auth" ] || die "$bindir/hs-auth not found; run 'make' first"
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port_in_use "$port" && die "port $port is in use; set BENCH_PORT"
-port_in_use "$rport" && die "port $rport is in use; set BENCH_REDIS_PORT"
+bench_ports_free
 
 # Other work on the machine skews the figures; the load is printed with them.
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
@@ -65,49 +62,11 @@ auth_pids=
 wrk_pid=
 
 # True while PID is a live (not zombie) process of one of our hs-* apps.
-app_running() {
-	local st
-	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && grep -qF "$bindir/hs-" "/proc/$1/cmdline" 2>/dev/null
-}
 
 # Stops the stack (stack.sh stops redis and lighttpd, lighttpd its apps),
 # makes sure the app processes seen during the run are gone, then removes
 # the temporary folder.
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	if [ -n "$wrk_pid" ]; then
-		kill -TERM "$wrk_pid" 2>/dev/null || true
-		wait "$wrk_pid" 2>/dev/null || true
-	fi
-	if [ -n "$stack_pid" ] && kill -0 "$stack_pid" 2>/dev/null; then
-		kill -TERM "$stack_pid" 2>/dev/null || true
-		wait "$stack_pid" 2>/dev/null || true
-	fi
-	local p i
-	for p in $app_pids; do
-		i=0
-		while app_running "$p" && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if app_running "$p"; then
-			echo "bench: app process $p did not stop; killing it" >&2
-			kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
-	if [ "$rc" -ne 0 ] && [ -f "$tmp/stack.log" ] && [ -s "$tmp/stack.log" ]; then
-		echo "bench: stack output:" >&2
-		sed 's/^/  /' "$tmp/stack.log" >&2
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps
 
 # A copy of www/ with the small static file, so the repository stays clean.
 cp -R "$top/www" "$tmp/www"
@@ -115,28 +74,7 @@ printf '{"name":"hypersend","kind":"bench","note":"a small static JSON file for 
 	>"$tmp/www/bench.json"
 
 base="http://127.0.0.1:$port"
-HS_PORT=$port HS_REDIS_PORT=$rport HS_PROCS=$procs HS_QUIET=1 HS_BIN_DIR=$bindir \
-	HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=100000 \
-	"$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
-stack_pid=$!
-
-i=0
-until curl -fs -o /dev/null "$base/health"; do
-	kill -0 "$stack_pid" 2>/dev/null || {
-		wait "$stack_pid" 2>/dev/null || true
-		stack_pid=
-		die "the stack did not start"
-	}
-	i=$((i + 1))
-	[ $i -lt 300 ] || die "the stack did not answer /health within 15 s"
-	sleep 0.05
-done
-
-# The app processes: lighttpd (a child of stack.sh) spawns HS_PROCS of each
-# app; the hs-auth ones are measured.
-lighttpd_pid=$(pgrep -P "$stack_pid" -x lighttpd | head -1 || true)
-[ -n "$lighttpd_pid" ] || die "cannot find the lighttpd process of the stack"
-app_pids=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+bench_start_stack HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=100000
 auth_pids=$(pgrep -P "$lighttpd_pid" -x hs-auth | sort -n | tr '\n' ' ' || true)
 [ -n "$auth_pids" ] || die "cannot find the hs-auth processes of the stack"
 
@@ -160,64 +98,30 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$me_url")
 
 # wrk runs in the background and is waited for, so that a signal sent to
 # this script alone (not to the whole terminal group) is acted on at once.
-wrk_bg() {
-	local out=$1
-	shift
-	wrk "$@" >"$out" 2>&1 &
-	wrk_pid=$!
-	local rc=0
-	wait "$wrk_pid" || rc=$?
-	wrk_pid=
-	return $rc
-}
 
 # run_wrk NAME URL [wrk args...]: leaves the wrk report in $tmp/NAME.txt.
-run_wrk() {
-	local name=$1 url=$2
-	shift 2
-	if [ "$warmup" -gt 0 ]; then
-		wrk_bg /dev/null -t"$threads" -c"$conns" -d"${warmup}s" "$@" "$url" ||
-			die "wrk warm-up for $name failed"
-	fi
-	wrk_bg "$tmp/$name.txt" -t"$threads" -c"$conns" -d"${seconds}s" --latency "$@" "$url" ||
-		die "wrk for $name failed: $(cat "$tmp/$name.txt")"
-}
 
 # Figures out of a wrk report: rps, p99 in ms, failed responses.
-wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
-wrk_p99_ms() {
-	awk '$1 == "99%" {
-		v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
-		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
-		printf "%.2f", v
-	}' "$1"
-}
 # wrk_errors FILE [count_non_2xx=1]
-wrk_errors() {
-	awk -v non2xx="${2:-1}" '/Non-2xx or 3xx responses:/ {if (non2xx) n += $NF}
-	     /Socket errors:/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) {x = $i; sub(/,/, "", x); n += x}}
-	     END {print n + 0}' "$1"
-}
 
 echo "bench: stack up on $base (HS_PROCS=$procs), wrk -t$threads -c$conns -d${seconds}s," \
 	"warm-up ${warmup}s" >&2
-run_wrk static "$static_url"
-run_wrk auth_me "$me_url" -H "$auth"
-run_wrk fcgi_hop "$me_url"
+run_wrk static "$static_url" "$seconds" "$threads" "$conns" "$warmup"
+run_wrk auth_me "$me_url" "$seconds" "$threads" "$conns" "$warmup" -H "$auth"
+run_wrk fcgi_hop "$me_url" "$seconds" "$threads" "$conns" "$warmup"
 
 s_rps=$(wrk_rps "$tmp/static.txt")
-s_p99=$(wrk_p99_ms "$tmp/static.txt")
+s_p99=$(wrk_pct_ms "$tmp/static.txt" 99)
 s_err=$(wrk_errors "$tmp/static.txt")
 m_rps=$(wrk_rps "$tmp/auth_me.txt")
-m_p99=$(wrk_p99_ms "$tmp/auth_me.txt")
+m_p99=$(wrk_pct_ms "$tmp/auth_me.txt" 99)
 m_err=$(wrk_errors "$tmp/auth_me.txt")
 h_rps=$(wrk_rps "$tmp/fcgi_hop.txt")
-h_p99=$(wrk_p99_ms "$tmp/fcgi_hop.txt")
+h_p99=$(wrk_pct_ms "$tmp/fcgi_hop.txt" 99)
 h_err=$(wrk_errors "$tmp/fcgi_hop.txt" 0) # its 401s are the point
 if [ -z "$s_rps" ] || [ -z "$m_rps" ] || [ -z "$h_rps" ]; then
 	die "could not read wrk's report"
 fi
-ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 ratio=$(ratio_of "$m_rps" "$s_rps")
 h_ratio=$(ratio_of "$h_rps" "$s_rps")
 verdict=$(awk -v r="$ratio" -v t="$target_ratio" 'BEGIN {print (r >= t) ? "meets" : "BELOW"}')

@@ -1,0 +1,132 @@
+# Shared by the bench/*.sh scripts (sourced, not run): starting and stopping
+# a private stack, and running and reading wrk. A script sets bench_name,
+# top, tmp, port, rport, procs and bindir before calling these, and the pids
+# it starts itself (wrk_pid, seed_pid) are stopped by bench_cleanup too.
+
+die() {
+	echo "bench ${bench_name:-}: $*" >&2
+	exit 1
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Fails unless the HTTP and Redis ports are free.
+bench_ports_free() {
+	port_in_use "$port" && die "port $port is in use; set BENCH_PORT"
+	port_in_use "$rport" && die "port $rport is in use; set BENCH_REDIS_PORT"
+	return 0
+}
+
+# True while PID is a live (not zombie) process of one of our hs-* apps.
+app_running() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && grep -qF "$bindir/hs-" "/proc/$1/cmdline" 2>/dev/null
+}
+
+# Stops wrk and the seeder if running, then the stack (stack.sh stops redis
+# and lighttpd, lighttpd its apps), makes sure the app processes seen during
+# the run are gone, then removes the temporary folder.
+bench_cleanup() {
+	local rc=$? p i
+	trap - EXIT INT TERM HUP
+	for p in ${wrk_pid:-} ${seed_pid:-}; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	if [ -n "${stack_pid:-}" ] && kill -0 "$stack_pid" 2>/dev/null; then
+		kill -TERM "$stack_pid" 2>/dev/null || true
+		wait "$stack_pid" 2>/dev/null || true
+	fi
+	for p in ${app_pids:-}; do
+		i=0
+		while app_running "$p" && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if app_running "$p"; then
+			echo "bench ${bench_name:-}: app process $p did not stop; killing it" >&2
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
+	if [ "$rc" -ne 0 ] && [ -s "$tmp/stack.log" ]; then
+		echo "bench ${bench_name:-}: stack output:" >&2
+		sed 's/^/  /' "$tmp/stack.log" >&2
+	fi
+	rm -rf "$tmp"
+	exit "$rc"
+}
+
+bench_traps() {
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
+# bench_start_stack [VAR=value ...]: runs conf/stack.sh in $tmp/run with
+# these extra environment settings, waits for /health and sets stack_pid,
+# lighttpd_pid and app_pids.
+bench_start_stack() {
+	env HS_PORT="$port" HS_REDIS_PORT="$rport" HS_PROCS="$procs" HS_QUIET=1 HS_BIN_DIR="$bindir" \
+		"$@" "$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
+	stack_pid=$!
+	local i=0
+	until curl -fs -o /dev/null "http://127.0.0.1:$port/health"; do
+		kill -0 "$stack_pid" 2>/dev/null || {
+			wait "$stack_pid" 2>/dev/null || true
+			stack_pid=
+			die "the stack did not start"
+		}
+		i=$((i + 1))
+		[ $i -lt 300 ] || die "the stack did not answer /health within 15 s"
+		sleep 0.05
+	done
+	lighttpd_pid=$(pgrep -P "$stack_pid" -x lighttpd | head -1 || true)
+	[ -n "$lighttpd_pid" ] || die "cannot find the lighttpd process of the stack"
+	app_pids=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+}
+
+# wrk runs in the background and is waited for, so that a signal sent to
+# the script alone (not to the whole terminal group) is acted on at once.
+wrk_bg() {
+	local out=$1
+	shift
+	wrk "$@" >"$out" 2>&1 &
+	wrk_pid=$!
+	local rc=0
+	wait "$wrk_pid" || rc=$?
+	wrk_pid=
+	return $rc
+}
+
+# run_wrk NAME URL SECONDS THREADS CONNECTIONS WARMUP [wrk args...]: the
+# report goes to $tmp/NAME.txt.
+run_wrk() {
+	local name=$1 url=$2 secs=$3 t=$4 c=$5 w=$6
+	shift 6
+	[ "$t" -le "$c" ] || t=$c
+	if [ "$w" -gt 0 ]; then
+		wrk_bg /dev/null -t"$t" -c"$c" -d"${w}s" "$@" "$url" || die "wrk warm-up for $name failed"
+	fi
+	wrk_bg "$tmp/$name.txt" -t"$t" -c"$c" -d"${secs}s" --latency "$@" "$url" ||
+		die "wrk for $name failed: $(cat "$tmp/$name.txt")"
+}
+
+# Figures out of a wrk report: requests/s, a latency percentile in ms,
+# failed responses (non-2xx unless the second argument is 0, socket errors).
+wrk_rps() { awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$1"; }
+wrk_pct_ms() {
+	awk -v p="$2%" '$1 == p {
+		v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
+		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+		printf "%.2f", v
+	}' "$1"
+}
+wrk_errors() {
+	awk -v non2xx="${2:-1}" '/Non-2xx or 3xx responses:/ {if (non2xx) n += $NF}
+	     /Socket errors:/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) {x = $i; sub(/,/, "", x); n += x}}
+	     END {print n + 0}' "$1"
+}
+
+ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
