@@ -69,7 +69,7 @@ const hs_conf_key_t hs_config_keys[] = {
     {"chat_member_limit", I(chat_member_limit), "10000", 2, 10000000, "Most members in one chat"},
     {"message_burst", I(message_burst), "30", 1, 100000,
      "Messages a user may send at once before the rate applies"},
-    {"message_rate", I(message_rate), "10", 1, 10000,
+    {"message_rate", I(message_rate), "10", 1, 1000,
      "Messages per second a user may send after the burst (429 beyond)"},
     {"receipts_max_members", I(receipts_max_members), "100", 2, 100000,
      "Largest group whose per-message read receipts can be listed"},
