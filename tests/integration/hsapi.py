@@ -192,18 +192,17 @@ class Route:
         return f"{self.method} {self.pattern}"
 
 
+def app_routes(app):
+    """(method, pattern, auth) of every route of hs-<app>, from its --routes."""
+    out = subprocess.run([str(BIN_DIR / f"hs-{app}"), "--routes"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    return [(m, p, kind == "auth") for m, p, kind in (line.split() for line in out.splitlines()
+                                                       if line.strip())]
+
+
 def route_table():
-    """Every route of every app, from `hs-<app> --routes`."""
-    routes = []
-    for app in ("auth", "users"):
-        binary = BIN_DIR / f"hs-{app}"
-        out = subprocess.run([str(binary), "--routes"], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
-        for line in out.splitlines():
-            if line.strip():
-                method, pattern, kind = line.split()
-                routes.append(Route(method, pattern, kind == "auth", app))
-    return routes
+    """Every route of the auth and users apps, from `hs-<app> --routes`."""
+    return [Route(m, p, auth, app) for app in ("auth", "users") for m, p, auth in app_routes(app)]
 
 
 def pattern_matches(pattern, path):
@@ -269,3 +268,29 @@ def wait_for(pred, timeout=5.0, interval=0.05):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+# Kinds of bad Authorization header every authenticated route must refuse with 401.
+BAD_TOKENS = ["wrong_key", "alg_none", "expired", "garbage", "basic", "other_issuer", "refresh_typ"]
+
+
+def forge(kind, key, u):
+    """An Authorization header of the given BAD_TOKENS kind for user u (key: the stack's key)."""
+    c = access_claims(u.id, u.session_id)
+    if kind == "wrong_key":
+        return "Bearer " + jwt_encode(c, b"k" * 64)
+    if kind == "alg_none":
+        return "Bearer " + jwt_encode(c, None, alg="none")
+    if kind == "expired":
+        now = int(time.time())
+        return "Bearer " + jwt_encode(access_claims(u.id, u.session_id, iat=now - 999,
+                                                    exp=now - 5), key)
+    if kind == "garbage":
+        return "Bearer not.a.jwt"
+    if kind == "basic":
+        return "Basic dXNlcjpwYXNz"
+    if kind == "other_issuer":
+        return "Bearer " + jwt_encode(access_claims(u.id, u.session_id, iss="evil"), key)
+    if kind == "refresh_typ":
+        return "Bearer " + jwt_encode(access_claims(u.id, u.session_id, typ="refresh"), key)
+    raise AssertionError(kind)

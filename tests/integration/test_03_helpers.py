@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import MAIN_ENV, Stack, _finish
-from hsapi import API, BIN_DIR, assert_ok
+from hsapi import API, app_routes, assert_ok
 
 FILES = f"{API}/files"
 MIB = 1024 * 1024
@@ -41,14 +41,7 @@ def stop_stack(s):
 
 def files_routes():
     """(method, pattern, auth) of every hs-files route, from --routes."""
-    out = subprocess.run([str(BIN_DIR / "hs-files"), "--routes"], capture_output=True, text=True,
-                         timeout=30, check=True).stdout
-    routes = []
-    for line in out.splitlines():
-        if line.strip():
-            method, pattern, kind = line.split()
-            routes.append((method, pattern, kind == "auth"))
-    return routes
+    return app_routes("files")
 
 
 # -- uploads ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from hsapi import API, BIN_DIR, assert_ok
+from hsapi import API, app_routes, assert_ok
 
 CHATS = f"{API}/chats"
 GROUPS = f"{API}/groups"
@@ -16,14 +16,7 @@ FILES = f"{API}/files"
 
 def chats_routes():
     """(method, pattern, auth) of every hs-chats route, from --routes."""
-    out = subprocess.run([str(BIN_DIR / "hs-chats"), "--routes"], capture_output=True, text=True,
-                         timeout=30, check=True).stdout
-    routes = []
-    for line in out.splitlines():
-        if line.strip():
-            method, pattern, kind = line.split()
-            routes.append((method, pattern, kind == "auth"))
-    return routes
+    return app_routes("chats")
 
 
 def register_many(stack, n, prefix="c"):

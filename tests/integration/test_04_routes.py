@@ -3,11 +3,10 @@ forged get 401; wrong methods get 405 with Allow; unknown paths 404; and
 the routes with JSON bodies refuse malformed JSON, non-objects, oversized
 bodies, wrong types and missing fields."""
 import json
-import time
 
 import pytest
 
-from hsapi import access_claims, assert_error, fake_id, jwt_encode, pattern_matches
+from hsapi import BAD_TOKENS, access_claims, assert_error, fake_id, forge, jwt_encode, pattern_matches
 from test_04_helpers import CHATS, MESSAGES, chats_routes
 
 ROUTES = chats_routes()
@@ -55,28 +54,7 @@ def test_route_table():
 
 
 # -- tokens ----------------------------------------------------------------------------------
-BAD = ["wrong_key", "alg_none", "expired", "garbage", "basic", "other_issuer", "refresh_typ"]
-
-
-def forge(kind, key, u):
-    c = access_claims(u.id, u.session_id)
-    if kind == "wrong_key":
-        return "Bearer " + jwt_encode(c, b"k" * 64)
-    if kind == "alg_none":
-        return "Bearer " + jwt_encode(c, None, alg="none")
-    if kind == "expired":
-        now = int(time.time())
-        return "Bearer " + jwt_encode(access_claims(u.id, u.session_id, iat=now - 999,
-                                                    exp=now - 5), key)
-    if kind == "garbage":
-        return "Bearer not.a.jwt"
-    if kind == "basic":
-        return "Basic dXNlcjpwYXNz"
-    if kind == "other_issuer":
-        return "Bearer " + jwt_encode(access_claims(u.id, u.session_id, iss="evil"), key)
-    if kind == "refresh_typ":
-        return "Bearer " + jwt_encode(access_claims(u.id, u.session_id, typ="refresh"), key)
-    raise AssertionError(kind)
+BAD = BAD_TOKENS
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[rid(r) for r in ROUTES])
