@@ -316,7 +316,7 @@ int hs_chat_read(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *i
     if (rc)
         return rc;
     if (!hs_id_valid(message_id) ||
-        hs_store_message_get(ctx->store, message_id, viewer, a, &m, NULL) ||
+        hs_store_message_get(ctx->store, message_id, viewer, 0, a, &m, NULL) ||
         strcmp(m.chat_id, id) != 0)
         return hs_err_set(err, HS_ENOTFOUND, "message_not_found", "No such message in this chat");
     if ((rc = hs_store_read_mark(ctx->store, id, viewer, message_id, &moved, err)) || !moved)

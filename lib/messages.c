@@ -46,7 +46,7 @@ int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char
         return rc;
     hs_message_t r;
     if (reply_to && (!hs_id_valid(reply_to) ||
-                     hs_store_message_get(ctx->store, reply_to, sender, a, &r, NULL) ||
+                     hs_store_message_get(ctx->store, reply_to, sender, 0, a, &r, NULL) ||
                      strcmp(r.chat_id, chat_id) != 0))
         return hs_err_set(err, HS_EINVAL, "invalid_reply",
                           "reply_to is not a message of this chat");
@@ -66,7 +66,7 @@ int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char
     m.client_id = client_id;
     m.created_at = hs_now_ms();
     if ((rc = hs_store_message_create(ctx->store, &m, file_ids, nfiles, existed, err)) ||
-        (rc = hs_store_message_get(ctx->store, m.id, sender, a, out, err)))
+        (rc = hs_store_message_get(ctx->store, m.id, sender, 1, a, out, err)))
         return rc;
     if (*existed && strcmp(out->chat_id, chat_id) != 0)
         return hs_err_set(err, HS_ECONFLICT, "client_id_reused",
@@ -91,11 +91,11 @@ int hs_message_history(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const c
 }
 
 int hs_message_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
-                    hs_message_t *out, hs_err_t *err)
+                    hs_message_t *out, hs_chat_t *chat, hs_err_t *err)
 {
     hs_chat_t c;
-    if (!hs_id_valid(id) || hs_store_message_get(ctx->store, id, viewer, a, out, NULL) ||
-        hs_chat_load(ctx, a, viewer, out->chat_id, &c, NULL))
+    if (!hs_id_valid(id) || hs_store_message_get(ctx->store, id, viewer, 0, a, out, NULL) ||
+        hs_chat_load(ctx, a, viewer, out->chat_id, chat ? chat : &c, NULL))
         return message_not_found(err);
     return 0;
 }
@@ -103,7 +103,7 @@ int hs_message_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char
 int hs_message_edit(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                     const char *content, hs_message_t *out, hs_err_t *err)
 {
-    int rc = hs_message_load(ctx, a, viewer, id, out, err);
+    int rc = hs_message_load(ctx, a, viewer, id, out, NULL, err);
     if (rc)
         return rc;
     if (strcmp(out->sender_id, viewer) != 0)
@@ -117,7 +117,7 @@ int hs_message_edit(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char
         return HS_ETOOBIG;
     }
     if ((rc = hs_store_message_edit(ctx->store, id, content, hs_now_ms(), err)) ||
-        (rc = hs_store_message_get(ctx->store, id, viewer, a, out, err)))
+        (rc = hs_store_message_get(ctx->store, id, viewer, 1, a, out, err)))
         return rc;
     publish_message(ctx, "message.updated", out);
     return 0;
@@ -128,8 +128,8 @@ int hs_message_remove(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
 {
     hs_message_t m;
     hs_chat_t c;
-    int rc = hs_message_load(ctx, a, viewer, id, &m, err);
-    if (rc || (rc = hs_chat_load(ctx, a, viewer, m.chat_id, &c, err)))
+    int rc = hs_message_load(ctx, a, viewer, id, &m, &c, err);
+    if (rc)
         return rc;
     int admin = strcmp(c.kind, "direct") != 0 && hs_chat_is_admin(c.my_role);
     if (strcmp(m.sender_id, viewer) != 0 && !admin)
@@ -150,7 +150,7 @@ int hs_message_remove(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
 int hs_message_react(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                      const char *emoji, hs_message_t *out, hs_err_t *err)
 {
-    int on, rc = hs_message_load(ctx, a, viewer, id, out, err);
+    int on, rc = hs_message_load(ctx, a, viewer, id, out, NULL, err);
     if (rc)
         return rc;
     if (!hs_emoji_valid(emoji))
@@ -158,7 +158,7 @@ int hs_message_react(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const cha
     if (out->deleted_at)
         return hs_err_set(err, HS_EGONE, "message_deleted", "This message was deleted");
     if ((rc = hs_store_reaction_toggle(ctx->store, id, viewer, emoji, hs_now_ms(), &on, err)) ||
-        (rc = hs_store_message_get(ctx->store, id, viewer, a, out, err)))
+        (rc = hs_store_message_get(ctx->store, id, viewer, 1, a, out, err)))
         return rc;
     cJSON *d = cJSON_CreateObject(), *counts = cJSON_CreateArray();
     cJSON_AddStringToObject(d, "chat_id", out->chat_id);
@@ -182,8 +182,8 @@ int hs_message_receipts(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const 
 {
     hs_message_t m;
     hs_chat_t c;
-    int rc = hs_message_load(ctx, a, viewer, id, &m, err);
-    if (rc || (rc = hs_chat_load(ctx, a, viewer, m.chat_id, &c, err)))
+    int rc = hs_message_load(ctx, a, viewer, id, &m, &c, err);
+    if (rc)
         return rc;
     if (c.member_count > ctx->cfg.receipts_max_members)
         return hs_err_set(err, HS_EFORBIDDEN, "chat_too_large",

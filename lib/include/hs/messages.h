@@ -24,9 +24,10 @@ int hs_message_history(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const c
                        const char *before, const char *after, int limit, hs_message_page_t *out,
                        hs_err_t *err);
 
-/* Loads a message of a chat viewer belongs to; 404 otherwise. */
+/* Loads a message (without its extras) of a chat viewer belongs to, and
+ * that chat into chat (may be NULL); 404 otherwise. */
 int hs_message_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
-                    hs_message_t *out, hs_err_t *err);
+                    hs_message_t *out, hs_chat_t *chat, hs_err_t *err);
 
 /* Edits the viewer's own message. */
 int hs_message_edit(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,

@@ -260,7 +260,7 @@ typedef struct hs_store_ops {
                      const char *message_id, int *moved, hs_err_t *err);
     int (*message_create)(hs_store_t *st, hs_message_t *m, const char **file_ids, size_t nfiles,
                           int *existed, hs_err_t *err);
-    int (*message_get)(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+    int (*message_get)(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                        hs_message_t *out, hs_err_t *err);
     int (*message_page)(hs_store_t *st, const char *chat_id, const char *viewer, const char *before,
                         const char *after, int limit, hs_arena_t *a, hs_message_page_t *out,
@@ -611,11 +611,12 @@ static inline int hs_store_message_create(hs_store_t *st, hs_message_t *m, const
 {
     return st->ops->message_create(st, m, file_ids, nfiles, existed, err);
 }
-/* One message with its extras as viewer sees it; HS_ENOTFOUND. */
-static inline int hs_store_message_get(hs_store_t *st, const char *id, const char *viewer,
+/* One message as viewer sees it (HS_ENOTFOUND); full also fills the
+ * extras (attachments, reactions, delivery state: three more queries). */
+static inline int hs_store_message_get(hs_store_t *st, const char *id, const char *viewer, int full,
                                        hs_arena_t *a, hs_message_t *out, hs_err_t *err)
 {
-    return st->ops->message_get(st, id, viewer, a, out, err);
+    return st->ops->message_get(st, id, viewer, full, a, out, err);
 }
 /* A page of a chat's messages, newest first: before (older than) or after
  * (newer than) a message id, or the newest. Extras are filled. */

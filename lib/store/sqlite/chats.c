@@ -209,19 +209,9 @@ int hs__sq_chat_page(hs_store_t *st, const char *user_id, const char *before, in
     hs__sq_bind_text(s, 1, user_id);
     hs__sq_bind_text(s, 2, before ? before : "~");
     sqlite3_bind_int(s, 3, limit + 1);
-    memset(out, 0, sizeof *out);
-    out->items = hs_arena_alloc(a, sizeof(hs_chat_t) * (size_t)limit);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((int)out->n == limit)
-            break;
-        read_chat(a, s, &out->items[out->n++]);
-        out->next_cursor = hs__sq_text(a, s, 21);
-    }
-    if (rc != SQLITE_ROW)
-        out->next_cursor = NULL;
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
+    int more;
+    return hs__sq_page(st, s, limit, sizeof *out->items, read_chat, 21, a, (void **)&out->items,
+                       &out->n, &out->next_cursor, &more, err);
 }
 
 static const char SQL_COUNT[] = "SELECT member_count FROM chats WHERE id = ?1";
@@ -313,8 +303,9 @@ static const char SQL_MEMBERS[] =
     " cm.last_read_id FROM chat_members cm JOIN users u ON u.id = cm.user_id"
     " WHERE cm.chat_id = ?1 AND cm.user_id > ?2 ORDER BY cm.user_id LIMIT ?3";
 
-static void read_member(hs_arena_t *a, sqlite3_stmt *s, hs_member_t *m)
+static void read_member(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
+    hs_member_t *m = out;
     memset(m, 0, sizeof *m);
     hs__sq_id(m->user_id, s, 0);
     m->username = hs__sq_text(a, s, 1);
@@ -334,18 +325,9 @@ int hs__sq_member_page(hs_store_t *st, const char *chat_id, const char *after, i
     hs__sq_bind_text(s, 1, chat_id);
     hs__sq_bind_text(s, 2, after ? after : "");
     sqlite3_bind_int(s, 3, limit + 1);
-    memset(out, 0, sizeof *out);
-    out->items = hs_arena_alloc(a, sizeof(hs_member_t) * (size_t)limit);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((int)out->n == limit) {
-            out->next_cursor = hs_arena_strdup(a, out->items[out->n - 1].user_id);
-            break;
-        }
-        read_member(a, s, &out->items[out->n++]);
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
+    int more;
+    return hs__sq_page(st, s, limit, sizeof *out->items, read_member, 0, a, (void **)&out->items,
+                       &out->n, &out->next_cursor, &more, err);
 }
 
 static const char SQL_ROLE[] = "SELECT role FROM chat_members WHERE chat_id = ?1 AND user_id = ?2";

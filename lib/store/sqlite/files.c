@@ -302,18 +302,9 @@ int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, i
     hs__sq_bind_text(s, 2, before ? before : "g"); /* "g" sorts after every hex id */
     sqlite3_bind_int(s, 3, limit + 1);
     sqlite3_bind_int64(s, 4, now);
-    memset(out, 0, sizeof *out);
-    out->items = hs_arena_alloc(a, sizeof(hs_file_t) * (size_t)limit);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((int)out->n == limit) {
-            out->next_cursor = hs_arena_strdup(a, out->items[out->n - 1].id);
-            break;
-        }
-        hs__sq_read_file(a, s, &out->items[out->n++]);
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
+    int more;
+    return hs__sq_page(st, s, limit, sizeof *out->items, hs__sq_read_file, 0, a,
+                       (void **)&out->items, &out->n, &out->next_cursor, &more, err);
 }
 
 static const char SQL_FILE_DELETE[] = "DELETE FROM files WHERE id = ?1";

@@ -84,5 +84,7 @@ int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char
     /* "g" sorts after every hex id, so no cursor means "from the newest". */
     hs__sq_bind_text(s, 2, before ? before : "g");
     sqlite3_bind_int(s, 3, limit + 1);
-    return hs__sq_user_page(st, s, limit, 12, a, out, err);
+    int more;
+    return hs__sq_page(st, s, limit, sizeof *out->items, hs__sq_read_user, 12, a,
+                       (void **)&out->items, &out->n, &out->next_cursor, &more, err);
 }

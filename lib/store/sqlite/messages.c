@@ -16,8 +16,9 @@
     " LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN messages r ON r.id = m.reply_to "
 #define MSG_SELECT "SELECT " MSG_COLS " FROM messages m" MSG_JOINS
 
-static void read_message(hs_arena_t *a, sqlite3_stmt *s, hs_message_t *m)
+static void read_message(hs_arena_t *a, sqlite3_stmt *s, void *out)
 {
+    hs_message_t *m = out;
     memset(m, 0, sizeof *m);
     hs__sq_id(m->id, s, 0);
     hs__sq_id(m->chat_id, s, 1);
@@ -257,7 +258,7 @@ fail:
 
 static const char SQL_GET[] = MSG_SELECT "WHERE m.id = ?1";
 
-int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                        hs_message_t *out, hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, SQL_GET, err);
@@ -272,7 +273,7 @@ int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, hs_ar
         return hs_err_set(err, HS_ENOTFOUND, "message_not_found", "No such message");
     if (rc != SQLITE_ROW)
         return hs__sq_fail(st, rc, err);
-    return fill_extras(st, viewer, a, out, 1, err);
+    return full ? fill_extras(st, viewer, a, out, 1, err) : 0;
 }
 
 static const char SQL_BEFORE[] =
@@ -295,18 +296,10 @@ int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer,
     hs__sq_bind_text(s, 2, older ? (before ? before : "g") : after);
     sqlite3_bind_int(s, 3, limit + 1);
     memset(out, 0, sizeof *out);
-    out->items = hs_arena_alloc(a, sizeof(hs_message_t) * (size_t)limit);
-    int rc, more = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((int)out->n == limit) {
-            more = 1;
-            break;
-        }
-        read_message(a, s, &out->items[out->n++]);
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return hs__sq_fail(st, rc, err);
+    int more, rc = hs__sq_page(st, s, limit, sizeof *out->items, read_message, -1, a,
+                               (void **)&out->items, &out->n, NULL, &more, err);
+    if (rc)
+        return rc;
     if (!older) /* fetched oldest first: pages are always newest first */
         for (size_t i = 0; i < out->n / 2; i++) {
             hs_message_t t = out->items[i];

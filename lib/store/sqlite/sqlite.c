@@ -422,6 +422,32 @@ int hs__sq_get_one(hs_store_t *st, const char *sql, const char *key, hs__sq_read
     return hs__sq_fail(st, rc, err);
 }
 
+int hs__sq_page(hs_store_t *st, sqlite3_stmt *s, int limit, size_t size, hs__sq_reader_fn read,
+                int cursor_col, hs_arena_t *a, void **items, size_t *n, const char **cursor,
+                int *more, hs_err_t *err)
+{
+    char *out = hs_arena_alloc(a, size * (size_t)(limit > 0 ? limit : 1));
+    const char *last = NULL;
+    int rc;
+    *items = out;
+    *n = 0;
+    *more = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((int)*n == limit) {
+            /* One row past the page: there is a next page. */
+            *more = 1;
+            break;
+        }
+        read(a, s, out + size * (*n)++);
+        if (cursor_col >= 0)
+            last = hs__sq_text(a, s, cursor_col);
+    }
+    sqlite3_reset(s);
+    if (cursor)
+        *cursor = *more ? last : NULL;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
+}
+
 int hs__sq_collect_ids(hs_store_t *st, sqlite3_stmt *s, hs_arena_t *a, char ***ids, size_t *n,
                        hs_err_t *err)
 {

@@ -41,6 +41,13 @@ typedef void (*hs__sq_reader_fn)(hs_arena_t *a, sqlite3_stmt *s, void *out);
  * is HS_ENOTFOUND with code and the message "No such <what>". */
 int hs__sq_get_one(hs_store_t *st, const char *sql, const char *key, hs__sq_reader_fn read,
                    hs_arena_t *a, void *out, const char *code, const char *what, hs_err_t *err);
+/* Steps s, reading at most limit rows with read into *items (an arena
+ * array of size-byte elements). *more says whether another row followed;
+ * *cursor (when not NULL) is then column cursor_col of the last row read,
+ * else NULL: the cursor of the next page. */
+int hs__sq_page(hs_store_t *st, sqlite3_stmt *s, int limit, size_t size, hs__sq_reader_fn read,
+                int cursor_col, hs_arena_t *a, void **items, size_t *n, const char **cursor,
+                int *more, hs_err_t *err);
 /* Steps s and collects column 0 of every row as arena strings. */
 int hs__sq_collect_ids(hs_store_t *st, sqlite3_stmt *s, hs_arena_t *a, char ***ids, size_t *n,
                        hs_err_t *err);
@@ -56,11 +63,6 @@ int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v);
     "u.settings, u.role, u.disabled, u.created_at, u.updated_at"
 /* Reads the HS__SQ_USER_COLS columns starting at column 0. */
 void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, void *out);
-/* Steps s and collects at most limit users plus next_cursor (the column
- * cursor_col of the last row) when a (limit+1)th row exists. */
-int hs__sq_user_page(hs_store_t *st, sqlite3_stmt *s, int limit, int cursor_col, hs_arena_t *a,
-                     hs_user_page_t *out, hs_err_t *err);
-
 int hs__sq_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err);
 int hs__sq_user_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out, hs_err_t *err);
 int hs__sq_user_find_login(hs_store_t *st, const char *login, hs_arena_t *a, hs_user_t *out,
@@ -156,7 +158,7 @@ int hs__sq_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
                     hs_err_t *err);
 int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids, size_t nfiles,
                           int *existed, hs_err_t *err);
-int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, hs_arena_t *a,
+int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                        hs_message_t *out, hs_err_t *err);
 int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer, const char *before,
                         const char *after, int limit, hs_arena_t *a, hs_message_page_t *out,

@@ -22,24 +22,13 @@ void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, void *out)
     u->updated_at = sqlite3_column_int64(s, 11);
 }
 
-int hs__sq_user_page(hs_store_t *st, sqlite3_stmt *s, int limit, int cursor_col, hs_arena_t *a,
+/* A page of users from s; column cursor_col of the last row is the cursor. */
+static int user_page(hs_store_t *st, sqlite3_stmt *s, int limit, int cursor_col, hs_arena_t *a,
                      hs_user_page_t *out, hs_err_t *err)
 {
-    memset(out, 0, sizeof *out);
-    out->items = hs_arena_alloc(a, sizeof(hs_user_t) * (size_t)(limit > 0 ? limit : 1));
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((int)out->n == limit) {
-            /* One row past the page: there is a next page. */
-            sqlite3_reset(s);
-            return 0;
-        }
-        hs__sq_read_user(a, s, &out->items[out->n++]);
-        out->next_cursor = hs__sq_text(a, s, cursor_col);
-    }
-    sqlite3_reset(s);
-    out->next_cursor = NULL;
-    return rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
+    int more;
+    return hs__sq_page(st, s, limit, sizeof *out->items, hs__sq_read_user, cursor_col, a,
+                       (void **)&out->items, &out->n, &out->next_cursor, &more, err);
 }
 
 static const char SQL_CREATE[] =
@@ -178,5 +167,5 @@ int hs__sq_user_search(hs_store_t *st, const char *prefix, const char *after, in
     hs__sq_bind_text(s, 1, pat);
     hs__sq_bind_text(s, 2, after ? after : "");
     sqlite3_bind_int(s, 3, limit + 1);
-    return hs__sq_user_page(st, s, limit, 12, a, out, err);
+    return user_page(st, s, limit, 12, a, out, err);
 }
