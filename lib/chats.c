@@ -57,6 +57,13 @@ static void publish(hs_ctx_t *ctx, const char *chat_id, const char *type, cJSON 
     hs_event_publish(ctx, "chat", chat_id, type, data, NULL);
 }
 
+static void publish_deleted(hs_ctx_t *ctx, const char *chat_id)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "chat_id", chat_id);
+    publish(ctx, chat_id, "chat.deleted", d);
+}
+
 /* The chat as every member may see it: without one viewer's role, read
  * marker and unread count. */
 static cJSON *public_json(const hs_chat_t *c)
@@ -188,9 +195,7 @@ int hs_chat_remove(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char 
         return hs_err_set(err, HS_EFORBIDDEN, "owner_required", "Only the owner may delete it");
     if ((rc = hs_store_chat_delete(ctx->store, id, err)))
         return rc;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "chat_id", id);
-    publish(ctx, id, "chat.deleted", d);
+    publish_deleted(ctx, id);
     return 0;
 }
 
@@ -208,11 +213,8 @@ int hs_chat_leave(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *
     publish_member(ctx, id, "member.removed", viewer, NULL);
     if (heir[0])
         publish_member(ctx, id, "member.role_changed", heir, "owner");
-    if (deleted) {
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "chat_id", id);
-        publish(ctx, id, "chat.deleted", d);
-    }
+    if (deleted)
+        publish_deleted(ctx, id);
     return 0;
 }
 
