@@ -6,7 +6,7 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 
 PKGS := fcgi libjwt libcjson openssl hiredis sqlite3 libargon2 libbson-1.0 libmagic
-APPS := auth users files chats
+APPS := auth users files chats updates
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-asan
@@ -30,7 +30,11 @@ LDLIBS  += $(PKG_LIBS)
 LIB_SRCS := $(shell find lib -name '*.c' | sort)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_A    := $(BUILD)/libhypersend.a
-BINS     := $(APPS:%=$(BUILD)/bin/hs-%)
+BINS     := $(APPS:%=$(BUILD)/bin/hs-%) $(BUILD)/bin/hs-ws-bridge
+
+# The bridge alone links libwebsockets and libuv.
+BRIDGE_PKGS := libwebsockets libuv
+BRIDGE_SRCS := $(sort $(wildcard ws-bridge/*.c))
 
 # Debian's interpreter, which has python3-pytest; another python3 earlier on
 # PATH (pyenv, a venv) may not.
@@ -57,6 +61,16 @@ define APP_DEPS
 $(BUILD)/bin/hs-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(LIB_A)
 endef
 $(foreach app,$(APPS),$(eval $(call APP_DEPS,$(app))))
+
+$(BUILD)/ws-bridge/%.o: ws-bridge/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(shell pkg-config --cflags $(BRIDGE_PKGS)) -c $< -o $@
+
+$(BUILD)/bin/hs-ws-bridge: $(BRIDGE_SRCS:%.c=$(BUILD)/%.o) $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(BRIDGE_PKGS))
 
 $(BUILD)/bin/hs-%:
 	@mkdir -p $(dir $@)
@@ -117,9 +131,9 @@ install: all
 	cp -R www $(DESTDIR)$(PREFIX)/share/hypersend/
 	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
-	install -m 0644 README.md docs/architecture.md docs/events.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
+	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
 
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJS:.o=.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c))
+-include $(LIB_OBJS:.o=.d) $(BRIDGE_SRCS:%.c=$(BUILD)/%.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c))

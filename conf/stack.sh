@@ -1,12 +1,15 @@
 #!/bin/sh
-# Runs the whole Hypersend stack in the foreground: redis-server and lighttpd
-# (which spawns the FastCGI apps). Ctrl-C or SIGTERM stops everything it
-# started. Used by `make run`, the integration tests and the benchmarks.
+# Runs the whole Hypersend stack in the foreground: redis-server, the
+# WebSocket bridge(s) and lighttpd (which spawns the FastCGI apps and proxies
+# /ws to the bridges). Ctrl-C or SIGTERM stops everything it started. Used by
+# `make run`, the integration tests and the benchmarks.
 #
 #   conf/stack.sh run RUNDIR
 #
 # Environment: HS_PORT (8080), HS_REDIS_PORT (6390), HS_BIN_DIR (build/bin),
-# HS_PROCS (processes per app, 2), HS_SANITIZE=1 (collect ASan/UBSan logs in
+# HS_PROCS (processes per app, 2), HS_WS_PORT (first bridge, 8091),
+# HS_WS_BRIDGES (bridges, 1; bridge i listens on HS_WS_PORT+2i and serves
+# /metrics on HS_WS_PORT+2i+1), HS_SANITIZE=1 (collect ASan/UBSan logs in
 # RUNDIR/logs), HS_QUIET=1 (no banner). Any other HS_* key overrides config.
 set -eu
 
@@ -41,6 +44,7 @@ export HS_WWW_DIR="${HS_WWW_DIR:-$top/www}"
 export HS_PORT="$port"
 export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
+export HS_UPDATES_PROCS="${HS_UPDATES_PROCS:-4}"
 if [ "${HS_SANITIZE:-0}" = 1 ]; then
 	export ASAN_OPTIONS="log_path=$rundir/logs/asan:detect_leaks=1:abort_on_error=0"
 	export UBSAN_OPTIONS="log_path=$rundir/logs/ubsan:print_stacktrace=1:halt_on_error=1"
@@ -51,9 +55,11 @@ fi
 
 redis_pid=
 lighttpd_pid=
+bridge_pids=
 stop() {
 	trap - INT TERM
 	[ -n "$lighttpd_pid" ] && kill "$lighttpd_pid" 2>/dev/null || true
+	for p in $bridge_pids; do kill "$p" 2>/dev/null || true; done
 	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
 }
@@ -66,6 +72,33 @@ i=0
 until redis-cli -p "$rport" ping >/dev/null 2>&1; do
 	i=$((i + 1))
 	[ $i -lt 100 ] || { echo "stack: redis-server did not start (see $rundir/logs/redis.log)" >&2; stop; exit 1; }
+	sleep 0.05
+done
+
+# The bridges, and the proxy list lighttpd includes for /ws.
+ws_port=${HS_WS_PORT:-8091}
+ws_n=${HS_WS_BRIDGES:-1}
+echo 'proxy.server = ( "" => (' >"$rundir/ws-backends.conf"
+i=0
+while [ $i -lt "$ws_n" ]; do
+	p=$((ws_port + 2 * i))
+	echo "  ( \"host\" => \"127.0.0.1\", \"port\" => $p )," >>"$rundir/ws-backends.conf"
+	HS_WS_PORT=$p HS_WS_METRICS_PORT=$((p + 1)) HS_WS_LOG="$rundir/logs/ws-bridge-$i.log" \
+		"$HS_BIN_DIR/hs-ws-bridge" &
+	bridge_pids="$bridge_pids $!"
+	i=$((i + 1))
+done
+echo '))' >>"$rundir/ws-backends.conf"
+i=0
+until [ "$(cat "$rundir"/logs/ws-bridge-*.log 2>/dev/null | grep -c "listening on")" -ge "$ws_n" ]; do
+	i=$((i + 1))
+	dead=0
+	for p in $bridge_pids; do kill -0 "$p" 2>/dev/null || dead=1; done
+	if [ $i -ge 200 ] || [ $dead = 1 ]; then
+		echo "stack: hs-ws-bridge did not start (see $rundir/logs/ws-bridge-*.log)" >&2
+		stop
+		exit 1
+	fi
 	sleep 0.05
 done
 

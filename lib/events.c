@@ -1,31 +1,53 @@
 #include "hs/events.h"
 
 #include <hiredis/hiredis.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hs/log.h"
 #include "hs/redis.h"
 
 /* XADD then PUBLISH in one script, so a subscriber never sees a live event
- * that the stream (and so a replay) lacks. */
+ * that the stream (and so a replay) lacks.
+ *
+ * Ids are global, not per stream: "<ms>-<seq>" from one counter
+ * (hs:ev:last) made the way Redis makes stream ids (never going back with
+ * the clock). Events of all streams are then totally ordered in the order
+ * Redis ran the scripts, which is also the order subscribers receive them,
+ * so a client's single "last id seen" resumes every chat at once. Streams
+ * are trimmed by age (MINID), never by count, so everything younger than
+ * the retention window can be replayed. */
 static const char script[] =
-    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',"
-    " 'type', ARGV[1], 'data', ARGV[2])\n"
+    "local t = redis.call('TIME')\n"
+    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local seq = 0\n"
+    "local last = redis.call('GET', KEYS[2])\n"
+    "if last then\n"
+    "  local lms, lseq = string.match(last, '^(%d+)-(%d+)$')\n"
+    "  lms = tonumber(lms)\n"
+    "  if ms <= lms then ms = lms; seq = tonumber(lseq) + 1 end\n"
+    "end\n"
+    "local id = string.format('%.0f-%d', ms, seq)\n"
+    "redis.call('SET', KEYS[2], id)\n"
+    "local minid = string.format('%.0f', ms - tonumber(ARGV[3]) * 1000)\n"
+    "redis.call('XADD', KEYS[1], 'MINID', '~', minid, id, 'type', ARGV[1], 'data', ARGV[2])\n"
     "redis.call('PUBLISH', KEYS[1], id .. ' ' .. ARGV[1] .. ' ' .. ARGV[2])\n"
     "return id\n";
 
 int hs_event_publish(hs_ctx_t *ctx, const char *scope, const char *id, const char *type,
                      cJSON *data, hs_err_t *err)
 {
-    char key[96];
-    snprintf(key, sizeof key, "hs:ev:%s:%s", scope, id);
+    char key[96], retention[24];
+    snprintf(key, sizeof key, HS_EV_PREFIX "%s:%s", scope, id);
+    snprintf(retention, sizeof retention, "%ld", ctx->cfg.events_retention);
     char *json = cJSON_PrintUnformatted(data);
     cJSON_Delete(data);
     if (!json)
         return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
-    const char *argv[] = {"EVAL", script, "1", key, type, json, "10000"};
-    struct redisReply *reply = hs_redis_argv(ctx->redis, 7, argv, err);
+    const char *argv[] = {"EVAL", script, "2", key, HS_EV_LAST_KEY, type, json, retention};
+    struct redisReply *reply = hs_redis_argv(ctx->redis, 8, argv, err);
     free(json);
     if (!reply) {
         hs_log_error(ctx, "event %s for %s:%s not published: Redis unavailable", type, scope, id);
@@ -33,4 +55,230 @@ int hs_event_publish(hs_ctx_t *ctx, const char *scope, const char *id, const cha
     }
     hs_redis_reply_free(reply);
     return 0;
+}
+
+int hs_event_id_parse(const char *s, size_t len, hs_ev_id_t *out)
+{
+    uint64_t part[2] = {0, 0};
+    int which = 0, digits = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '-' && which == 0 && digits) {
+            which = 1;
+            digits = 0;
+        } else if (c >= '0' && c <= '9' && digits < 19) {
+            part[which] = part[which] * 10 + (uint64_t)(c - '0');
+            digits++;
+        } else {
+            return -1;
+        }
+    }
+    if (which != 1 || !digits)
+        return -1;
+    out->ms = part[0];
+    out->seq = part[1];
+    return 0;
+}
+
+int hs_event_id_cmp(hs_ev_id_t a, hs_ev_id_t b)
+{
+    if (a.ms != b.ms)
+        return a.ms < b.ms ? -1 : 1;
+    if (a.seq != b.seq)
+        return a.seq < b.seq ? -1 : 1;
+    return 0;
+}
+
+int hs_event_id_format(hs_ev_id_t id, char buf[HS_EV_ID_MAX])
+{
+    return snprintf(buf, HS_EV_ID_MAX, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
+}
+
+int hs_event_last(hs_ctx_t *ctx, hs_ev_id_t *out, hs_err_t *err)
+{
+    const char *argv[] = {"GET", HS_EV_LAST_KEY};
+    redisReply *r = hs_redis_argv(ctx->redis, 2, argv, err);
+    if (!r)
+        return HS_EUNAVAIL;
+    out->ms = out->seq = 0;
+    if (r->type == REDIS_REPLY_STRING)
+        hs_event_id_parse(r->str, r->len, out);
+    hs_redis_reply_free(r);
+    return 0;
+}
+
+int hs_event_resumable(const hs_ctx_t *ctx, hs_ev_id_t since, hs_ev_id_t last, int64_t now_ms)
+{
+    if (hs_event_id_cmp(since, last) > 0)
+        return 0;
+    return (int64_t)since.ms >= now_ms - ctx->cfg.events_retention * 1000;
+}
+
+/* Every stream's entries after ARGV[1], in one round trip. */
+static const char read_script[] =
+    "local r = {}\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  r[i] = redis.call('XRANGE', k, '(' .. ARGV[1], '+', 'COUNT', ARGV[2])\n"
+    "end\n"
+    "return r\n";
+
+/* Appends the entries of streams (an array of entry arrays) to l. */
+static int collect(hs_ev_list_t *l, const redisReply *streams, hs_err_t *err)
+{
+    for (size_t i = 0; i < streams->elements; i++) {
+        const redisReply *entries = streams->element[i];
+        if (entries->type != REDIS_REPLY_ARRAY)
+            continue;
+        hs_ev_item_t *grown = realloc(l->items, (l->n + entries->elements + 1) * sizeof *l->items);
+        if (!grown)
+            return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+        l->items = grown;
+        for (size_t j = 0; j < entries->elements; j++) {
+            const redisReply *e = entries->element[j];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            hs_ev_item_t it = {0};
+            if (hs_event_id_parse(e->element[0]->str, e->element[0]->len, &it.id))
+                continue;
+            const redisReply *f = e->element[1];
+            for (size_t k = 0; k + 1 < f->elements; k += 2) {
+                const char *name = f->element[k]->str;
+                if (strcmp(name, "type") == 0) {
+                    it.type = f->element[k + 1]->str;
+                    it.type_len = f->element[k + 1]->len;
+                } else if (strcmp(name, "data") == 0) {
+                    it.data = f->element[k + 1]->str;
+                    it.data_len = f->element[k + 1]->len;
+                }
+            }
+            if (it.type && it.data)
+                l->items[l->n++] = it;
+        }
+    }
+    return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return hs_event_id_cmp(((const hs_ev_item_t *)a)->id, ((const hs_ev_item_t *)b)->id);
+}
+
+static int keep_reply(hs_ev_list_t *l, redisReply *r, hs_err_t *err)
+{
+    void **grown = realloc(l->replies_, (l->nreplies_ + 1) * sizeof *grown);
+    if (!grown) {
+        hs_redis_reply_free(r);
+        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    }
+    grown[l->nreplies_++] = r;
+    l->replies_ = grown;
+    return 0;
+}
+
+int hs_event_read(hs_ctx_t *ctx, const char *const *keys, size_t n, hs_ev_id_t since, size_t limit,
+                  int block_ms, hs_ev_list_t *out, hs_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (n == 0 || limit == 0)
+        return 0;
+    char sid[HS_EV_ID_MAX], count[24], nkeys[24];
+    hs_event_id_format(since, sid);
+    snprintf(count, sizeof count, "%zu", limit + 1);
+    snprintf(nkeys, sizeof nkeys, "%zu", n);
+    /* EVAL script n k1..kn since count; XREAD BLOCK ms COUNT c STREAMS k1..kn id..id */
+    const char **argv = malloc((2 * n + 8) * sizeof *argv);
+    if (!argv)
+        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    int argc = 0;
+    argv[argc++] = "EVAL";
+    argv[argc++] = read_script;
+    argv[argc++] = nkeys;
+    for (size_t i = 0; i < n; i++)
+        argv[argc++] = keys[i];
+    argv[argc++] = sid;
+    argv[argc++] = count;
+    redisReply *r = hs_redis_argv(ctx->redis, argc, argv, err);
+    int rc = HS_EUNAVAIL;
+    if (!r)
+        goto done;
+    if ((rc = keep_reply(out, r, err)))
+        goto done;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        rc = hs_err_set(err, HS_EUNAVAIL, "redis_error", "Redis answered unexpectedly");
+        goto done;
+    }
+    if ((rc = collect(out, r, err)))
+        goto done;
+    if (out->n == 0 && block_ms > 0) {
+        char ms[24];
+        snprintf(ms, sizeof ms, "%d", block_ms);
+        argc = 0;
+        argv[argc++] = "XREAD";
+        argv[argc++] = "COUNT";
+        argv[argc++] = count;
+        argv[argc++] = "BLOCK";
+        argv[argc++] = ms;
+        argv[argc++] = "STREAMS";
+        for (size_t i = 0; i < n; i++)
+            argv[argc++] = keys[i];
+        for (size_t i = 0; i < n; i++)
+            argv[argc++] = sid;
+        r = hs_redis_argv_wait(ctx->redis, argc, argv, block_ms, err);
+        if (!r) {
+            rc = HS_EUNAVAIL;
+            goto done;
+        }
+        if ((rc = keep_reply(out, r, err)))
+            goto done;
+        /* XREAD answers [[key, entries], ...], or nil on timeout */
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            const redisReply *kv = r->element[i];
+            if (kv->type != REDIS_REPLY_ARRAY || kv->elements != 2)
+                continue;
+            redisReply wrap = {.type = REDIS_REPLY_ARRAY,
+                               .elements = 1,
+                               .element = (redisReply **)&kv->element[1]};
+            if ((rc = collect(out, &wrap, err)))
+                goto done;
+        }
+    }
+    qsort(out->items, out->n, sizeof *out->items, by_id);
+    if (out->n > limit) {
+        out->n = limit;
+        out->more = 1;
+    }
+    rc = 0;
+done:
+    free(argv);
+    return rc;
+}
+
+void hs_event_list_free(hs_ev_list_t *l)
+{
+    for (size_t i = 0; i < l->nreplies_; i++)
+        hs_redis_reply_free(((redisReply **)l->replies_)[i]);
+    free(l->replies_);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+char *hs_event_json(const char *id, const char *type, size_t type_len, const char *data,
+                    size_t data_len, size_t *len)
+{
+    /* Types are [a-z0-9._] and data is already JSON: no escaping needed. */
+    size_t idl = id ? strlen(id) : 0;
+    size_t cap = idl + type_len + data_len + 40;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    int n;
+    if (id)
+        n = snprintf(buf, cap, "{\"id\":\"%s\",\"type\":\"%.*s\",\"data\":%.*s}", id, (int)type_len,
+                     type, (int)data_len, data);
+    else
+        n = snprintf(buf, cap, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)type_len, type,
+                     (int)data_len, data);
+    *len = (size_t)n;
+    return buf;
 }

@@ -79,6 +79,31 @@ redisReply *hs_redis_argv(hs_redis_t *r, int argc, const char **argv, hs_err_t *
     return NULL;
 }
 
+redisReply *hs_redis_argv_wait(hs_redis_t *r, int argc, const char **argv, int wait_ms,
+                               hs_err_t *err)
+{
+    if (ensure(r)) {
+        hs_err_set(err, HS_EUNAVAIL, "redis_unavailable", "Redis is unavailable");
+        return NULL;
+    }
+    struct timeval tv = r->timeout;
+    tv.tv_sec += wait_ms / 1000;
+    tv.tv_usec += (wait_ms % 1000) * 1000;
+    if (tv.tv_usec >= 1000000) {
+        tv.tv_sec++;
+        tv.tv_usec -= 1000000;
+    }
+    redisSetTimeout(r->c, tv);
+    redisReply *reply = redisCommandArgv(r->c, argc, argv, NULL);
+    if (!reply) {
+        drop(r);
+        hs_err_set(err, HS_EUNAVAIL, "redis_unavailable", "Redis is unavailable");
+        return NULL;
+    }
+    redisSetTimeout(r->c, r->timeout);
+    return reply;
+}
+
 void hs_redis_reply_free(redisReply *reply)
 {
     if (reply)

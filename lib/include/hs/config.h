@@ -43,6 +43,17 @@ typedef struct hs_config {
     long message_burst;
     long message_rate; /* messages per second after the burst */
     long receipts_max_members;
+    long events_retention; /* seconds */
+    char *ws_bind;
+    long ws_port;
+    long ws_metrics_port;
+    char *ws_log;
+    long ws_max_message;
+    long ws_queue_max;
+    long ws_heartbeat;
+    long ws_idle_timeout;
+    long ws_token_warning;
+    long typing_throttle_ms;
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;

@@ -20,6 +20,10 @@ void hs_redis_free(hs_redis_t *r);
  * attempts wait out a one-second backoff. */
 struct redisReply *hs_redis_argv(hs_redis_t *r, int argc, const char **argv, hs_err_t *err);
 void hs_redis_reply_free(struct redisReply *reply);
+/* As hs_redis_argv for a command that blocks up to wait_ms in Redis (XREAD
+ * BLOCK): the read timeout is stretched by that much; not retried. */
+struct redisReply *hs_redis_argv_wait(hs_redis_t *r, int argc, const char **argv, int wait_ms,
+                                      hs_err_t *err);
 
 /* 0 when Redis answers PING. */
 int hs_redis_ping(hs_redis_t *r, hs_err_t *err);

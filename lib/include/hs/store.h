@@ -110,6 +110,12 @@ typedef struct hs_chat {
     struct hs_message *last_message; /* a preview, or NULL */
 } hs_chat_t;
 
+/* A chat a user belongs to, as the real-time bridge routes by it. */
+typedef struct hs_chat_ref {
+    char id[HS_ID_LEN + 1];
+    const char *kind;
+} hs_chat_ref_t;
+
 typedef struct hs_chat_page {
     hs_chat_t *items;
     size_t n;
@@ -276,6 +282,8 @@ typedef struct hs_store_ops {
     int (*receipts)(hs_store_t *st, const char *chat_id, const char *message_id,
                     const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n,
                     hs_err_t *err);
+    int (*member_chats)(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_chat_ref_t **out,
+                        size_t *n, hs_err_t *err);
 } hs_store_ops_t;
 
 struct hs_store {
@@ -658,6 +666,12 @@ static inline int hs_store_receipts(hs_store_t *st, const char *chat_id, const c
                                     size_t *n, hs_err_t *err)
 {
     return st->ops->receipts(st, chat_id, message_id, sender_id, a, out, n, err);
+}
+/* Every chat user_id is a member of (ids and kinds only), in id order. */
+static inline int hs_store_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a,
+                                        hs_chat_ref_t **out, size_t *n, hs_err_t *err)
+{
+    return st->ops->member_chats(st, user_id, a, out, n, err);
 }
 
 #endif

@@ -444,6 +444,31 @@ int hs__sq_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
     return rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
 }
 
+static const char SQL_MEMBER_CHATS[] =
+    "SELECT c.id, c.kind FROM chat_members cm JOIN chats c ON c.id = cm.chat_id"
+    " WHERE cm.user_id = ?1 ORDER BY cm.chat_id";
+
+int hs__sq_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_chat_ref_t **out,
+                        size_t *n, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_MEMBER_CHATS, err);
+    if (!s)
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, user_id);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = hs_arena_grow(a, *out, *n, &cap, sizeof **out);
+        hs_chat_ref_t *r = &(*out)[(*n)++];
+        snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(s, 0));
+        r->kind = hs__sq_text(a, s, 1);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
+}
+
 static const char SQL_SHARED[] =
     "SELECT EXISTS (SELECT 1 FROM chat_files cf JOIN chat_members cm ON cm.chat_id = cf.chat_id"
     " WHERE cf.file_id = ?1 AND cm.user_id = ?2)";

@@ -296,6 +296,7 @@ static const hs_store_ops_t sqlite_ops = {
     .reaction_toggle = hs__sq_reaction_toggle,
     .message_search = hs__sq_message_search,
     .receipts = hs__sq_receipts,
+    .member_chats = hs__sq_member_chats,
 };
 
 int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)

@@ -156,6 +156,8 @@ int hs__sq_read_mark(hs_store_t *st, const char *chat_id, const char *user_id,
 int hs__sq_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
                     const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n,
                     hs_err_t *err);
+int hs__sq_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_chat_ref_t **out,
+                        size_t *n, hs_err_t *err);
 int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids, size_t nfiles,
                           int *existed, hs_err_t *err);
 int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,

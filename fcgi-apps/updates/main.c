@@ -1,0 +1,269 @@
+/* The updates app: GET /api/v1/updates, the long-poll fallback of the
+ * WebSocket bridge (docs/ws.md, "Long-poll"). It serves the same stored
+ * events with the same resume rules: the events after ?since= in the
+ * user's own stream and the streams of every chat they are a member of,
+ * merged in id order, waiting up to ?timeout= seconds for the first one.
+ *
+ * A waiting request holds this process (and its Redis connection) for the
+ * whole wait, which is why it is an app of its own with its own process
+ * count: long polls never starve the other route groups. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs/events.h"
+#include "hs/json.h"
+
+#define UPDATES_LIMIT           500 /* events per reply */
+#define UPDATES_TIMEOUT_DEFAULT 25  /* seconds */
+#define UPDATES_TIMEOUT_MAX     60
+
+/* ?timeout= as whole seconds, 0..UPDATES_TIMEOUT_MAX. Only digits are
+ * taken ("+5", " 5" and "5s" are refused), so what a client sends is what
+ * it gets. */
+static int timeout_or_reply(hs_req_t *req, int *out)
+{
+    const char *v = hs_req_query(req, "timeout");
+    *out = UPDATES_TIMEOUT_DEFAULT;
+    if (!v)
+        return 0;
+    size_t len = strlen(v);
+    if (len < 1 || len > 3 || strspn(v, "0123456789") != len) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value",
+                      "timeout must be a whole number of seconds from 0 to %d",
+                      UPDATES_TIMEOUT_MAX);
+        return -1;
+    }
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        n = n * 10 + (v[i] - '0');
+    if (n > UPDATES_TIMEOUT_MAX) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value",
+                      "timeout must be a whole number of seconds from 0 to %d",
+                      UPDATES_TIMEOUT_MAX);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* ?since= as an event id; *given is 0 when the parameter is absent. An
+ * empty or malformed value is an error, not "absent": a client that lost
+ * its id must say so by leaving it out. */
+static int since_or_reply(hs_req_t *req, int *given, hs_ev_id_t *since)
+{
+    const char *v = hs_req_query(req, "since");
+    *given = v != NULL;
+    if (!v)
+        return 0;
+    if (hs_event_id_parse(v, strlen(v), since)) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value",
+                      "since must be an event id (<ms>-<seq>), as 'next' gave it");
+        return -1;
+    }
+    return 0;
+}
+
+/* The streams user_id reads: their own, then one per chat they are a
+ * member of now (the store is asked at every poll, so a removed member
+ * stops reading the chat at once). Keys are allocated in the arena. */
+static int stream_keys(hs_req_t *req, const char *user_id, const char ***keys, size_t *n,
+                       hs_err_t *err)
+{
+    hs_chat_ref_t *chats;
+    size_t nchats;
+    int rc = hs_store_member_chats(req->ctx->store, user_id, req->arena, &chats, &nchats, err);
+    if (rc)
+        return rc;
+    *keys = hs_arena_alloc(req->arena, (nchats + 1) * sizeof **keys);
+    (*keys)[0] = hs_arena_printf(req->arena, HS_EV_PREFIX "user:%s", user_id);
+    for (size_t i = 0; i < nchats; i++)
+        (*keys)[i + 1] = hs_arena_printf(req->arena, HS_EV_PREFIX "chat:%s", chats[i].id);
+    *n = nchats + 1;
+    return 0;
+}
+
+/* The chat_id and user_id of an event's data, copied into the arena (NULL
+ * when absent). */
+static void data_ids(hs_req_t *req, const hs_ev_item_t *it, const char **chat_id,
+                     const char **user_id)
+{
+    *chat_id = *user_id = NULL;
+    cJSON *d = cJSON_ParseWithLength(it->data, it->data_len);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "chat_id");
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(d, "user_id");
+    if (cJSON_IsString(c))
+        *chat_id = hs_arena_strdup(req->arena, c->valuestring);
+    if (cJSON_IsString(u))
+        *user_id = hs_arena_strdup(req->arena, u->valuestring);
+    cJSON_Delete(d);
+}
+
+static int in_set(const char **set, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i] && strcmp(set[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether l holds the user's own member.added for a chat whose stream is
+ * not among keys: they joined after the member list was read. */
+static int joined_unread(hs_req_t *req, const char *me, const char **keys, size_t nkeys,
+                         const hs_ev_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const hs_ev_item_t *it = &l->items[i];
+        if (it->type_len != 12 || memcmp(it->type, "member.added", 12) != 0)
+            continue;
+        const char *chat, *user;
+        data_ids(req, it, &chat, &user);
+        if (!chat || !user || strcmp(user, me) != 0)
+            continue;
+        const char *key = hs_arena_printf(req->arena, HS_EV_PREFIX "chat:%s", chat);
+        if (!in_set(keys, nkeys, key))
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads the user's events after since into l (free it with
+ * hs_event_list_free(), also after a failure), waiting up to block_ms for
+ * the first. A wait often ends on the user's own member.added (published on
+ * their user stream) for a chat they were not in when the wait began: then
+ * the member list is read again and the streams once more, without
+ * waiting, so the reply already holds what that chat published (its
+ * chat.created among it) instead of leaving it behind next. */
+static int read_updates(hs_req_t *req, hs_ev_id_t since, int block_ms, hs_ev_list_t *l,
+                        hs_err_t *err)
+{
+    const char *me = req->auth.sub, **keys;
+    size_t nkeys;
+    memset(l, 0, sizeof *l);
+    int rc = stream_keys(req, me, &keys, &nkeys, err);
+    if (!rc)
+        rc = hs_event_read(req->ctx, keys, nkeys, since, UPDATES_LIMIT, block_ms, l, err);
+    if (rc || !joined_unread(req, me, keys, nkeys, l))
+        return rc;
+    hs_event_list_free(l);
+    rc = stream_keys(req, me, &keys, &nkeys, err);
+    if (!rc)
+        rc = hs_event_read(req->ctx, keys, nkeys, since, UPDATES_LIMIT, 0, l, err);
+    return rc;
+}
+
+/* Drops, in place, the events of a chat that follow the user's own removal
+ * from it (until they are added back). The member list is read before the
+ * streams, so a removal that lands in between (or one in the past of an
+ * old since, followed by a re-join) would otherwise let a non-member read
+ * what the chat said meanwhile. Only member.removed and member.added data
+ * are parsed, and other events' data only once such a removal was seen:
+ * the common reply costs no parsing at all. */
+static void drop_after_removal(hs_req_t *req, const char *me, hs_ev_list_t *l)
+{
+    const char **gone = NULL;
+    size_t ngone = 0, cap = 0, kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const hs_ev_item_t *it = &l->items[i];
+        int removed = it->type_len == 14 && memcmp(it->type, "member.removed", 14) == 0;
+        int added = it->type_len == 12 && memcmp(it->type, "member.added", 12) == 0;
+        const char *chat = NULL, *user = NULL;
+        if (removed || added || ngone)
+            data_ids(req, it, &chat, &user);
+        int mine = (removed || added) && chat && user && strcmp(user, me) == 0;
+        if (mine && removed && !in_set(gone, ngone, chat)) {
+            gone = hs_arena_grow(req->arena, gone, ngone, &cap, sizeof *gone);
+            gone[ngone++] = chat;
+        } else if (mine && added) {
+            for (size_t g = 0; g < ngone; g++)
+                if (gone[g] && strcmp(gone[g], chat) == 0)
+                    gone[g] = NULL;
+        } else if (!mine && chat && in_set(gone, ngone, chat)) {
+            continue; /* the user's own removal (both copies) always goes out */
+        }
+        l->items[kept++] = *it;
+    }
+    l->n = kept;
+}
+
+/* 200 {"events":[...],"next":..,"resync_required":..}. Each event is
+ * already JSON in the stream, so it goes out as raw text, never parsed. */
+static void reply_updates(hs_req_t *req, const hs_ev_list_t *l, hs_ev_id_t next, int resync)
+{
+    cJSON *o = cJSON_CreateObject(), *events = cJSON_AddArrayToObject(o, "events");
+    char id[HS_EV_ID_MAX];
+    for (size_t i = 0; l && i < l->n; i++) {
+        const hs_ev_item_t *it = &l->items[i];
+        size_t len;
+        hs_event_id_format(it->id, id);
+        char *json = hs_event_json(id, it->type, it->type_len, it->data, it->data_len, &len);
+        if (!json) {
+            cJSON_Delete(o);
+            hs_reply_fail(req, HS_EINTERNAL, NULL, NULL);
+            return;
+        }
+        cJSON_AddItemToArray(events, cJSON_CreateRaw(json));
+        free(json);
+    }
+    hs_event_id_format(next, id);
+    cJSON_AddStringToObject(o, "next", id);
+    cJSON_AddBoolToObject(o, "resync_required", resync);
+    hs_reply_json(req, 200, o);
+}
+
+/* GET /api/v1/updates?since=&timeout=
+ *
+ * Without since: no events and the newest id, at once. With a since that
+ * cannot be resumed (older than events_retention, or after the newest id:
+ * another Redis): resync_required and the newest id. Otherwise the events
+ * after since, waiting up to timeout for the first.
+ *
+ * An empty reply's next is the newest id read before the streams (never
+ * before since): every event up to it was already in its stream then, so
+ * none of the user's can be skipped, and a quiet user's since keeps up with
+ * the clock instead of ageing out of the retention window. For the same
+ * reason since == newest id resumes whatever its age: nothing was
+ * published after it, so nothing can be missing. */
+static void on_updates(hs_req_t *req)
+{
+    int timeout, given;
+    hs_ev_id_t since = {0, 0}, last;
+    hs_err_t err;
+    if (timeout_or_reply(req, &timeout) || since_or_reply(req, &given, &since))
+        return;
+    if (hs_event_last(req->ctx, &last, &err)) {
+        hs_reply_error(req, &err);
+        return;
+    }
+    if (!given) {
+        reply_updates(req, NULL, last, 0);
+        return;
+    }
+    if (hs_event_id_cmp(since, last) != 0 &&
+        !hs_event_resumable(req->ctx, since, last, hs_now_ms())) {
+        reply_updates(req, NULL, last, 1);
+        return;
+    }
+    hs_ev_list_t l;
+    if (read_updates(req, since, timeout * 1000, &l, &err)) {
+        hs_event_list_free(&l);
+        hs_reply_error(req, &err);
+        return;
+    }
+    hs_ev_id_t next = hs_event_id_cmp(last, since) > 0 ? last : since;
+    if (l.n) {
+        next = l.items[l.n - 1].id; /* before drops: those were read too */
+        drop_after_removal(req, req->auth.sub, &l);
+    }
+    reply_updates(req, &l, next, 0);
+    hs_event_list_free(&l);
+}
+
+static const hs_route_t routes[] = {
+    {"GET", "/api/v1/updates", on_updates, HS_ROUTE_AUTH},
+};
+
+int main(int argc, char **argv)
+{
+    static const hs_app_t app = {"updates", routes, sizeof routes / sizeof routes[0], NULL, 0};
+    return hs_app_main(&app, argc, argv);
+}

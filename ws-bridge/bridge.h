@@ -1,0 +1,177 @@
+/* The WebSocket bridge: one libuv loop drives libwebsockets (client
+ * connections) and a hiredis async connection (subscriptions). Modules:
+ *   main.c     process life: config, loop, signals, shutdown
+ *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes
+ *   hub.c      hs_hub_*    users, channels, routing of events, replay
+ *   sub.c      hs_sub_*    the Redis subscriber connection
+ *   client.c   hs_client_* events a client sends
+ *   presence.c hs_presence_* online / offline across bridges
+ *   metrics.c  hs_metrics_* Prometheus text on a loopback port
+ *   map.c      hs_map_*    string-keyed hash map
+ * docs/ws.md is the protocol; docs/architecture.md the design. */
+#ifndef HS_BRIDGE_H
+#define HS_BRIDGE_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "hs/app.h"
+#include "hs/events.h"
+#include "map.h"
+
+typedef struct hs_bridge hs_bridge_t;
+typedef struct hs_buser hs_buser_t;
+typedef struct hs_conn hs_conn_t;
+typedef struct hs_chan hs_chan_t;
+
+/* One event as clients receive it, shared by every queue it is in. */
+typedef struct hs_ev {
+    unsigned refs;
+    int stored;    /* has an id (kept in a stream); else ephemeral */
+    hs_ev_id_t id; /* stored events only */
+    size_t len;
+    char json[]; /* one line, no newline */
+} hs_ev_t;
+
+/* A Redis channel (hs:ev:chat:<id> or hs:ev:user:<id>) some local users need. */
+struct hs_chan {
+    char name[64];
+    int is_user;      /* a user's own channel */
+    int active;       /* SUBSCRIBE confirmed on the current Redis connection */
+    int sent;         /* SUBSCRIBE sent on the current Redis connection */
+    const char *kind; /* chats: "direct", "group", "channel" (static strings) */
+    hs_buser_t **users;
+    size_t nusers, capusers;
+};
+
+/* A user with at least one connection on this bridge. */
+struct hs_buser {
+    char id[HS_ID_LEN + 1];
+    hs_chan_t *self;   /* hs:ev:user:<id> */
+    hs_chan_t **chats; /* hs:ev:chat:<id> of every chat they are in */
+    size_t nchats, capchats;
+    hs_conn_t *conns; /* list through conn->unext */
+    size_t nconns;
+};
+
+enum hs_conn_state { HS_CONN_NEW, HS_CONN_SYNCING, HS_CONN_READY, HS_CONN_CLOSING };
+
+/* One WebSocket connection (the lws per-session data). */
+struct hs_conn {
+    struct lws *wsi;
+    hs_buser_t *user;
+    hs_conn_t *unext, *uprev; /* the user's connections */
+    hs_conn_t *anext, *aprev; /* all connections */
+    hs_conn_t *dnext, *dprev; /* dirty list: has queued events to write */
+    hs_conn_t *snext, *sprev; /* syncing list */
+    enum hs_conn_state state;
+    int dirty, in_sync, choked, ping_due, fresh, has_since, epoch, warned;
+    int close_code;
+    const char *close_reason;
+    char *token; /* as sent, until ESTABLISHED checks it */
+    char path_user[HS_ID_LEN + 1];
+    hs_ev_id_t since;     /* asked for (has_since) */
+    hs_ev_id_t last_sent; /* newest stored event queued */
+    hs_ev_t **q;          /* ring */
+    uint32_t qhead, qlen, qcap;
+    int64_t last_rx_ms, exp_s;
+    char *rx; /* a client message being assembled */
+    size_t rxlen;
+    int refused; /* client events refused in a row */
+    struct {
+        hs_chan_t *chan;
+        int64_t at;
+    } typing[4];
+};
+
+typedef struct hs_metrics_counters {
+    uint64_t accepted, closed, events_in, deliveries, frames, drops_slow, redis_reconnects,
+        replayed, client_events, client_errors;
+} hs_metrics_counters_t;
+
+/* The single context of the bridge process. */
+struct hs_bridge {
+    hs_ctx_t ctx; /* config, store, sync Redis, key: what the apps have */
+    uv_loop_t loop;
+    struct lws_context *lws;
+    uv_check_t flush;
+    uv_timer_t sweep, alive;
+    uv_signal_t sigterm, sigint, sighup;
+    uv_tcp_t metrics;
+    int stopping;
+    char bridge_id[17];
+    char run_id[48]; /* of the Redis server the streams live in */
+    int epoch;       /* bumped when Redis restarted empty */
+    hs_map_t users, chans;
+    hs_conn_t *all, *dirty, *syncing;
+    size_t nconns;
+    void *sub; /* redisAsyncContext, only sub.c knows the type */
+    int sub_up;
+    uv_timer_t sub_retry;
+    int sub_backoff_ms;
+    int64_t last_heartbeat_ms;
+    unsigned char *wbuf; /* LWS_PRE + one frame */
+    size_t wcap;
+    hs_metrics_counters_t m;
+};
+
+/* conn.c */
+extern const struct lws_protocols hs_conn_protocols[];
+/* Queues ev (taking a reference) on c; closes c with 4429 when it is full. */
+void hs_conn_push(hs_bridge_t *b, hs_conn_t *c, hs_ev_t *ev);
+/* Queues a reply built from a JSON text of len bytes. */
+void hs_conn_reply(hs_bridge_t *b, hs_conn_t *c, const char *json, size_t len);
+/* Writes what is queued for every dirty connection (once per loop turn). */
+void hs_conn_flush_all(hs_bridge_t *b);
+/* Writes what is queued for c now if its socket takes it. */
+void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c);
+/* Closes c with code and reason (a close frame, then the socket). */
+void hs_conn_close(hs_bridge_t *b, hs_conn_t *c, int code, const char *reason);
+
+hs_ev_t *hs_ev_new(size_t len);
+void hs_ev_unref(hs_ev_t *ev);
+
+/* hub.c */
+/* Registers c (authenticated as user_id) and subscribes what it needs. */
+int hs_hub_attach(hs_bridge_t *b, hs_conn_t *c, const char *user_id);
+void hs_hub_detach(hs_bridge_t *b, hs_conn_t *c);
+/* A publication on channel arrived from Redis. */
+void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char *payload,
+                    size_t plen);
+/* SUBSCRIBE on channel was confirmed. */
+void hs_hub_subscribed(hs_bridge_t *b, const char *channel, size_t clen);
+/* The subscriber connection was lost: every connection will replay. */
+void hs_hub_redis_lost(hs_bridge_t *b);
+/* Replays, for every syncing connection whose channels are all active. */
+void hs_hub_sync_ready(hs_bridge_t *b);
+/* The chat channel of user u for chat_id, or NULL if u is not a member. */
+hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id);
+
+/* sub.c */
+void hs_sub_start(hs_bridge_t *b);
+void hs_sub_stop(hs_bridge_t *b);
+/* Sends SUBSCRIBE / UNSUBSCRIBE when connected (else on reconnect). */
+void hs_sub_subscribe(hs_bridge_t *b, hs_chan_t *ch);
+void hs_sub_unsubscribe(hs_bridge_t *b, const char *name);
+int hs_sub_connected(const hs_bridge_t *b);
+
+/* client.c */
+/* Handles one complete text message from c. */
+void hs_client_event(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len);
+/* Sends {"type":"error",...}; counts towards the 4400 abuse close. */
+void hs_client_error(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *code,
+                     const char *message);
+
+/* presence.c */
+/* The user's first / last connection on this bridge came or went. */
+void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta);
+/* Renews this bridge's liveness key (its connection counts stay valid). */
+void hs_presence_alive(hs_bridge_t *b);
+/* Replies presence.state for the members of chat. */
+void hs_presence_query(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *chat_id);
+
+/* metrics.c */
+int hs_metrics_start(hs_bridge_t *b, const char *host, int port);
+
+#endif

@@ -1,0 +1,502 @@
+/* Users, channels and routing. A channel is subscribed once per bridge
+ * however many local users need it (reference counted by its user list);
+ * an event is parsed once and the same bytes are queued on every
+ * connection it goes to.
+ *
+ * Exactly once, in order: event ids are global and Redis delivers
+ * publications in id order, so each connection remembers the newest id it
+ * was given and drops anything not newer. A connection whose subscriptions
+ * are not all confirmed (new connection, new chat, Redis reconnect) is
+ * "syncing": live events skip it, and once everything is subscribed it is
+ * replayed from the streams everything after its last id, then goes live. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "hs/log.h"
+
+#define REPLAY_BATCH 1000
+
+static const char *kind_static(const char *kind)
+{
+    if (kind && strcmp(kind, "direct") == 0)
+        return "direct";
+    if (kind && strcmp(kind, "channel") == 0)
+        return "channel";
+    return "group";
+}
+
+static hs_chan_t *chan_get(hs_bridge_t *b, const char *scope, const char *id)
+{
+    char name[64];
+    snprintf(name, sizeof name, HS_EV_PREFIX "%s:%s", scope, id);
+    hs_chan_t *ch = hs_map_get(&b->chans, name);
+    if (ch)
+        return ch;
+    ch = calloc(1, sizeof *ch);
+    if (!ch)
+        return NULL;
+    memcpy(ch->name, name, sizeof name);
+    ch->is_user = strcmp(scope, "user") == 0;
+    if (hs_map_put(&b->chans, ch->name, ch)) {
+        free(ch);
+        return NULL;
+    }
+    hs_sub_subscribe(b, ch);
+    return ch;
+}
+
+static int chan_add_user(hs_chan_t *ch, hs_buser_t *u)
+{
+    if (ch->nusers == ch->capusers) {
+        size_t cap = ch->capusers ? ch->capusers * 2 : 4;
+        hs_buser_t **p = realloc(ch->users, cap * sizeof *p);
+        if (!p)
+            return -1;
+        ch->users = p;
+        ch->capusers = cap;
+    }
+    ch->users[ch->nusers++] = u;
+    return 0;
+}
+
+/* Drops u from ch; the last user's leaving unsubscribes and frees ch. */
+static void chan_drop_user(hs_bridge_t *b, hs_chan_t *ch, hs_buser_t *u)
+{
+    for (size_t i = 0; i < ch->nusers; i++)
+        if (ch->users[i] == u) {
+            ch->users[i] = ch->users[--ch->nusers];
+            break;
+        }
+    if (ch->nusers)
+        return;
+    hs_map_del(&b->chans, ch->name);
+    hs_sub_unsubscribe(b, ch->name);
+    free(ch->users);
+    free(ch);
+}
+
+hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id)
+{
+    size_t pl = sizeof(HS_EV_PREFIX "chat:") - 1;
+    for (size_t i = 0; i < u->nchats; i++)
+        if (strcmp(u->chats[i]->name + pl, chat_id) == 0)
+            return u->chats[i];
+    return NULL;
+}
+
+static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, const char *kind)
+{
+    if (hs_hub_user_chat(u, chat_id))
+        return 0;
+    if (u->nchats == u->capchats) {
+        size_t cap = u->capchats ? u->capchats * 2 : 8;
+        hs_chan_t **p = realloc(u->chats, cap * sizeof *p);
+        if (!p)
+            return -1;
+        u->chats = p;
+        u->capchats = cap;
+    }
+    hs_chan_t *ch = chan_get(b, "chat", chat_id);
+    if (!ch || chan_add_user(ch, u)) {
+        if (ch && !ch->nusers)
+            chan_drop_user(b, ch, u);
+        return -1;
+    }
+    ch->kind = kind_static(kind);
+    u->chats[u->nchats++] = ch;
+    return 0;
+}
+
+static void user_leave(hs_bridge_t *b, hs_buser_t *u, const char *chat_id)
+{
+    hs_chan_t *ch = hs_hub_user_chat(u, chat_id);
+    if (!ch)
+        return;
+    for (size_t i = 0; i < u->nchats; i++)
+        if (u->chats[i] == ch) {
+            u->chats[i] = u->chats[--u->nchats];
+            break;
+        }
+    chan_drop_user(b, ch, u);
+}
+
+static void syncing_add(hs_bridge_t *b, hs_conn_t *c)
+{
+    if (c->in_sync || c->state == HS_CONN_CLOSING)
+        return;
+    c->state = HS_CONN_SYNCING;
+    c->in_sync = 1;
+    c->sprev = NULL;
+    c->snext = b->syncing;
+    if (b->syncing)
+        b->syncing->sprev = c;
+    b->syncing = c;
+}
+
+static void syncing_del(hs_bridge_t *b, hs_conn_t *c)
+{
+    if (!c->in_sync)
+        return;
+    c->in_sync = 0;
+    if (c->sprev)
+        c->sprev->snext = c->snext;
+    else if (b->syncing == c)
+        b->syncing = c->snext;
+    if (c->snext)
+        c->snext->sprev = c->sprev;
+    c->snext = c->sprev = NULL;
+}
+
+static void user_free(hs_bridge_t *b, hs_buser_t *u)
+{
+    while (u->nchats)
+        user_leave(b, u, u->chats[u->nchats - 1]->name + sizeof(HS_EV_PREFIX "chat:") - 1);
+    if (u->self)
+        chan_drop_user(b, u->self, u);
+    hs_map_del(&b->users, u->id);
+    free(u->chats);
+    free(u);
+}
+
+/* The user's channels: their own and every chat's, from the store. */
+static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
+{
+    hs_buser_t *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    snprintf(u->id, sizeof u->id, "%s", user_id);
+    if (hs_map_put(&b->users, u->id, u)) {
+        free(u);
+        return NULL;
+    }
+    u->self = chan_get(b, "user", user_id);
+    if (!u->self || chan_add_user(u->self, u)) {
+        if (u->self && !u->self->nusers)
+            chan_drop_user(b, u->self, u);
+        u->self = NULL;
+        user_free(b, u);
+        return NULL;
+    }
+    hs_arena_t a = {0};
+    hs_chat_ref_t *refs;
+    size_t n;
+    hs_err_t err = {0};
+    int rc = hs_store_member_chats(b->ctx.store, user_id, &a, &refs, &n, &err);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = user_join(b, u, refs[i].id, refs[i].kind);
+    hs_arena_free(&a);
+    if (rc) {
+        hs_log_error(&b->ctx, "chats of user %s not loaded: %s", user_id, err.message);
+        user_free(b, u);
+        return NULL;
+    }
+    return u;
+}
+
+int hs_hub_attach(hs_bridge_t *b, hs_conn_t *c, const char *user_id)
+{
+    hs_buser_t *u = hs_map_get(&b->users, user_id);
+    int first = !u;
+    if (!u && !(u = user_new(b, user_id)))
+        return -1;
+    c->user = u;
+    c->uprev = NULL;
+    c->unext = u->conns;
+    if (u->conns)
+        u->conns->uprev = c;
+    u->conns = c;
+    u->nconns++;
+    c->fresh = 1;
+    c->epoch = b->epoch;
+    if (!c->has_since) {
+        /* Live from now: the newest id before subscribing is where a replay
+         * starts, so nothing published meanwhile is missed. */
+        hs_err_t err = {0};
+        if (hs_event_last(&b->ctx, &c->last_sent, &err)) {
+            c->last_sent.ms = (uint64_t)(hs_now_ms() - 2000);
+            c->last_sent.seq = 0;
+        }
+    }
+    syncing_add(b, c);
+    if (first)
+        hs_presence_change(b, u, 1);
+    return 0;
+}
+
+void hs_hub_detach(hs_bridge_t *b, hs_conn_t *c)
+{
+    hs_buser_t *u = c->user;
+    syncing_del(b, c);
+    if (c->uprev)
+        c->uprev->unext = c->unext;
+    else
+        u->conns = c->unext;
+    if (c->unext)
+        c->unext->uprev = c->uprev;
+    c->user = NULL;
+    if (--u->nconns == 0) {
+        hs_presence_change(b, u, -1);
+        user_free(b, u);
+    }
+}
+
+/* Builds the client form of a publication "<id> <type> <json>" (stored) or
+ * "-<origin user> <type> <json>" (ephemeral); origin is set for the latter. */
+static hs_ev_t *parse(const char *p, size_t n, char origin[HS_ID_LEN + 1], const char **type,
+                      size_t *tlen)
+{
+    const char *sp1 = memchr(p, ' ', n);
+    if (!sp1)
+        return NULL;
+    const char *t = sp1 + 1;
+    const char *sp2 = memchr(t, ' ', n - (size_t)(t - p));
+    if (!sp2)
+        return NULL;
+    const char *data = sp2 + 1;
+    size_t idl = (size_t)(sp1 - p), dl = n - (size_t)(data - p);
+    *type = t;
+    *tlen = (size_t)(sp2 - t);
+    hs_ev_t *ev;
+    if (p[0] == '-') {
+        if (idl != HS_ID_LEN + 1)
+            return NULL;
+        memcpy(origin, p + 1, HS_ID_LEN);
+        origin[HS_ID_LEN] = 0;
+        if (!(ev = hs_ev_new(*tlen + dl + 24)))
+            return NULL;
+        ev->len = (size_t)sprintf(ev->json, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)*tlen, t,
+                                  (int)dl, data);
+        return ev;
+    }
+    origin[0] = 0;
+    hs_ev_id_t id;
+    if (hs_event_id_parse(p, idl, &id) || !(ev = hs_ev_new(idl + *tlen + dl + 32)))
+        return NULL;
+    ev->stored = 1;
+    ev->id = id;
+    ev->len = (size_t)sprintf(ev->json, "{\"id\":\"%.*s\",\"type\":\"%.*s\",\"data\":%.*s}",
+                              (int)idl, p, (int)*tlen, t, (int)dl, data);
+    return ev;
+}
+
+static void fanout(hs_bridge_t *b, hs_chan_t *ch, hs_ev_t *ev, const char *origin)
+{
+    for (size_t i = 0; i < ch->nusers; i++) {
+        hs_buser_t *u = ch->users[i];
+        if (origin[0] && strcmp(origin, u->id) == 0)
+            continue; /* your own typing / presence */
+        for (hs_conn_t *c = u->conns; c; c = c->unext) {
+            if (c->state != HS_CONN_READY)
+                continue;
+            if (ev->stored && hs_event_id_cmp(ev->id, c->last_sent) <= 0)
+                continue;
+            hs_conn_push(b, c, ev);
+        }
+    }
+}
+
+/* Membership changes take effect here, after the event itself went out
+ * (so a removed member still learns of the removal). */
+static void membership(hs_bridge_t *b, hs_chan_t *ch, const char *type, size_t tlen,
+                       const char *json, size_t jlen)
+{
+    int added = tlen == 12 && memcmp(type, "member.added", 12) == 0;
+    int removed = tlen == 14 && memcmp(type, "member.removed", 14) == 0;
+    int deleted = tlen == 12 && memcmp(type, "chat.deleted", 12) == 0;
+    if (!added && !removed && !deleted)
+        return;
+    cJSON *d = cJSON_ParseWithLength(json, jlen);
+    const char *chat_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "chat_id"));
+    const char *user_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "user_id"));
+    if (!chat_id || !hs_id_valid(chat_id))
+        goto done;
+    if (deleted) {
+        if (ch->is_user)
+            goto done;
+        /* ch goes away with its last user: read nothing from it after that */
+        for (size_t k = ch->nusers; k > 0; k--)
+            user_leave(b, ch->users[k - 1], chat_id);
+        goto done;
+    }
+    hs_buser_t *u = user_id ? hs_map_get(&b->users, user_id) : NULL;
+    if (!u)
+        goto done;
+    if (removed) {
+        user_leave(b, u, chat_id);
+    } else if (!hs_hub_user_chat(u, chat_id)) {
+        hs_arena_t a = {0};
+        hs_chat_t chat;
+        hs_err_t err = {0};
+        const char *kind = NULL;
+        if (hs_store_chat_get(b->ctx.store, chat_id, NULL, 0, &a, &chat, &err) == 0)
+            kind = chat.kind;
+        if (user_join(b, u, chat_id, kind) == 0)
+            for (hs_conn_t *c = u->conns; c; c = c->unext)
+                syncing_add(b, c); /* replays the chat from the join on */
+        hs_arena_free(&a);
+    }
+done:
+    cJSON_Delete(d);
+}
+
+void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char *payload,
+                    size_t plen)
+{
+    (void)clen;
+    hs_chan_t *ch = hs_map_get(&b->chans, channel);
+    if (!ch)
+        return;
+    b->m.events_in++;
+    char origin[HS_ID_LEN + 1];
+    const char *type;
+    size_t tlen;
+    hs_ev_t *ev = parse(payload, plen, origin, &type, &tlen);
+    if (!ev)
+        return;
+    fanout(b, ch, ev, origin);
+    int stored = ev->stored;
+    hs_ev_unref(ev);
+    if (stored && (type[0] == 'm' || type[0] == 'c'))
+        membership(b, ch, type, tlen, type + tlen + 1, plen - (size_t)(type + tlen + 1 - payload));
+}
+
+void hs_hub_subscribed(hs_bridge_t *b, const char *channel, size_t clen)
+{
+    (void)clen;
+    hs_chan_t *ch = hs_map_get(&b->chans, channel);
+    if (ch)
+        ch->active = 1;
+}
+
+static void chan_lost(void *val, void *ud)
+{
+    (void)ud;
+    hs_chan_t *ch = val;
+    ch->active = ch->sent = 0;
+}
+
+void hs_hub_redis_lost(hs_bridge_t *b)
+{
+    hs_map_each(&b->chans, chan_lost, NULL);
+    for (hs_conn_t *c = b->all; c; c = c->anext)
+        if (c->state == HS_CONN_READY)
+            syncing_add(b, c);
+}
+
+static int user_active(const hs_buser_t *u)
+{
+    if (!u->self->active)
+        return 0;
+    for (size_t i = 0; i < u->nchats; i++)
+        if (!u->chats[i]->active)
+            return 0;
+    return 1;
+}
+
+static void reply_resync(hs_bridge_t *b, hs_conn_t *c, const char *reason)
+{
+    char buf[96];
+    int n = snprintf(buf, sizeof buf, "{\"type\":\"resync_required\",\"reason\":\"%s\"}", reason);
+    hs_conn_reply(b, c, buf, (size_t)n);
+}
+
+/* Queues everything after c->last_sent in the user's streams; 0 or -1. */
+static int replay(hs_bridge_t *b, hs_conn_t *c)
+{
+    hs_buser_t *u = c->user;
+    const char **keys = malloc((u->nchats + 1) * sizeof *keys);
+    if (!keys)
+        return -1;
+    keys[0] = u->self->name;
+    for (size_t i = 0; i < u->nchats; i++)
+        keys[i + 1] = u->chats[i]->name;
+    int rc = 0, more = 1;
+    while (more && rc == 0 && c->state != HS_CONN_CLOSING) {
+        hs_ev_list_t l;
+        hs_err_t err = {0};
+        rc = hs_event_read(&b->ctx, keys, u->nchats + 1, c->last_sent, REPLAY_BATCH, 0, &l, &err);
+        more = l.more;
+        for (size_t i = 0; rc == 0 && i < l.n; i++) {
+            char id[HS_EV_ID_MAX];
+            hs_event_id_format(l.items[i].id, id);
+            size_t len;
+            char *json = hs_event_json(id, l.items[i].type, l.items[i].type_len, l.items[i].data,
+                                       l.items[i].data_len, &len);
+            hs_ev_t *ev = json ? hs_ev_new(len) : NULL;
+            if (!ev) {
+                free(json);
+                rc = -1;
+                break;
+            }
+            memcpy(ev->json, json, len);
+            free(json);
+            ev->stored = 1;
+            ev->id = l.items[i].id;
+            hs_conn_push(b, c, ev);
+            hs_ev_unref(ev);
+            b->m.replayed++;
+        }
+        hs_event_list_free(&l);
+        hs_conn_flush(b, c); /* a long replay goes out as it is read */
+    }
+    free(keys);
+    return rc;
+}
+
+static void hello(hs_bridge_t *b, hs_conn_t *c, hs_ev_id_t last, int resumed)
+{
+    char id[HS_EV_ID_MAX], buf[320];
+    hs_event_id_format(last, id);
+    const hs_config_t *cfg = &b->ctx.cfg;
+    int n = snprintf(buf, sizeof buf,
+                     "{\"type\":\"hello\",\"user_id\":\"%s\",\"last_id\":\"%s\",\"resumed\":%s,"
+                     "\"heartbeat\":%ld,\"retention\":%ld,\"max_message\":%ld}",
+                     c->user->id, id, resumed ? "true" : "false", cfg->ws_heartbeat,
+                     cfg->events_retention, cfg->ws_max_message);
+    hs_conn_reply(b, c, buf, (size_t)n);
+}
+
+static void sync_conn(hs_bridge_t *b, hs_conn_t *c)
+{
+    hs_ev_id_t last;
+    hs_err_t err = {0};
+    if (hs_event_last(&b->ctx, &last, &err))
+        return; /* Redis is away again: stays syncing */
+    syncing_del(b, c);
+    c->state = HS_CONN_READY;
+    if (c->fresh) {
+        c->fresh = 0;
+        int resumed = 0;
+        if (c->has_since) {
+            resumed = hs_event_resumable(&b->ctx, c->since, last, hs_now_ms());
+            c->last_sent = resumed ? c->since : last;
+        }
+        hello(b, c, last, resumed);
+        if (c->has_since && !resumed)
+            reply_resync(b, c, "since_too_old");
+    } else if (c->epoch != b->epoch) {
+        reply_resync(b, c, "redis_restarted");
+    }
+    c->epoch = b->epoch;
+    if (replay(b, c)) {
+        /* the stream could not be read: try again on the next turn */
+        syncing_add(b, c);
+    }
+}
+
+void hs_hub_sync_ready(hs_bridge_t *b)
+{
+    if (!hs_sub_connected(b))
+        return;
+    hs_conn_t *next;
+    for (hs_conn_t *c = b->syncing; c; c = next) {
+        next = c->snext;
+        if (c->state == HS_CONN_CLOSING)
+            syncing_del(b, c);
+        else if (c->user && user_active(c->user))
+            sync_conn(b, c);
+    }
+}
