@@ -225,16 +225,24 @@ int hs_auth_verify(hs_ctx_t *ctx, const char *token, hs_claims_t *out, hs_err_t 
                              out, err);
     if (rc)
         return rc;
+    int revoked = hs_auth_revoked(ctx, out->sub, out->sid);
+    if (revoked < 0)
+        return verify_in_store(ctx, out, err);
+    if (revoked)
+        return hs_err_set(err, HS_EAUTH, "token_revoked", "This access token has been revoked");
+    return 0;
+}
+
+int hs_auth_revoked(hs_ctx_t *ctx, const char *user_id, const char *sid)
+{
     char ksid[64], kuser[64];
-    deny_key(ksid, sizeof ksid, "sid", out->sid);
-    deny_key(kuser, sizeof kuser, "user", out->sub);
+    deny_key(ksid, sizeof ksid, "sid", sid);
+    deny_key(kuser, sizeof kuser, "user", user_id);
     const char *keys[] = {ksid, kuser};
     long n = 0;
     if (hs_redis_exists(ctx->redis, keys, 2, &n, NULL))
-        return verify_in_store(ctx, out, err);
-    if (n > 0)
-        return hs_err_set(err, HS_EAUTH, "token_revoked", "This access token has been revoked");
-    return 0;
+        return -1;
+    return n > 0;
 }
 
 int hs_auth_request(hs_req_t *req, hs_err_t *err)

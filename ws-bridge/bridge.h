@@ -71,6 +71,7 @@ struct hs_conn {
     const char *close_reason;
     char *token; /* as sent, until ESTABLISHED checks it */
     char path_user[HS_ID_LEN + 1];
+    char sid[HS_ID_LEN + 1]; /* the token's session, re-checked every heartbeat */
     hs_ev_id_t since;     /* asked for (has_since) */
     hs_ev_id_t last_sent; /* newest stored event queued */
     hs_ev_t **q;          /* ring */

@@ -220,6 +220,7 @@ static void on_auth(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *re
         return;
     }
     c->exp_s = claims.exp;
+    memcpy(c->sid, claims.sid, sizeof c->sid);
     c->warned = 0;
     cJSON *r = reply_obj("ack", ref);
     cJSON *d = cJSON_AddObjectToObject(r, "data");

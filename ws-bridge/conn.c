@@ -276,6 +276,7 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
         return;
     }
     c->exp_s = claims.exp;
+    memcpy(c->sid, claims.sid, sizeof c->sid);
     if (hs_hub_attach(b, c, claims.sub))
         hs_conn_close(b, c, 1011, "internal_error");
 }

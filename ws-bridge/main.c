@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "hs/auth.h"
 #include "hs/log.h"
 
 #define SWEEP_MS 1000
@@ -78,6 +79,13 @@ static void sweep_cb(uv_timer_t *t)
             c->warned = 1;
             hs_conn_reply(b, c, buf, (size_t)n);
         }
+        /* a logout or a disabled account ends live connections too (when
+         * Redis can tell; the token's expiry bounds it otherwise) */
+        if (beat && c->user && hs_sub_connected(b) &&
+            hs_auth_revoked(&b->ctx, c->user->id, c->sid) == 1) {
+            hs_conn_close(b, c, 4401, "token_revoked");
+            continue;
+        }
         if (beat && c->wsi) {
             c->ping_due = 1;
             lws_callback_on_writable(c->wsi);
@@ -116,8 +124,9 @@ static void drain_cb(uv_timer_t *t)
     if (b->nconns && hs_now_ms() - b->last_heartbeat_ms < DRAIN_MS)
         return; /* close frames still going out */
     uv_timer_stop(t);
-    lws_context_destroy(b->lws); /* drops what is left (CLOSED runs for each) */
-    b->lws = NULL;
+    /* drops what is left (CLOSED runs for each); libuv handles close on
+     * the next turns, and main() finishes the destroy after the loop */
+    lws_context_destroy(b->lws);
     hs_sub_stop(b);
     char key[48];
     snprintf(key, sizeof key, "hs:bridge:%s", b->bridge_id);
@@ -254,6 +263,8 @@ int main(int argc, char **argv)
         close_handles(b);
     }
     uv_run(&b->loop, UV_RUN_DEFAULT);
+    if (b->lws)
+        lws_context_destroy(b->lws); /* the second half, with the loop stopped */
     uv_loop_close(&b->loop);
     hs_map_free(&b->users);
     hs_map_free(&b->chans);

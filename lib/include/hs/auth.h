@@ -41,6 +41,11 @@ int hs_auth_refresh(hs_ctx_t *ctx, hs_arena_t *a, const char *refresh_token,
  * been revoked (Redis denylist; the store when Redis is unreachable). */
 int hs_auth_verify(hs_ctx_t *ctx, const char *token, hs_claims_t *out, hs_err_t *err);
 
+/* Whether the session sid or the user was revoked (logout, password
+ * change, disabled): 1 or 0 from the Redis denylist, -1 when Redis cannot
+ * tell. For holders of long-lived connections to re-check. */
+int hs_auth_revoked(hs_ctx_t *ctx, const char *user_id, const char *sid);
+
 /* Authenticates req from "Authorization: Bearer" into req->auth. */
 int hs_auth_request(hs_req_t *req, hs_err_t *err);
 
