@@ -228,7 +228,7 @@ int main(int argc, char **argv)
             check = 1;
         else if (strcmp(argv[i], "--routes") == 0) {
             /* for the API document's test: the bridge serves these */
-            printf("GET /ws auth\nGET /ws/{user_id} auth\n");
+            printf("GET /ws public\nGET /ws/{user_id} public\n"); /* the token is checked after the upgrade */
             return 0;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return usage(0);
