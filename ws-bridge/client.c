@@ -153,7 +153,7 @@ static void on_chat_message(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const 
     const char *content = str_field(o, "content", &bad);
     const char *client_id = str_field(o, "client_id", &bad);
     const char *reply_to = str_field(o, "reply_to", &bad);
-    const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "attachments");
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "file_ids");
     const char *files[HS_MAX_ATTACHMENTS];
     size_t nfiles = 0;
     if (att && !cJSON_IsNull(att)) {
@@ -173,7 +173,7 @@ static void on_chat_message(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const 
     if (bad || (!content && !nfiles)) {
         hs_client_error(b, c, ref, "invalid_event",
                         "chat_message needs content (a string), and optional client_id, "
-                        "reply_to (strings) and attachments (at most 10 file ids)");
+                        "reply_to (strings) and file_ids (at most 10)");
         return;
     }
     int wrong = 0;
