@@ -67,14 +67,15 @@ struct hs_conn {
     hs_conn_t *snext, *sprev; /* syncing list */
     enum hs_conn_state state;
     int dirty, in_sync, choked, ping_due, fresh, has_since, epoch, warned;
+    int bad_since; /* a malformed since: closed with 4400 once established */
     int close_code;
-    const char *close_reason;
-    char *token; /* as sent, until ESTABLISHED checks it */
+    const char *close_reason; /* static */
+    char *token;              /* as sent, until ESTABLISHED checks it */
     char path_user[HS_ID_LEN + 1];
     char sid[HS_ID_LEN + 1]; /* the token's session, re-checked every heartbeat */
-    hs_ev_id_t since;     /* asked for (has_since) */
-    hs_ev_id_t last_sent; /* newest stored event queued */
-    hs_ev_t **q;          /* ring */
+    hs_ev_id_t since;        /* asked for (has_since) */
+    hs_ev_id_t last_sent;    /* newest stored event queued */
+    hs_ev_t **q;             /* ring */
     uint32_t qhead, qlen, qcap;
     int64_t last_rx_ms, exp_s;
     char *rx; /* a client message being assembled */

@@ -17,6 +17,9 @@
 #define RING_MIN      8
 #define RING_KEEP     64 /* an idle connection keeps a ring at most this large */
 #define CLOSE_GRACE_S 5
+/* lws keeps the close opcode out of its public enum (lws_close_reason()
+ * feeds it); 4 is its value in lws' ABI-frozen enum lws_write_protocol. */
+#define WRITE_CLOSE ((enum lws_write_protocol)4)
 
 hs_ev_t *hs_ev_new(size_t len)
 {
@@ -167,7 +170,7 @@ void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c)
     if (n < 0) {
         /* the socket failed: lws closes it; say so from its own callback */
         c->state = HS_CONN_CLOSING;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         return;
     }
     if (lws_partial_buffered(c->wsi) || c->qlen) {
@@ -196,7 +199,24 @@ void hs_conn_close(hs_bridge_t *b, hs_conn_t *c, int code, const char *reason)
     queue_clear(c);
     lws_callback_on_writable(c->wsi);
     /* a peer that reads nothing never makes us writable */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+}
+
+/* Writes the close frame, then lets lws drop the socket. (lws 4.1 drops a
+ * connection whose writable callback returns -1 without sending the reason
+ * lws_close_reason() set, so the frame is written here.) */
+static int send_close(hs_conn_t *c, struct lws *wsi)
+{
+    unsigned char buf[LWS_PRE + 125];
+    unsigned char *p = buf + LWS_PRE;
+    size_t n = strlen(c->close_reason);
+    if (n > 123)
+        n = 123;
+    p[0] = (unsigned char)(c->close_code >> 8);
+    p[1] = (unsigned char)(c->close_code & 0xff);
+    memcpy(p + 2, c->close_reason, n);
+    lws_write(wsi, p, n + 2, WRITE_CLOSE);
+    return -1;
 }
 
 /* Copies the token, the path's user id and since out of the handshake,
@@ -217,7 +237,7 @@ static int handshake(hs_conn_t *c, struct lws *wsi)
         if (hs_event_id_parse(v, strlen(v), &c->since) == 0)
             c->has_since = 1;
         else
-            c->close_code = 4400; /* said once ESTABLISHED */
+            c->bad_since = 1; /* said once ESTABLISHED */
     }
     const char *tok = NULL;
     if ((v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf)) && *v) {
@@ -252,8 +272,7 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
         hs_conn_close(b, c, 1001, "bridge shutting down");
         return;
     }
-    if (c->close_code == 4400) {
-        c->close_code = 0;
+    if (c->bad_since) {
         hs_conn_close(b, c, 4400, "since is not an event id");
         return;
     }
@@ -305,11 +324,8 @@ static void closed(hs_bridge_t *b, hs_conn_t *c)
 
 static int writeable(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
 {
-    if (c->close_code && c->state == HS_CONN_CLOSING) {
-        const char *r = c->close_reason ? c->close_reason : "";
-        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)r, strlen(r));
-        return -1;
-    }
+    if (c->state == HS_CONN_CLOSING)
+        return c->close_code ? send_close(c, wsi) : -1;
     if (c->ping_due) {
         unsigned char ping[LWS_PRE + 1];
         c->ping_due = 0;
@@ -328,19 +344,17 @@ static int writeable(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
 static int receive(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi, const char *in, size_t len)
 {
     c->last_rx_ms = hs_now_ms();
-    if (lws_frame_is_binary(wsi)) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-                         (unsigned char *)"binary frames are not accepted", 30);
-        return -1;
-    }
-    if (c->rxlen + len > (size_t)b->ctx.cfg.ws_max_message) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)"message too large", 17);
-        return -1;
-    }
-    int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (c->state == HS_CONN_CLOSING)
         return 0;
+    if (lws_frame_is_binary(wsi)) {
+        hs_conn_close(b, c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
+        return 0;
+    }
+    if (c->rxlen + len > (size_t)b->ctx.cfg.ws_max_message) {
+        hs_conn_close(b, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+        return 0;
+    }
+    int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (last && !c->rxlen) { /* the usual case: a whole message at once */
         hs_client_event(b, c, in, len);
         return 0;

@@ -190,7 +190,9 @@ static int start(hs_bridge_t *b)
     info.protocols = hs_conn_protocols;
     info.user = b;
     info.foreign_loops = loops;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* IPv4 only: with IPv6 on, lws 4.1 ignores an address in iface and binds to all */
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.fd_limit_per_thread = (unsigned)raise_nofile();
     info.timeout_secs = 10;
     info.count_threads = 1;
@@ -228,7 +230,8 @@ int main(int argc, char **argv)
             check = 1;
         else if (strcmp(argv[i], "--routes") == 0) {
             /* for the API document's test: the bridge serves these */
-            printf("GET /ws public\nGET /ws/{user_id} public\n"); /* the token is checked after the upgrade */
+            printf("GET /ws public\nGET /ws/{user_id} public\n"); /* the token is checked after the
+                                                                     upgrade */
             return 0;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return usage(0);
