@@ -75,7 +75,7 @@ const hs_conf_key_t hs_config_keys[] = {
      "Largest group whose per-message read receipts can be listed"},
     {"events_retention", I(events_retention), "600", 10, 86400,
      "Seconds an event is kept for replay after a reconnect (resync_required beyond)"},
-    {"ws_bind", S(ws_bind), "127.0.0.1", 0, 0, "Address the WebSocket bridge listens on"},
+    {"ws_bind", S(ws_bind), "127.0.0.1", 0, 0, "IPv4 address the WebSocket bridge listens on"},
     {"ws_port", I(ws_port), "8091", 1, 65535, "WebSocket bridge port (the web server proxies /ws)"},
     {"ws_metrics_port", I(ws_metrics_port), "0", 0, 65535,
      "Loopback port of the bridge's Prometheus /metrics; 0: ws_port + 1"},

@@ -307,3 +307,15 @@ cJSON *hs_message_json(const hs_message_t *m)
         cJSON_AddStringToObject(o, "snippet", m->snippet);
     return o;
 }
+
+int hs_message_content_check(const char *content, hs_err_t *err)
+{
+    for (const unsigned char *p = (const unsigned char *)content; *p; p++)
+        /* C0 controls but tab and newlines, DEL, and C1 (U+0080-U+009F,
+         * which UTF-8 writes as C2 80 to C2 9F). */
+        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f ||
+            (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+            return hs_err_set(err, HS_EINVAL, "invalid_content",
+                              "Messages may not hold control characters");
+    return 0;
+}

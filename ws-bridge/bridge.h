@@ -1,6 +1,7 @@
 /* The WebSocket bridge: one libuv loop drives libwebsockets (client
  * connections) and a hiredis async connection (subscriptions). Modules:
  *   main.c     process life: config, loop, signals, shutdown
+ *   accept.c   hs_accept_* the listening socket and request heads, handed to lws
  *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes
  *   hub.c      hs_hub_*    users, channels, routing of events, replay
  *   sub.c      hs_sub_*    the Redis subscriber connection
@@ -101,6 +102,9 @@ struct hs_bridge {
     uv_timer_t sweep, alive;
     uv_signal_t sigterm, sigint, sighup;
     uv_tcp_t metrics;
+    int listen_fd;
+    uv_poll_t listen_poll;
+    struct pending *pending; /* accepted, request head not complete yet */
     int stopping;
     char bridge_id[17];
     char run_id[48]; /* of the Redis server the streams live in */
@@ -172,6 +176,13 @@ void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta);
 void hs_presence_alive(hs_bridge_t *b);
 /* Replies presence.state for the members of chat. */
 void hs_presence_query(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *chat_id);
+
+/* accept.c */
+/* Listens on host:port (IPv4) and hands each request head to lws. */
+int hs_accept_start(hs_bridge_t *b, const char *host, int port);
+/* Drops connections whose head took too long (all: every one). */
+void hs_accept_sweep(hs_bridge_t *b, int all);
+void hs_accept_stop(hs_bridge_t *b);
 
 /* metrics.c */
 int hs_metrics_start(hs_bridge_t *b, const char *host, int port);

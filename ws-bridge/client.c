@@ -170,10 +170,15 @@ static void on_chat_message(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const 
             }
         }
     }
-    if (bad || (!content && !nfiles)) {
+    if (bad || !content || !*content) {
         hs_client_error(b, c, ref, "invalid_event",
-                        "chat_message needs content (a string), and optional client_id, "
-                        "reply_to (strings) and file_ids (at most 10)");
+                        "chat_message needs content (a non-empty string), and optional "
+                        "client_id, reply_to (strings) and file_ids (at most 10)");
+        return;
+    }
+    hs_err_t cerr = {0};
+    if (hs_message_content_check(content, &cerr)) {
+        err_reply(b, c, ref, &cerr);
         return;
     }
     int wrong = 0;
@@ -187,8 +192,8 @@ static void on_chat_message(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const 
     hs_message_t m;
     int existed = 0;
     /* membership is checked by lib, as for POST /messages */
-    if (hs_message_send(&b->ctx, &a, c->user->id, chat_id, content ? content : "", reply_to, files,
-                        nfiles, client_id, &m, &existed, &err)) {
+    if (hs_message_send(&b->ctx, &a, c->user->id, chat_id, content, reply_to, files, nfiles,
+                        client_id, &m, &existed, &err)) {
         err_reply(b, c, ref, &err);
     } else {
         cJSON *r = reply_obj("ack", ref);

@@ -57,6 +57,7 @@ static void sweep_cb(uv_timer_t *t)
     hs_bridge_t *b = t->data;
     const hs_config_t *cfg = &b->ctx.cfg;
     int64_t now = hs_now_ms(), now_s = now / 1000;
+    hs_accept_sweep(b, 0);
     int beat = now - b->last_heartbeat_ms >= cfg->ws_heartbeat * 1000;
     if (beat)
         b->last_heartbeat_ms = now;
@@ -145,6 +146,7 @@ static void on_signal(uv_signal_t *s, int signum)
     if (b->stopping)
         return;
     b->stopping = 1;
+    hs_accept_stop(b);
     for (hs_conn_t *c = b->all; c; c = c->anext)
         hs_conn_close(b, c, 1001, "bridge shutting down");
     b->last_heartbeat_ms = hs_now_ms(); /* the drain clock */
@@ -174,6 +176,7 @@ static void init_handles(hs_bridge_t *b)
     uv_signal_t *sig[] = {&b->sigterm, &b->sigint, &b->sighup};
     for (int i = 0; i < 3; i++)
         uv_signal_init(&b->loop, sig[i]);
+    b->listen_fd = -1;
     b->flush.data = b->sweep.data = b->alive.data = b->sub_retry.data = b->metrics.data = b;
     b->sigterm.data = b->sigint.data = b->sighup.data = b;
 }
@@ -185,19 +188,21 @@ static int start(hs_bridge_t *b)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     void *loops[1] = {&b->loop};
-    info.port = (int)cfg->ws_port;
-    info.iface = cfg->ws_bind;
+    info.port = CONTEXT_PORT_NO_LISTEN; /* accept.c listens */
     info.protocols = hs_conn_protocols;
     info.user = b;
     info.foreign_loops = loops;
-    /* IPv4 only: with IPv6 on, lws 4.1 ignores an address in iface and binds to all */
-    info.options =
-        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.fd_limit_per_thread = (unsigned)raise_nofile();
     info.timeout_secs = 10;
     info.count_threads = 1;
     if (!(b->lws = lws_create_context(&info))) {
-        fprintf(stderr, "hs-ws-bridge: cannot listen on %s:%ld\n", cfg->ws_bind, cfg->ws_port);
+        fprintf(stderr, "hs-ws-bridge: libwebsockets did not start\n");
+        return -1;
+    }
+    if (hs_accept_start(b, cfg->ws_bind, (int)cfg->ws_port)) {
+        fprintf(stderr, "hs-ws-bridge: cannot listen on %s:%ld: %s\n", cfg->ws_bind, cfg->ws_port,
+                strerror(errno));
         return -1;
     }
     int mport = (int)(cfg->ws_metrics_port ? cfg->ws_metrics_port : cfg->ws_port + 1);
@@ -260,6 +265,7 @@ int main(int argc, char **argv)
         status = 0;
     } else {
         b->stopping = 1;
+        hs_accept_stop(b);
         if (b->lws)
             lws_context_destroy(b->lws);
         hs_sub_stop(b);

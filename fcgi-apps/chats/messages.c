@@ -11,17 +11,13 @@
  * the domain's (413). */
 static int content_or_reply(hs_req_t *req, const cJSON *body, const char **content)
 {
+    hs_err_t err;
     if (hs_json_string_or_reply(req, body, "content", 1, 1, 1 << 24, content))
         return -1;
-    for (const unsigned char *p = (const unsigned char *)*content; *p; p++)
-        /* C0 controls but tab and newlines, DEL, and C1 (U+0080-U+009F,
-         * which UTF-8 writes as C2 80 to C2 9F). */
-        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f ||
-            (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)) {
-            hs_reply_fail(req, HS_EINVAL, "invalid_content",
-                          "Messages may not hold control characters");
-            return -1;
-        }
+    if (hs_message_content_check(*content, &err)) {
+        hs_reply_error(req, &err);
+        return -1;
+    }
     return 0;
 }
 

@@ -55,6 +55,10 @@ int hs_message_search(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
  * keycap). */
 int hs_emoji_valid(const char *s);
 
+/* 0 if content may be a message's text: no control characters but tab and
+ * newlines (C0, DEL, C1); else 400 invalid_content. */
+int hs_message_content_check(const char *content, hs_err_t *err);
+
 /* The message's JSON; the caller owns the result. */
 cJSON *hs_message_json(const hs_message_t *m);
 
