@@ -327,9 +327,11 @@ static int writeable(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
     if (c->state == HS_CONN_CLOSING)
         return c->close_code ? send_close(c, wsi) : -1;
     if (c->ping_due) {
-        unsigned char ping[LWS_PRE + 1];
+        /* lws 4.1 reports pongs to us only when they carry a payload */
+        unsigned char ping[LWS_PRE + 4] = {0};
+        memcpy(ping + LWS_PRE, "beat", 4);
         c->ping_due = 0;
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
             return -1;
         if (c->qlen)
             lws_callback_on_writable(wsi);

@@ -184,7 +184,7 @@ static void init_handles(hs_bridge_t *b)
 static int start(hs_bridge_t *b)
 {
     const hs_config_t *cfg = &b->ctx.cfg;
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    lws_set_log_level(LLL_ERR, lws_log); /* its warnings include per-connection chatter */
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     void *loops[1] = {&b->loop};
