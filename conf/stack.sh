@@ -129,11 +129,18 @@ if [ "${HS_QUIET:-0}" != 1 ]; then
 MSG
 fi
 
-# Whichever child exits first ends the stack.
-while kill -0 "$redis_pid" 2>/dev/null && kill -0 "$lighttpd_pid" 2>/dev/null; do
+# lighttpd exiting ends the stack. Redis may go away and come back (a
+# restart, a test killing it): the apps and the bridges reconnect by
+# themselves, so that is only reported.
+redis_said=0
+while kill -0 "$lighttpd_pid" 2>/dev/null; do
+	if [ $redis_said = 0 ] && ! kill -0 "$redis_pid" 2>/dev/null; then
+		echo "stack: redis-server exited; the apps and bridges wait for a Redis on port $rport" >&2
+		redis_said=1
+	fi
 	sleep 1 &
 	wait $! 2>/dev/null || true
 done
-echo "stack: a server exited; stopping" >&2
+echo "stack: lighttpd exited; stopping" >&2
 stop
 exit 1

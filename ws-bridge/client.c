@@ -170,10 +170,14 @@ static void on_chat_message(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const 
             }
         }
     }
-    if (bad || !content || !*content) {
+    if (bad || !content) {
         hs_client_error(b, c, ref, "invalid_event",
-                        "chat_message needs content (a non-empty string), and optional "
-                        "client_id, reply_to (strings) and file_ids (at most 10)");
+                        "chat_message needs content (a string), and optional client_id, "
+                        "reply_to (strings) and file_ids (at most 10)");
+        return;
+    }
+    if (!*content) { /* as POST /messages answers it */
+        hs_client_error(b, c, ref, "invalid_value", "content must not be empty");
         return;
     }
     hs_err_t cerr = {0};
