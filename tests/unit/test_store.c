@@ -520,6 +520,50 @@ static void messages_in_commit_order(void **state)
     assert_string_equal(page.items[0].id, early.id);
 }
 
+/* What the real-time bridge routes by: every chat of a user, with its kind,
+ * and nothing after the user left it. */
+static void member_chats(void **state)
+{
+    (void)state;
+    hs_user_t u, other;
+    hs_err_t err;
+    make_user(&u, "router", "");
+    make_user(&other, "bystander", "");
+    hs_chat_t g = {.kind = "group", .name = "g", .created_at = hs_now_ms()};
+    hs_chat_t ch = {.kind = "channel", .name = "c", .created_at = hs_now_ms()};
+    hs_chat_t theirs = {.kind = "group", .name = "t", .created_at = hs_now_ms()};
+    hs_id_new(g.id);
+    hs_id_new(ch.id);
+    hs_id_new(theirs.id);
+    memcpy(g.owner_id, u.id, sizeof g.owner_id);
+    memcpy(ch.owner_id, u.id, sizeof ch.owner_id);
+    memcpy(theirs.owner_id, other.id, sizeof theirs.owner_id);
+    const char *both[] = {u.id, other.id}, *mine[] = {u.id}, *only_other[] = {other.id};
+    assert_int_equal(hs_store_chat_create(st, &g, NULL, both, 2, &err), 0);
+    assert_int_equal(hs_store_chat_create(st, &ch, NULL, mine, 1, &err), 0);
+    assert_int_equal(hs_store_chat_create(st, &theirs, NULL, only_other, 1, &err), 0);
+
+    hs_chat_ref_t *refs;
+    size_t n;
+    assert_int_equal(hs_store_member_chats(st, u.id, &arena, &refs, &n, &err), 0);
+    assert_int_equal(n, 2);
+    int saw_group = 0, saw_channel = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(refs[i].id, g.id) == 0)
+            saw_group = strcmp(refs[i].kind, "group") == 0;
+        if (strcmp(refs[i].id, ch.id) == 0)
+            saw_channel = strcmp(refs[i].kind, "channel") == 0;
+    }
+    assert_true(saw_group && saw_channel);
+
+    assert_int_equal(hs_store_member_remove(st, g.id, u.id, &err), 0);
+    assert_int_equal(hs_store_member_chats(st, u.id, &arena, &refs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(refs[0].id, ch.id);
+    assert_int_equal(hs_store_member_chats(st, other.id, &arena, &refs, &n, &err), 0);
+    assert_int_equal(n, 2);
+}
+
 static void search_pages_across_windows(void **state)
 {
     (void)state;
@@ -607,6 +651,7 @@ int main(void)
         T(uploads_and_files),
         T(quota),
         T(messages_in_commit_order),
+        T(member_chats),
         T(search_pages_across_windows),
         T(expiry),
         T(links),
