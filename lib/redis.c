@@ -6,12 +6,14 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "hs/util.h"
+
 struct hs_redis {
     redisContext *c;
     char *host;
     int port;
     struct timeval timeout;
-    time_t next_attempt; /* backoff after a failed connect */
+    int64_t next_attempt; /* ms; backoff after a slow failed connect */
 };
 
 hs_redis_t *hs_redis_new(const char *host, int port, int timeout_ms)
@@ -48,17 +50,23 @@ static void drop(hs_redis_t *r)
     }
 }
 
+/* A connect that failed at once (refused: Redis is restarting) is tried
+ * again on the next call, so the first request after Redis is back
+ * succeeds; one that took long (a timeout, an unreachable host) makes the
+ * next second's calls fail fast instead of each waiting as long. */
 static int ensure(hs_redis_t *r)
 {
     if (r->c)
         return 0;
-    time_t now = time(NULL);
+    int64_t now = hs_now_ms();
     if (now < r->next_attempt)
         return -1;
     r->c = redisConnectWithTimeout(r->host, r->port, r->timeout);
     if (!r->c || r->c->err || redisSetTimeout(r->c, r->timeout) != REDIS_OK) {
         drop(r);
-        r->next_attempt = now + 1;
+        int64_t after = hs_now_ms();
+        if (after - now >= 50)
+            r->next_attempt = after + 1000;
         return -1;
     }
     return 0;

@@ -147,48 +147,61 @@ static void on_read(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *re
     hs_arena_free(&a);
 }
 
+/* The string field name of a chat_message, checked with the codes POST
+ * /messages answers (missing_field, wrong_type, invalid_value); 0 or -1
+ * after an error event. */
+static int message_field(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *ref,
+                         const char *name, int required, const char **out)
+{
+    char msg[96];
+    int bad = 0;
+    *out = str_field(o, name, &bad);
+    if (bad) {
+        snprintf(msg, sizeof msg, "The field '%s' must be a string", name);
+        hs_client_error(b, c, ref, "wrong_type", msg);
+        return -1;
+    }
+    if (required && !*out) {
+        snprintf(msg, sizeof msg, "The field '%s' is required", name);
+        hs_client_error(b, c, ref, "missing_field", msg);
+        return -1;
+    }
+    if (*out && (!**out || strlen(*out) > (strcmp(name, "content") ? 64 : 1u << 24))) {
+        snprintf(msg, sizeof msg, "The field '%s' is empty or too long", name);
+        hs_client_error(b, c, ref, "invalid_value", msg);
+        return -1;
+    }
+    return 0;
+}
+
 static void on_chat_message(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *ref)
 {
-    int bad = 0;
-    const char *content = str_field(o, "content", &bad);
-    const char *client_id = str_field(o, "client_id", &bad);
-    const char *reply_to = str_field(o, "reply_to", &bad);
+    const char *chat_id, *content, *client_id, *reply_to;
+    if (message_field(b, c, o, ref, "chat_id", 1, &chat_id) ||
+        message_field(b, c, o, ref, "content", 1, &content) ||
+        message_field(b, c, o, ref, "client_id", 0, &client_id) ||
+        message_field(b, c, o, ref, "reply_to", 0, &reply_to))
+        return;
     const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "file_ids");
     const char *files[HS_MAX_ATTACHMENTS];
     size_t nfiles = 0;
     if (att && !cJSON_IsNull(att)) {
-        if (!cJSON_IsArray(att) || cJSON_GetArraySize(att) > HS_MAX_ATTACHMENTS) {
-            bad = 1;
-        } else {
-            const cJSON *f;
-            cJSON_ArrayForEach(f, att)
-            {
-                if (!cJSON_IsString(f))
-                    bad = 1;
-                else
-                    files[nfiles++] = f->valuestring;
-            }
+        const cJSON *f;
+        int strings = cJSON_IsArray(att);
+        cJSON_ArrayForEach(f, att) strings = strings && cJSON_IsString(f);
+        if (!strings) {
+            hs_client_error(b, c, ref, "wrong_type", "file_ids must be an array of file ids");
+            return;
         }
-    }
-    if (bad || !content) {
-        hs_client_error(b, c, ref, "invalid_event",
-                        "chat_message needs content (a string), and optional client_id, "
-                        "reply_to (strings) and file_ids (at most 10)");
-        return;
-    }
-    if (!*content) { /* as POST /messages answers it */
-        hs_client_error(b, c, ref, "invalid_value", "content must not be empty");
-        return;
+        if (cJSON_GetArraySize(att) > HS_MAX_ATTACHMENTS) {
+            hs_client_error(b, c, ref, "invalid_value", "A message holds at most 10 files");
+            return;
+        }
+        cJSON_ArrayForEach(f, att) files[nfiles++] = f->valuestring;
     }
     hs_err_t cerr = {0};
     if (hs_message_content_check(content, &cerr)) {
         err_reply(b, c, ref, &cerr);
-        return;
-    }
-    int wrong = 0;
-    const char *chat_id = str_field(o, "chat_id", &wrong);
-    if (!chat_id || wrong) {
-        hs_client_error(b, c, ref, "invalid_event", "chat_id must be a string");
         return;
     }
     hs_arena_t a = {0};

@@ -12,8 +12,13 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
+/* hiredis 0.14's libuv adapter drops a failed connect on the floor (the
+ * connect callback never runs), so a connection not up by then is freed
+ * and tried again. */
+#define CONNECT_TIMEOUT_MS 250
 
 static void connect_now(hs_bridge_t *b);
+static void schedule_retry(hs_bridge_t *b);
 
 static void on_reply(redisAsyncContext *ac, void *r, void *priv)
 {
@@ -33,7 +38,15 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
 
 static void retry_cb(uv_timer_t *t)
 {
-    connect_now(t->data);
+    hs_bridge_t *b = t->data;
+    if (b->sub && !b->sub_up) { /* the watchdog fired */
+        redisAsyncContext *ac = b->sub;
+        b->sub = NULL;
+        redisAsyncFree(ac);
+        schedule_retry(b);
+        return;
+    }
+    connect_now(b);
 }
 
 static void schedule_retry(hs_bridge_t *b)
@@ -88,6 +101,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
     b->sub_up = 1;
     b->sub_backoff_ms = 0;
+    uv_timer_stop(&b->sub_retry);
     check_run_id(b);
     hs_presence_alive(b);
     hs_map_each(&b->chans, subscribe_all, b);
@@ -127,6 +141,8 @@ static void connect_now(hs_bridge_t *b)
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     b->sub = ac;
+    /* the watchdog; on_connect stops it */
+    uv_timer_start(&b->sub_retry, retry_cb, CONNECT_TIMEOUT_MS, 0);
 }
 
 void hs_sub_start(hs_bridge_t *b)

@@ -16,8 +16,9 @@ void hs_redis_free(hs_redis_t *r);
 
 /* Runs one command given as argv. Returns the reply (free it with
  * hs_redis_reply_free) or NULL with err set to 503 redis_unavailable. A
- * broken connection is retried once; after a failed connect, further
- * attempts wait out a one-second backoff. */
+ * broken connection is retried once; after a connect that failed slowly
+ * (timeout), further attempts wait out a one-second backoff (a refused
+ * one is retried on the next call). */
 struct redisReply *hs_redis_argv(hs_redis_t *r, int argc, const char **argv, hs_err_t *err);
 void hs_redis_reply_free(struct redisReply *reply);
 /* As hs_redis_argv for a command that blocks up to wait_ms in Redis (XREAD
