@@ -8,8 +8,16 @@ Fixtures:
   make_stack  a factory for extra stacks with their own HS_* overrides
               (small rate limits, CORS origins, a Redis to stop...); they are
               stopped when the test ends.
+  make_module_stack  the same for stacks shared by the tests of one file.
   user_a, user_b  two ordinary users on the main stack that tests must not
               log out, disable or otherwise change.
+
+WebSocket bridges (docs/ws.md): each stack gets a free block of four ports
+from HS_WS_PORT; conf/stack.sh runs HS_WS_BRIDGES bridges (the main stack
+two, others one unless overridden), bridge i on HS_WS_PORT + 2i with its
+/metrics on the next port. stack.ws_url(i), stack.ws_proxy_url (/ws
+through lighttpd), stack.metrics_url(i), stack.bridge_pid(i) /
+bridge_pids(), and stack.kill_redis() / start_redis() for a Redis crash.
 
 Environment: HS_BIN_DIR (default build/bin), HS_SANITIZE=1 (fail on any
 ASan/UBSan report the apps leave in <rundir>/logs), HS_KEEP_RUNDIR=1 (keep the
@@ -43,7 +51,9 @@ MAIN_ENV = {
     "HS_REGISTER_IP_BURST": "100000",
     "HS_LOGIN_IP_BURST": "100000",
     "HS_LOGIN_ACCOUNT_BURST": "100000",
+    "HS_WS_BRIDGES": "2",
 }
+WS_BRIDGE = "hs-ws-bridge"
 
 
 def free_port(taken=()):
@@ -53,6 +63,40 @@ def free_port(taken=()):
             port = s.getsockname()[1]
         if port not in taken:
             return port
+
+
+def free_port_block(n, taken=()):
+    """A port p with p..p+n-1 all free (and none in taken)."""
+    for _ in range(500):
+        base = free_port(taken)
+        ports = range(base, base + n)
+        if ports[-1] > 65535 or any(p in taken for p in ports):
+            continue
+        try:
+            for p in ports:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return base
+    raise AssertionError(f"no {n} consecutive free ports")
+
+
+def _listening_inodes(port):
+    """Socket inodes listening on 127.0.0.1:port (or any address)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            local, state, inode = cols[1], cols[3], cols[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                inodes.add(inode)
+    return inodes
 
 
 def _read(path, limit=None):
@@ -74,10 +118,13 @@ class Stack(Client):
         self.name = name
         self.port = free_port()
         self.redis_port = free_port({self.port})
+        self.ws_base = free_port_block(4, {self.port, self.redis_port})
         super().__init__(f"http://127.0.0.1:{self.port}")
         self.rundir = os.path.realpath(tempfile.mkdtemp(prefix=f"hs-it-{name}-"))
         self.proc = None
         self.stopped = False
+        self.extra_procs = []  # redis-servers a test started again (start_redis)
+        self.bridges_up = False
         env = {k: v for k, v in os.environ.items() if not k.startswith("HS_")}
         env.update({
             "HS_PORT": str(self.port),
@@ -85,6 +132,7 @@ class Stack(Client):
             "HS_QUIET": "1",
             "HS_BIN_DIR": str(BIN_DIR),
             "HS_PROCS": "2",
+            "HS_WS_PORT": str(self.ws_base),
         })
         if SANITIZE:
             env["HS_SANITIZE"] = "1"
@@ -100,7 +148,8 @@ class Stack(Client):
             if why is None:
                 return self
             clash = any("already in use" in _read(p) for p in (
-                self.out_path, self.log_path("lighttpd-error.log"), self.log_path("redis.log")))
+                self.out_path, self.log_path("lighttpd-error.log"), self.log_path("redis.log"),
+                *self._bridge_logs()))
             if not clash or attempt == 2:
                 msg = self.diagnostics(f"stack '{self.name}' did not come up: {why}")
                 problems = self.stop(keep=True)
@@ -108,8 +157,10 @@ class Stack(Client):
             self._kill()
             self.port = free_port()
             self.redis_port = free_port({self.port})
+            self.ws_base = free_port_block(4, {self.port, self.redis_port})
             self.base = f"http://127.0.0.1:{self.port}"
-            self.env.update(HS_PORT=str(self.port), HS_REDIS_PORT=str(self.redis_port))
+            self.env.update(HS_PORT=str(self.port), HS_REDIS_PORT=str(self.redis_port),
+                            HS_WS_PORT=str(self.ws_base))
 
     def _launch(self):
         """None once this stack answers /health, else why not."""
@@ -145,9 +196,18 @@ class Stack(Client):
 
     def diagnostics(self, headline):
         logs = os.path.join(self.rundir, "logs")
-        return (f"{headline}\n--- stack output ({self.out_path}):\n{_read(self.out_path, 40)}"
+        text = (f"{headline}\n--- stack output ({self.out_path}):\n{_read(self.out_path, 40)}"
                 f"\n--- {logs}/lighttpd-error.log (tail):\n"
                 f"{_read(os.path.join(logs, 'lighttpd-error.log'), 40)}")
+        for path in self._bridge_logs():
+            text += f"\n--- {path} (tail):\n{_read(path, 40)}"
+        return text
+
+    def _bridge_logs(self):
+        logs = os.path.join(self.rundir, "logs")
+        return sorted(p for p in glob.glob(os.path.join(logs, "*"))
+                      if ("ws" in os.path.basename(p) or "bridge" in os.path.basename(p))
+                      and os.path.isfile(p))
 
     def _signal_group(self, sig):
         try:
@@ -206,6 +266,16 @@ class Stack(Client):
                     problems.append(f"stack '{self.name}' ignored SIGTERM for {STOP_TIMEOUT} s")
                     self._signal_group(signal.SIGKILL)
                     self.proc.wait(5)
+            for p in self.extra_procs:
+                if p.poll() is None:
+                    p.terminate()
+                try:
+                    p.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    problems.append(f"stack '{self.name}': restarted redis-server {p.pid} "
+                                    "ignored SIGTERM")
+                    p.kill()
+                    p.wait(5)
             # The apps may still be exiting (LeakSanitizer runs at exit).
             deadline = time.monotonic() + STOP_TIMEOUT
             left = self.leftovers()
@@ -234,7 +304,11 @@ class Stack(Client):
 
     # -- helpers for tests ----------------------------------------------------
     def redis_pid(self):
-        """The redis-server of this stack: in its process group, on its port."""
+        """The redis-server of this stack: in its process group, on its port
+        (or the one start_redis() started)."""
+        for p in self.extra_procs:
+            if p.poll() is None:
+                return p.pid
         pgid = os.getpgid(self.proc.pid)
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
@@ -249,11 +323,147 @@ class Stack(Client):
                 continue
         raise AssertionError(f"no redis-server on port {self.redis_port} in stack '{self.name}'")
 
+    def kill_redis(self, sig=signal.SIGKILL):
+        """Kills this stack's redis-server (SIGKILL: a crash) and waits until
+        it is gone and its port refuses connections."""
+        pid = self.redis_pid()
+        os.kill(pid, sig)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            for p in self.extra_procs:
+                p.poll()  # reap it if it was ours
+            gone = not os.path.exists(f"/proc/{pid}") or _is_zombie(pid)
+            if gone and not _accepts(self.redis_port):
+                return pid
+            time.sleep(0.02)
+        raise AssertionError(f"redis-server {pid} still there {STOP_TIMEOUT} s after {sig}")
+
+    def start_redis(self):
+        """Starts a new, empty redis-server on this stack's port, with the
+        arguments conf/stack.sh gives it; waits until it answers PING. It is
+        stopped with the stack."""
+        args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
+                "--save", "", "--appendonly", "no", "--dir", os.path.join(self.rundir, "redis"),
+                "--logfile", self.log_path("redis.log"), "--daemonize", "no"]
+        env = dict(self.env, HS_RUN_DIR=self.rundir)
+        p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        self.extra_procs.append(p)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            r = subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"],
+                               capture_output=True, text=True)
+            if r.stdout.strip() == "PONG":
+                return p.pid
+            if p.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"redis-server did not start again on {self.redis_port}:\n"
+                                     + _read(self.log_path("redis.log"), 20))
+            time.sleep(0.02)
+
+    # -- the WebSocket bridges ------------------------------------------------
+    @property
+    def ws_bridges(self):
+        return int(self.env.get("HS_WS_BRIDGES", "1"))
+
+    def ws_port(self, i=0):
+        return self.ws_base + 2 * i
+
+    def ws_url(self, i=0, path="/ws"):
+        """ws:// straight to bridge i."""
+        self.wait_bridges()
+        return f"ws://127.0.0.1:{self.ws_port(i)}{path}"
+
+    @property
+    def ws_proxy_url(self):
+        """ws:// to /ws through lighttpd."""
+        self.wait_bridges()
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def metrics_url(self, i=0):
+        self.wait_bridges()
+        return f"http://127.0.0.1:{self.ws_port(i) + 1}/metrics"
+
+    def _group_pids(self, comm):
+        try:
+            pgid = os.getpgid(self.proc.pid)
+        except ProcessLookupError:
+            return []
+        found = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() != comm:
+                        continue
+                if os.getpgid(int(pid)) == pgid and not _is_zombie(int(pid)):
+                    found.append(int(pid))
+            except OSError:
+                continue
+        return sorted(found)
+
+    def bridge_pids(self):
+        """The live hs-ws-bridge processes of this stack (its process group)."""
+        return self._group_pids(WS_BRIDGE)
+
+    def bridge_pid(self, i=0):
+        """The bridge of this stack listening on bridge i's port, or None."""
+        inodes = {f"socket:[{n}]" for n in _listening_inodes(self.ws_port(i))}
+        for pid in self.bridge_pids() if inodes else ():
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return pid
+                except OSError:
+                    continue
+        return None
+
+    def wait_bridges(self, timeout=START_TIMEOUT):
+        """Waits until every bridge of this stack listens on its ports (ws
+        and metrics); skips the test when the bridge is not built."""
+        if self.bridges_up:
+            return
+        if not (BIN_DIR / WS_BRIDGE).exists():
+            pytest.skip(f"{BIN_DIR / WS_BRIDGE} is not built")
+        deadline = time.monotonic() + timeout
+        while True:
+            missing = [i for i in range(self.ws_bridges)
+                       if self.bridge_pid(i) is None or not _accepts(self.ws_port(i) + 1)]
+            if not missing:
+                self.bridges_up = True
+                return
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                pytest.fail(self.diagnostics(
+                    f"stack '{self.name}': bridge(s) {missing} not listening on "
+                    f"{[self.ws_port(i) for i in missing]} (+1 for /metrics) after {timeout} s"),
+                    pytrace=False)
+            time.sleep(0.05)
+
     def log_path(self, name="access.log"):
         return os.path.join(self.rundir, "logs", name)
 
     def read_log(self, name="access.log"):
         return _read(self.log_path(name))
+
+
+def _is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().split(b") ")[-1][:1] == b"Z"
+    except OSError:
+        return True
+
+
+def _accepts(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def _finish(stacks):
@@ -285,6 +495,21 @@ def make_stack():
 
     def factory(**overrides):
         s = Stack(f"x{len(made)}", overrides)
+        made.append(s)
+        return s.start()
+
+    yield factory
+    _finish(made)
+
+
+@pytest.fixture(scope="module")
+def make_module_stack():
+    """make_stack for a stack the tests of one file share (one start for
+    several tests of the same settings); stopped after the file's last test."""
+    made = []
+
+    def factory(**overrides):
+        s = Stack(f"m{len(made)}", overrides)
         made.append(s)
         return s.start()
 
