@@ -47,8 +47,9 @@ BAD_EVENTS = [
     ('{"type": "typing", "chat_id": 5, "state": "start", "ref": "t1"}', "t1", "invalid_event"),
     ('{"type": "presence", "chat_id": ["x"], "ref": "p1"}', "p1", "invalid_event"),
     ('{"type": "read", "chat_id": {}, "message_id": "x", "ref": "r1"}', "r1", "invalid_event"),
+    # chat_message answers as POST /messages does (docs/ws.md)
     ('{"type": "chat_message", "chat_id": true, "content": "x", "ref": "c1"}', "c1",
-     "invalid_event"),
+     "wrong_type"),
     ('{"type": "auth", "token": 5, "ref": "a1"}', "a1", "invalid_event"),
 ]
 
