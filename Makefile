@@ -123,6 +123,7 @@ bench: deps
 	@bench/run.sh
 	@bench/files.sh
 	@bench/chats.sh
+	@bench/ws.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \

@@ -1,6 +1,8 @@
 #include "hs/auth.h"
 
 #include <ctype.h>
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -243,6 +245,47 @@ int hs_auth_revoked(hs_ctx_t *ctx, const char *user_id, const char *sid)
     if (hs_redis_exists(ctx->redis, keys, 2, &n, NULL))
         return -1;
     return n > 0;
+}
+
+/* EXISTS per (session, user) pair of keys, in one round trip. */
+static const char revoked_script[] = "local r = {}\n"
+                                     "for i = 1, #KEYS, 2 do\n"
+                                     "  r[#r + 1] = redis.call('EXISTS', KEYS[i], KEYS[i + 1])\n"
+                                     "end\n"
+                                     "return r\n";
+
+int hs_auth_revoked_many(hs_ctx_t *ctx, const char *const *users, const char *const *sids, size_t n,
+                         unsigned char *revoked)
+{
+    if (n == 0)
+        return 0;
+    char(*keys)[64] = malloc(2 * n * sizeof *keys);
+    const char **argv = malloc((2 * n + 3) * sizeof *argv);
+    char nkeys[24];
+    int rc = -1;
+    if (!keys || !argv)
+        goto done;
+    snprintf(nkeys, sizeof nkeys, "%zu", 2 * n);
+    argv[0] = "EVAL";
+    argv[1] = revoked_script;
+    argv[2] = nkeys;
+    for (size_t i = 0; i < n; i++) {
+        deny_key(keys[2 * i], sizeof keys[0], "sid", sids[i]);
+        deny_key(keys[2 * i + 1], sizeof keys[0], "user", users[i]);
+        argv[3 + 2 * i] = keys[2 * i];
+        argv[4 + 2 * i] = keys[2 * i + 1];
+    }
+    redisReply *r = hs_redis_argv(ctx->redis, (int)(2 * n + 3), argv, NULL);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == n) {
+        for (size_t i = 0; i < n; i++)
+            revoked[i] = r->element[i]->integer > 0;
+        rc = 0;
+    }
+    hs_redis_reply_free(r);
+done:
+    free(keys);
+    free(argv);
+    return rc;
 }
 
 int hs_auth_request(hs_req_t *req, hs_err_t *err)

@@ -90,6 +90,8 @@ const hs_conf_key_t hs_config_keys[] = {
      "Seconds without any frame (pongs count) before a connection is closed (4408)"},
     {"ws_token_warning", I(ws_token_warning), "60", 1, 3600,
      "Seconds before a connection's token expires that token.expiring is sent"},
+    {"presence_max_members", I(presence_max_members), "100", 2, 1000000,
+     "Largest group whose members are told when one comes online or goes offline"},
     {"typing_throttle_ms", I(typing_throttle_ms), "2000", 0, 60000,
      "Least time between two typing starts a connection relays for one chat"},
     {NULL, 0, 0, NULL, 0, 0, NULL},

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hs/events_lua.h"
 #include "hs/log.h"
 #include "hs/redis.h"
 
@@ -19,22 +20,7 @@
  * so a client's single "last id seen" resumes every chat at once. Streams
  * are trimmed by age (MINID), never by count, so everything younger than
  * the retention window can be replayed. */
-static const char script[] =
-    "local t = redis.call('TIME')\n"
-    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local seq = 0\n"
-    "local last = redis.call('GET', KEYS[2])\n"
-    "if last then\n"
-    "  local lms, lseq = string.match(last, '^(%d+)-(%d+)$')\n"
-    "  lms = tonumber(lms)\n"
-    "  if ms <= lms then ms = lms; seq = tonumber(lseq) + 1 end\n"
-    "end\n"
-    "local id = string.format('%.0f-%d', ms, seq)\n"
-    "redis.call('SET', KEYS[2], id)\n"
-    "local minid = string.format('%.0f', ms - tonumber(ARGV[3]) * 1000)\n"
-    "redis.call('XADD', KEYS[1], 'MINID', '~', minid, id, 'type', ARGV[1], 'data', ARGV[2])\n"
-    "redis.call('PUBLISH', KEYS[1], id .. ' ' .. ARGV[1] .. ' ' .. ARGV[2])\n"
-    "return id\n";
+static const char script[] = HS_EVENT_PUBLISH_LUA;
 
 int hs_event_publish(hs_ctx_t *ctx, const char *scope, const char *id, const char *type,
                      cJSON *data, hs_err_t *err)

@@ -38,10 +38,10 @@ typedef struct hs_ev {
 /* A Redis channel (hs:ev:chat:<id> or hs:ev:user:<id>) some local users need. */
 struct hs_chan {
     char name[64];
-    int is_user;      /* a user's own channel */
-    int active;       /* SUBSCRIBE confirmed on the current Redis connection */
-    int sent;         /* SUBSCRIBE sent on the current Redis connection */
-    const char *kind; /* chats: "direct", "group", "channel" (static strings) */
+    int is_user;  /* a user's own channel */
+    int active;   /* SUBSCRIBE confirmed on the current Redis connection */
+    int sent;     /* SUBSCRIBE sent on the current Redis connection */
+    int presence; /* a direct chat or a small group: members see each other come and go */
     hs_buser_t **users;
     size_t nusers, capusers;
 };
@@ -79,7 +79,8 @@ struct hs_conn {
     hs_ev_t **q;             /* ring */
     uint32_t qhead, qlen, qcap;
     int64_t last_rx_ms, exp_s;
-    char *rx; /* a client message being assembled */
+    int64_t check_at_s; /* next revocation check */
+    char *rx;           /* a client message being assembled */
     size_t rxlen;
     int refused; /* client events refused in a row */
     struct {

@@ -296,6 +296,9 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
     }
     c->exp_s = claims.exp;
     memcpy(c->sid, claims.sid, sizeof c->sid);
+    /* spread the revocation checks over the heartbeat period */
+    c->check_at_s =
+        hs_now_ms() / 1000 + 1 + (int64_t)(b->m.accepted % (uint64_t)b->ctx.cfg.ws_heartbeat);
     if (hs_hub_attach(b, c, claims.sub))
         hs_conn_close(b, c, 1011, "internal_error");
 }

@@ -19,13 +19,12 @@
 
 #define REPLAY_BATCH 1000
 
-static const char *kind_static(const char *kind)
+/* Presence goes to direct chats and groups up to presence_max_members:
+ * in a large group (and in broadcast channels) everyone's coming and going
+ * would cost members times members deliveries. */
+static int wants_presence(const hs_bridge_t *b, const char *kind, int64_t members)
 {
-    if (kind && strcmp(kind, "direct") == 0)
-        return "direct";
-    if (kind && strcmp(kind, "channel") == 0)
-        return "channel";
-    return "group";
+    return kind && strcmp(kind, "channel") != 0 && members <= b->ctx.cfg.presence_max_members;
 }
 
 static hs_chan_t *chan_get(hs_bridge_t *b, const char *scope, const char *id)
@@ -87,7 +86,7 @@ hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id)
     return NULL;
 }
 
-static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, const char *kind)
+static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int presence)
 {
     if (hs_hub_user_chat(u, chat_id))
         return 0;
@@ -105,7 +104,7 @@ static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, const c
             chan_drop_user(b, ch, u);
         return -1;
     }
-    ch->kind = kind_static(kind);
+    ch->presence = presence;
     u->chats[u->nchats++] = ch;
     return 0;
 }
@@ -186,7 +185,7 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
     hs_err_t err = {0};
     int rc = hs_store_member_chats(b->ctx.store, user_id, &a, &refs, &n, &err);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = user_join(b, u, refs[i].id, refs[i].kind);
+        rc = user_join(b, u, refs[i].id, wants_presence(b, refs[i].kind, refs[i].member_count));
     hs_arena_free(&a);
     if (rc) {
         hs_log_error(&b->ctx, "chats of user %s not loaded: %s", user_id, err.message);
@@ -330,10 +329,9 @@ static void membership(hs_bridge_t *b, hs_chan_t *ch, const char *type, size_t t
         hs_arena_t a = {0};
         hs_chat_t chat;
         hs_err_t err = {0};
-        const char *kind = NULL;
-        if (hs_store_chat_get(b->ctx.store, chat_id, NULL, 0, &a, &chat, &err) == 0)
-            kind = chat.kind;
-        if (user_join(b, u, chat_id, kind) == 0)
+        int presence = hs_store_chat_get(b->ctx.store, chat_id, NULL, 0, &a, &chat, &err) == 0 &&
+                       wants_presence(b, chat.kind, chat.member_count);
+        if (user_join(b, u, chat_id, presence) == 0)
             for (hs_conn_t *c = u->conns; c; c = c->unext)
                 syncing_add(b, c); /* replays the chat from the join on */
         hs_arena_free(&a);

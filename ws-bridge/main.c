@@ -52,12 +52,41 @@ static rlim_t raise_nofile(void)
     return rl.rlim_cur > (1 << 20) ? (1 << 20) : rl.rlim_cur;
 }
 
+/* A logout, a password change or a disabled account ends live connections
+ * too: each connection's session is checked once per heartbeat period, a
+ * slice of them each second in one Redis round trip (when Redis can tell;
+ * the token's expiry bounds it otherwise). */
+static void check_revoked(hs_bridge_t *b, int64_t now_s)
+{
+    enum { SLICE = 2048 };
+    hs_conn_t *cs[SLICE];
+    const char *users[SLICE], *sids[SLICE];
+    unsigned char revoked[SLICE];
+    size_t n = 0;
+    if (!hs_sub_connected(b))
+        return;
+    for (hs_conn_t *c = b->all; c && n < SLICE; c = c->anext) {
+        if (c->state == HS_CONN_CLOSING || !c->user || c->check_at_s > now_s)
+            continue;
+        c->check_at_s = now_s + b->ctx.cfg.ws_heartbeat;
+        cs[n] = c;
+        users[n] = c->user->id;
+        sids[n++] = c->sid;
+    }
+    if (hs_auth_revoked_many(&b->ctx, users, sids, n, revoked))
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (revoked[i])
+            hs_conn_close(b, cs[i], 4401, "token_revoked");
+}
+
 static void sweep_cb(uv_timer_t *t)
 {
     hs_bridge_t *b = t->data;
     const hs_config_t *cfg = &b->ctx.cfg;
     int64_t now = hs_now_ms(), now_s = now / 1000;
     hs_accept_sweep(b, 0);
+    check_revoked(b, now_s);
     int beat = now - b->last_heartbeat_ms >= cfg->ws_heartbeat * 1000;
     if (beat)
         b->last_heartbeat_ms = now;
@@ -79,13 +108,6 @@ static void sweep_cb(uv_timer_t *t)
                              (long long)c->exp_s, (long long)(c->exp_s - now_s));
             c->warned = 1;
             hs_conn_reply(b, c, buf, (size_t)n);
-        }
-        /* a logout or a disabled account ends live connections too (when
-         * Redis can tell; the token's expiry bounds it otherwise) */
-        if (beat && c->user && hs_sub_connected(b) &&
-            hs_auth_revoked(&b->ctx, c->user->id, c->sid) == 1) {
-            hs_conn_close(b, c, 4401, "token_revoked");
-            continue;
         }
         if (beat && c->wsi) {
             c->ping_due = 1;

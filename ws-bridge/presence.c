@@ -2,9 +2,9 @@
  * user is connected to (hs:online:<user>), and each bridge keeps a liveness
  * key (hs:bridge:<id>, 30 s, renewed every 10 s): a bridge that dies stops
  * counting by itself. A user's first connection anywhere publishes
- * "online", their last "offline" with last_seen, on each direct and group
- * chat they are in (channels are broadcast-only: no presence there). These
- * are ephemeral publications ("-<user> presence <json>"), not stored. */
+ * "online", their last "offline" with last_seen, on each direct chat and
+ * small group they are in (see hub.c, wants_presence). These are ephemeral
+ * publications ("-<user> presence <json>"), not stored. */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +69,7 @@ void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
     argv[n++] = key;
     size_t k = 1;
     for (size_t i = 0; i < u->nchats; i++)
-        if (strcmp(u->chats[i]->kind, "channel") != 0) {
+        if (u->chats[i]->presence) {
             argv[n++] = u->chats[i]->name;
             k++;
         }

@@ -45,6 +45,10 @@ int hs_auth_verify(hs_ctx_t *ctx, const char *token, hs_claims_t *out, hs_err_t 
  * change, disabled): 1 or 0 from the Redis denylist, -1 when Redis cannot
  * tell. For holders of long-lived connections to re-check. */
 int hs_auth_revoked(hs_ctx_t *ctx, const char *user_id, const char *sid);
+/* The same for n sessions in one Redis round trip: revoked[i] is 1 or 0;
+ * -1 when Redis cannot tell. */
+int hs_auth_revoked_many(hs_ctx_t *ctx, const char *const *users, const char *const *sids, size_t n,
+                         unsigned char *revoked);
 
 /* Authenticates req from "Authorization: Bearer" into req->auth. */
 int hs_auth_request(hs_req_t *req, hs_err_t *err);

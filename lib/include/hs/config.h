@@ -54,6 +54,7 @@ typedef struct hs_config {
     long ws_idle_timeout;
     long ws_token_warning;
     long typing_throttle_ms;
+    long presence_max_members;
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;

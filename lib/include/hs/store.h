@@ -114,6 +114,7 @@ typedef struct hs_chat {
 typedef struct hs_chat_ref {
     char id[HS_ID_LEN + 1];
     const char *kind;
+    int64_t member_count;
 } hs_chat_ref_t;
 
 typedef struct hs_chat_page {

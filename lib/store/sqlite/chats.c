@@ -445,7 +445,7 @@ int hs__sq_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
 }
 
 static const char SQL_MEMBER_CHATS[] =
-    "SELECT c.id, c.kind FROM chat_members cm JOIN chats c ON c.id = cm.chat_id"
+    "SELECT c.id, c.kind, c.member_count FROM chat_members cm JOIN chats c ON c.id = cm.chat_id"
     " WHERE cm.user_id = ?1 ORDER BY cm.chat_id";
 
 int hs__sq_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_chat_ref_t **out,
@@ -464,6 +464,7 @@ int hs__sq_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_c
         hs_chat_ref_t *r = &(*out)[(*n)++];
         snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(s, 0));
         r->kind = hs__sq_text(a, s, 1);
+        r->member_count = sqlite3_column_int64(s, 2);
     }
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);

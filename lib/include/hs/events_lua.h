@@ -1,0 +1,24 @@
+/* The Lua script that publishes an event (lib/events.c explains it), in a
+ * header of its own so the benchmarks publish exactly as the apps do.
+ * KEYS: the stream/channel, hs:ev:last. ARGV: type, JSON data, retention (s). */
+#ifndef HS_EVENTS_LUA_H
+#define HS_EVENTS_LUA_H
+
+#define HS_EVENT_PUBLISH_LUA                                                                       \
+    "local t = redis.call('TIME')\n"                                                               \
+    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                       \
+    "local seq = 0\n"                                                                              \
+    "local last = redis.call('GET', KEYS[2])\n"                                                    \
+    "if last then\n"                                                                               \
+    "  local lms, lseq = string.match(last, '^(%d+)-(%d+)$')\n"                                    \
+    "  lms = tonumber(lms)\n"                                                                      \
+    "  if ms <= lms then ms = lms; seq = tonumber(lseq) + 1 end\n"                                 \
+    "end\n"                                                                                        \
+    "local id = string.format('%.0f-%d', ms, seq)\n"                                               \
+    "redis.call('SET', KEYS[2], id)\n"                                                             \
+    "local minid = string.format('%.0f', ms - tonumber(ARGV[3]) * 1000)\n"                         \
+    "redis.call('XADD', KEYS[1], 'MINID', '~', minid, id, 'type', ARGV[1], 'data', ARGV[2])\n"     \
+    "redis.call('PUBLISH', KEYS[1], id .. ' ' .. ARGV[1] .. ' ' .. ARGV[2])\n"                     \
+    "return id\n"
+
+#endif
