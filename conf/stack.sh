@@ -119,6 +119,7 @@ if [ "${HS_QUIET:-0}" != 1 ]; then
 	cat <<MSG
 
   Hypersend is running on http://127.0.0.1:$port  (Ctrl-C stops it)
+  real-time events: ws://127.0.0.1:$port/ws?token=<access token>  (docs/ws.md)
   runtime folder: $rundir  (logs in $rundir/logs)
 
   Try:
