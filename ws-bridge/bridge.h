@@ -38,10 +38,11 @@ typedef struct hs_ev {
 /* A Redis channel (hs:ev:chat:<id> or hs:ev:user:<id>) some local users need. */
 struct hs_chan {
     char name[64];
-    int is_user;  /* a user's own channel */
-    int active;   /* SUBSCRIBE confirmed on the current Redis connection */
-    int sent;     /* SUBSCRIBE sent on the current Redis connection */
-    int presence; /* a direct chat or a small group: members see each other come and go */
+    int is_user;        /* a user's own channel */
+    int active;         /* SUBSCRIBE confirmed on the current Redis connection */
+    int sent;           /* SUBSCRIBE sent on the current Redis connection */
+    int presence;       /* a direct chat or a small group: members see each other come and go */
+    int64_t idle_since; /* ms; 0 while some local user needs it */
     hs_buser_t **users;
     size_t nusers, capusers;
 };
@@ -152,6 +153,9 @@ void hs_hub_subscribed(hs_bridge_t *b, const char *channel, size_t clen);
 void hs_hub_redis_lost(hs_bridge_t *b);
 /* Replays, for every syncing connection whose channels are all active. */
 void hs_hub_sync_ready(hs_bridge_t *b);
+/* Unsubscribes channels no local user needed for a few seconds (all: every
+ * channel without users, at shutdown). */
+void hs_hub_reap(hs_bridge_t *b, int all);
 /* The chat channel of user u for chat_id, or NULL if u is not a member. */
 hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id);
 

@@ -18,6 +18,11 @@
 #include "hs/log.h"
 
 #define REPLAY_BATCH 1000
+/* A channel nobody here needs any more stays subscribed this long: a user
+ * who reconnects at once (a page reload) finds it still there, and an
+ * UNSUBSCRIBE never races a new SUBSCRIBE of the same channel (hiredis 0.14
+ * would drop the channel's callback). */
+#define CHAN_LINGER_MS 5000
 
 /* Presence goes to direct chats and groups up to presence_max_members:
  * in a large group (and in broadcast channels) everyone's coming and going
@@ -58,23 +63,58 @@ static int chan_add_user(hs_chan_t *ch, hs_buser_t *u)
         ch->capusers = cap;
     }
     ch->users[ch->nusers++] = u;
+    ch->idle_since = 0;
     return 0;
 }
 
-/* Drops u from ch; the last user's leaving unsubscribes and frees ch. */
+/* Drops u from ch; a channel without users lingers (hs_hub_reap frees it). */
 static void chan_drop_user(hs_bridge_t *b, hs_chan_t *ch, hs_buser_t *u)
 {
+    (void)b;
     for (size_t i = 0; i < ch->nusers; i++)
         if (ch->users[i] == u) {
             ch->users[i] = ch->users[--ch->nusers];
             break;
         }
-    if (ch->nusers)
+    if (!ch->nusers)
+        ch->idle_since = hs_now_ms();
+}
+
+typedef struct reap {
+    hs_chan_t **idle;
+    size_t n, cap;
+    int64_t before;
+} reap_t;
+
+static void collect_idle(void *val, void *ud)
+{
+    hs_chan_t *ch = val;
+    reap_t *r = ud;
+    if (ch->nusers || ch->idle_since > r->before)
         return;
-    hs_map_del(&b->chans, ch->name);
-    hs_sub_unsubscribe(b, ch->name);
-    free(ch->users);
-    free(ch);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        hs_chan_t **p = realloc(r->idle, cap * sizeof *p);
+        if (!p)
+            return;
+        r->idle = p;
+        r->cap = cap;
+    }
+    r->idle[r->n++] = ch;
+}
+
+void hs_hub_reap(hs_bridge_t *b, int all)
+{
+    reap_t r = {.before = all ? INT64_MAX : hs_now_ms() - CHAN_LINGER_MS};
+    hs_map_each(&b->chans, collect_idle, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        hs_chan_t *ch = r.idle[i];
+        hs_map_del(&b->chans, ch->name);
+        hs_sub_unsubscribe(b, ch->name);
+        free(ch->users);
+        free(ch);
+    }
+    free(r.idle);
 }
 
 hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id)
@@ -100,8 +140,6 @@ static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int pre
     }
     hs_chan_t *ch = chan_get(b, "chat", chat_id);
     if (!ch || chan_add_user(ch, u)) {
-        if (ch && !ch->nusers)
-            chan_drop_user(b, ch, u);
         return -1;
     }
     ch->presence = presence;
@@ -173,8 +211,6 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
     }
     u->self = chan_get(b, "user", user_id);
     if (!u->self || chan_add_user(u->self, u)) {
-        if (u->self && !u->self->nusers)
-            chan_drop_user(b, u->self, u);
         u->self = NULL;
         user_free(b, u);
         return NULL;
@@ -315,7 +351,6 @@ static void membership(hs_bridge_t *b, hs_chan_t *ch, const char *type, size_t t
     if (deleted) {
         if (ch->is_user)
             goto done;
-        /* ch goes away with its last user: read nothing from it after that */
         for (size_t k = ch->nusers; k > 0; k--)
             user_leave(b, ch->users[k - 1], chat_id);
         goto done;

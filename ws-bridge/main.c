@@ -86,6 +86,7 @@ static void sweep_cb(uv_timer_t *t)
     const hs_config_t *cfg = &b->ctx.cfg;
     int64_t now = hs_now_ms(), now_s = now / 1000;
     hs_accept_sweep(b, 0);
+    hs_hub_reap(b, 0);
     check_revoked(b, now_s);
     int beat = now - b->last_heartbeat_ms >= cfg->ws_heartbeat * 1000;
     if (beat)
@@ -296,6 +297,7 @@ int main(int argc, char **argv)
     uv_run(&b->loop, UV_RUN_DEFAULT);
     if (b->lws)
         lws_context_destroy(b->lws); /* the second half, with the loop stopped */
+    hs_hub_reap(b, 1);
     uv_loop_close(&b->loop);
     hs_map_free(&b->users);
     hs_map_free(&b->chans);

@@ -34,6 +34,24 @@ def test_message_reaches_every_device_of_members_only(stack):
     asyncio.run(run())
 
 
+def test_reconnect_at_once_keeps_receiving(stack):
+    """A page reload: the only connection of a user closes and a new one opens
+    straight away, over and over; every time, the next message arrives (the
+    bridge keeps the chat subscribed across the gap)."""
+    a, b = register_many(stack, 2, prefix="wr")
+    d = direct(stack, a, b)["id"]
+
+    async def run():
+        async with Clients() as cs:
+            for i in range(5):
+                ws = await cs.open(stack.ws_url(0), b.access, name=f"b #{i}")
+                m = await rest(send, stack, a, d, f"after reload {i}")
+                ev = await ws.take(match("message.created", chat_id=d))
+                assert ev["data"]["message"]["id"] == m["id"], ev
+                await ws.close()
+    asyncio.run(run())
+
+
 def test_typing_reaches_co_members_only(stack):
     a, b, c = register_many(stack, 3, prefix="wt")
     g = group(stack, a, [b])["id"]
