@@ -6,7 +6,7 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 
 PKGS := fcgi libjwt libcjson openssl hiredis sqlite3 libargon2 libbson-1.0 libmagic
-APPS := auth users files chats updates
+APPS := auth users files chats updates p2p
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-asan

@@ -389,3 +389,14 @@ const char *hs_files_disposition(hs_arena_t *a, const char *filename)
     }
     return hs_arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
 }
+
+void hs_files_send(hs_req_t *req, const hs_file_t *f)
+{
+    char path[1024];
+    hs_blob_path(&req->ctx->cfg, f->id, path, sizeof path);
+    hs_reply_header(req, req->ctx->cfg.sendfile_header, path);
+    hs_reply_header(req, "Content-Type", f->content_type);
+    hs_reply_header(req, "Content-Disposition", hs_files_disposition(req->arena, f->filename));
+    hs_reply_header(req, "Cache-Control", "private, no-cache");
+    hs_reply_empty(req, 200);
+}

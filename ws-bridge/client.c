@@ -11,10 +11,12 @@
 #include "hs/auth.h"
 #include "hs/chats.h"
 #include "hs/messages.h"
+#include "hs/p2p.h"
 
 #define REF_MAX      64
 #define ABUSE_LIMIT  20
 #define TYPING_TTL_S 6
+#define SIGNAL_MAX   (16 * 1024)
 
 static void send_obj(hs_bridge_t *b, hs_conn_t *c, cJSON *o)
 {
@@ -250,6 +252,64 @@ static void on_auth(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *re
     send_obj(b, c, r);
 }
 
+/* WebRTC signaling, forwarded to the other party's devices only while the
+ * transfer is accepted or transferring; nothing is stored. */
+static void on_p2p_signal(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *ref)
+{
+    int bad = 0;
+    const char *tid = str_field(o, "transfer_id", &bad);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+    if (!tid || bad || !cJSON_IsObject(data)) {
+        hs_client_error(b, c, ref, "invalid_event",
+                        "p2p.signal needs transfer_id (a string) and data (an object)");
+        return;
+    }
+    char *json = cJSON_PrintUnformatted(data);
+    if (!json || strlen(json) > SIGNAL_MAX) {
+        hs_client_error(b, c, ref, "invalid_value", "data holds at most 16 KiB");
+        free(json);
+        return;
+    }
+    hs_arena_t a = {0};
+    hs_err_t err = {0};
+    char peer[HS_ID_LEN + 1];
+    if (hs_p2p_peer(&b->ctx, &a, c->user->id, tid, peer, &err)) {
+        err_reply(b, c, ref, &err);
+    } else {
+        char chan[64];
+        snprintf(chan, sizeof chan, HS_EV_PREFIX "user:%s", peer);
+        char *payload = hs_arena_printf(
+            &a, "-%s p2p.signal {\"transfer_id\":\"%s\",\"from\":\"%s\",\"data\":%s}", c->user->id,
+            tid, c->user->id, json);
+        const char *argv[] = {"PUBLISH", chan, payload};
+        struct redisReply *r = hs_redis_argv(b->ctx.redis, 3, argv, &err);
+        if (!r)
+            err_reply(b, c, ref, &err);
+        hs_redis_reply_free(r);
+    }
+    free(json);
+    hs_arena_free(&a);
+}
+
+static void on_p2p_progress(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *ref)
+{
+    int bad = 0;
+    const char *tid = str_field(o, "transfer_id", &bad);
+    const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(o, "bytes");
+    if (!tid || bad || !cJSON_IsNumber(bytes) ||
+        bytes->valuedouble != (double)(int64_t)bytes->valuedouble) {
+        hs_client_error(b, c, ref, "invalid_event",
+                        "p2p.progress needs transfer_id (a string) and bytes (an integer)");
+        return;
+    }
+    hs_arena_t a = {0};
+    hs_err_t err = {0};
+    hs_transfer_t t;
+    if (hs_p2p_progress(&b->ctx, &a, c->user->id, tid, (int64_t)bytes->valuedouble, &t, &err))
+        err_reply(b, c, ref, &err);
+    hs_arena_free(&a);
+}
+
 /* The ref to echo, as JSON text (a string of at most 64 characters or a
  * number), into buf; NULL when absent, "" when invalid. */
 static const char *ref_of(const cJSON *o, char *buf, size_t cap)
@@ -305,6 +365,10 @@ void hs_client_event(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len)
             on_chat_message(b, c, o, ref);
         else if (strcmp(t, "auth") == 0)
             on_auth(b, c, o, ref);
+        else if (strcmp(t, "p2p.signal") == 0)
+            on_p2p_signal(b, c, o, ref);
+        else if (strcmp(t, "p2p.progress") == 0)
+            on_p2p_progress(b, c, o, ref);
         else
             hs_client_error(b, c, ref, "unknown_type", "Unknown event type");
         if (c->refused == before)

@@ -66,25 +66,11 @@ static void on_info(hs_req_t *req)
         reply_file(req, 200, &f);
 }
 
-/* Hands the bytes to the web server: lighttpd and Apache (X-Sendfile) or
- * nginx (X-Accel-Redirect, to an internal location at the same path) serve
- * them with sendfile(), Range, ETag and conditional requests. */
-static void send_file(hs_req_t *req, const hs_file_t *f)
-{
-    char path[1024];
-    hs_blob_path(&req->ctx->cfg, f->id, path, sizeof path);
-    hs_reply_header(req, req->ctx->cfg.sendfile_header, path);
-    hs_reply_header(req, "Content-Type", f->content_type);
-    hs_reply_header(req, "Content-Disposition", hs_files_disposition(req->arena, f->filename));
-    hs_reply_header(req, "Cache-Control", "private, no-cache");
-    hs_reply_empty(req, 200);
-}
-
 static void on_download(hs_req_t *req)
 {
     hs_file_t f;
     if (!visible_or_reply(req, &f))
-        send_file(req, &f);
+        hs_files_send(req, &f);
 }
 
 static void on_delete(hs_req_t *req)
@@ -150,7 +136,7 @@ static void on_share_download(hs_req_t *req)
                       hs_req_header(req, "HTTP_X_SHARE_PASSWORD"), &f, &err))
         hs_reply_error(req, &err);
     else
-        send_file(req, &f);
+        hs_files_send(req, &f);
 }
 
 /* `hs-files cleanup`: for cron; removes expired uploads and files. */

@@ -55,6 +55,11 @@ typedef struct hs_config {
     long ws_token_warning;
     long typing_throttle_ms;
     long presence_max_members;
+    long p2p_offer_ttl; /* seconds */
+    char *p2p_stun_urls;
+    char *p2p_turn_urls;
+    char *p2p_turn_secret;
+    long p2p_turn_ttl;
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "hs/app.h"
+#include "hs/http.h"
 #include "hs/multipart.h"
 #include "hs/store.h"
 
@@ -80,6 +81,12 @@ int hs_files_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
 int hs_files_cleanup(hs_ctx_t *ctx, int64_t now, size_t *uploads, size_t *files, hs_err_t *err);
 
 /* JSON views; the caller owns the result. */
+/* Replies with f's bytes through the web server: lighttpd and Apache
+ * (X-Sendfile) or nginx (X-Accel-Redirect, to an internal location at the
+ * same path) serve them with sendfile(), Range, ETag and conditional
+ * requests. */
+void hs_files_send(hs_req_t *req, const hs_file_t *f);
+
 cJSON *hs_file_json(const hs_file_t *f);
 cJSON *hs_upload_json(const hs_upload_t *u, const int64_t *received, size_t n);
 

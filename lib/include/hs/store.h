@@ -110,6 +110,28 @@ typedef struct hs_chat {
     struct hs_message *last_message; /* a preview, or NULL */
 } hs_chat_t;
 
+/* A P2P transfer (docs/p2p.md). */
+typedef struct hs_transfer {
+    char id[HS_ID_LEN + 1];
+    char sender_id[HS_ID_LEN + 1];
+    char recipient_id[HS_ID_LEN + 1];
+    const char *filename;
+    const char *sha256;          /* declared by the sender, or NULL */
+    const char *mode;            /* "auto", "direct" or "relay" */
+    const char *state;           /* "pending", "accepted", "transferring", "completed", ... */
+    const char *reason;          /* why it failed, or NULL */
+    const char *relay_file_id;   /* the bound ciphertext, or NULL */
+    const char *received_sha256; /* what the recipient computed, or NULL */
+    int64_t size, bytes;
+    int64_t created_at, updated_at, expires_at, progress_at;
+} hs_transfer_t;
+
+typedef struct hs_transfer_page {
+    hs_transfer_t *items;
+    size_t n;
+    const char *next_cursor;
+} hs_transfer_page_t;
+
 /* A chat a user belongs to, as the real-time bridge routes by it. */
 typedef struct hs_chat_ref {
     char id[HS_ID_LEN + 1];
@@ -285,6 +307,23 @@ typedef struct hs_store_ops {
                     hs_err_t *err);
     int (*member_chats)(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_chat_ref_t **out,
                         size_t *n, hs_err_t *err);
+    int (*transfer_create)(hs_store_t *st, const hs_transfer_t *t, hs_err_t *err);
+    int (*transfer_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_transfer_t *out,
+                        hs_err_t *err);
+    int (*transfer_update)(hs_store_t *st, const hs_transfer_t *t, const char *from_states,
+                           int *moved, hs_err_t *err);
+    int (*transfer_page)(hs_store_t *st, const char *user_id, const char *state, const char *before,
+                         int limit, hs_arena_t *a, hs_transfer_page_t *out, hs_err_t *err);
+    int (*transfer_stale)(hs_store_t *st, int64_t pending_before, int64_t live_before, int limit,
+                          hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err);
+    int (*p2p_block_set)(hs_store_t *st, const char *blocker, const char *blocked, int on,
+                         int64_t now, hs_err_t *err);
+    int (*p2p_blocked)(hs_store_t *st, const char *blocker, const char *blocked, int *yes,
+                       hs_err_t *err);
+    int (*p2p_block_list)(hs_store_t *st, const char *blocker, hs_arena_t *a, char ***ids,
+                          size_t *n, hs_err_t *err);
+    int (*file_bind_transfer)(hs_store_t *st, const char *file_id, const char *owner_id,
+                              const char *transfer_id, hs_err_t *err);
 } hs_store_ops_t;
 
 struct hs_store {
@@ -668,6 +707,65 @@ static inline int hs_store_receipts(hs_store_t *st, const char *chat_id, const c
 {
     return st->ops->receipts(st, chat_id, message_id, sender_id, a, out, n, err);
 }
+/* P2P transfers. */
+static inline int hs_store_transfer_create(hs_store_t *st, const hs_transfer_t *t, hs_err_t *err)
+{
+    return st->ops->transfer_create(st, t, err);
+}
+/* HS_ENOTFOUND transfer_not_found when there is no such transfer. */
+static inline int hs_store_transfer_get(hs_store_t *st, const char *id, hs_arena_t *a,
+                                        hs_transfer_t *out, hs_err_t *err)
+{
+    return st->ops->transfer_get(st, id, a, out, err);
+}
+/* Writes t's state, reason, bytes, relay file, received hash and times if
+ * its stored state is one of from_states (",pending,accepted,"): a compare
+ * and set; *moved is 0 when another change came first. */
+static inline int hs_store_transfer_update(hs_store_t *st, const hs_transfer_t *t,
+                                           const char *from_states, int *moved, hs_err_t *err)
+{
+    return st->ops->transfer_update(st, t, from_states, moved, err);
+}
+/* user_id's transfers, as sender or recipient, newest first; state NULL: all. */
+static inline int hs_store_transfer_page(hs_store_t *st, const char *user_id, const char *state,
+                                         const char *before, int limit, hs_arena_t *a,
+                                         hs_transfer_page_t *out, hs_err_t *err)
+{
+    return st->ops->transfer_page(st, user_id, state, before, limit, a, out, err);
+}
+/* Ids of pending offers that expired before pending_before and of live
+ * transfers untouched since live_before. */
+static inline int hs_store_transfer_stale(hs_store_t *st, int64_t pending_before,
+                                          int64_t live_before, int limit, hs_arena_t *a,
+                                          char ***ids, size_t *n, hs_err_t *err)
+{
+    return st->ops->transfer_stale(st, pending_before, live_before, limit, a, ids, n, err);
+}
+/* blocker stops (on) or allows again (off) offers from blocked. */
+static inline int hs_store_p2p_block_set(hs_store_t *st, const char *blocker, const char *blocked,
+                                         int on, int64_t now, hs_err_t *err)
+{
+    return st->ops->p2p_block_set(st, blocker, blocked, on, now, err);
+}
+static inline int hs_store_p2p_blocked(hs_store_t *st, const char *blocker, const char *blocked,
+                                       int *yes, hs_err_t *err)
+{
+    return st->ops->p2p_blocked(st, blocker, blocked, yes, err);
+}
+static inline int hs_store_p2p_block_list(hs_store_t *st, const char *blocker, hs_arena_t *a,
+                                          char ***ids, size_t *n, hs_err_t *err)
+{
+    return st->ops->p2p_block_list(st, blocker, a, ids, n, err);
+}
+/* Makes owner's file the relay copy of transfer_id (hidden from the owner's
+ * list); HS_ENOTFOUND when it is not theirs or bound already. */
+static inline int hs_store_file_bind_transfer(hs_store_t *st, const char *file_id,
+                                              const char *owner_id, const char *transfer_id,
+                                              hs_err_t *err)
+{
+    return st->ops->file_bind_transfer(st, file_id, owner_id, transfer_id, err);
+}
+
 /* Every chat user_id is a member of (ids and kinds only), in id order. */
 static inline int hs_store_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a,
                                         hs_chat_ref_t **out, size_t *n, hs_err_t *err)

@@ -290,7 +290,8 @@ int hs__sq_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *ou
 
 static const char SQL_FILE_PAGE[] =
     "SELECT " FILE_COLS " FROM files WHERE owner_id = ?1 AND id < ?2"
-    " AND (expires_at = 0 OR expires_at > ?4) ORDER BY id DESC LIMIT ?3";
+    " AND (expires_at = 0 OR expires_at > ?4) AND transfer_id IS NULL"
+    " ORDER BY id DESC LIMIT ?3";
 
 int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, int limit,
                      int64_t now, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err)
@@ -305,6 +306,24 @@ int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, i
     int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, hs__sq_read_file, 0, a,
                        (void **)&out->items, &out->n, &out->next_cursor, &more, err);
+}
+
+/* A P2P relay copy: the owner's file becomes the transfer's (hidden from
+ * the owner's list, gone with the transfer). */
+static const char SQL_FILE_BIND[] = "UPDATE files SET transfer_id = ?3"
+                                    " WHERE id = ?1 AND owner_id = ?2 AND transfer_id IS NULL";
+
+int hs__sq_file_bind_transfer(hs_store_t *st, const char *file_id, const char *owner_id,
+                              const char *transfer_id, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_FILE_BIND, err);
+    if (!s)
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, file_id);
+    hs__sq_bind_text(s, 2, owner_id);
+    hs__sq_bind_text(s, 3, transfer_id);
+    return hs__sq_changed_or(st, hs__sq_step_done(st, s, err), "file_not_found",
+                             "No such file of yours (or it is bound to a transfer already)", err);
 }
 
 static const char SQL_FILE_DELETE[] = "DELETE FROM files WHERE id = ?1";

@@ -165,6 +165,35 @@ static const char *const migrations[] = {
     " INSERT INTO messages_fts(messages_fts, rowid, content)"
     " VALUES ('delete', old.rowid, old.content);"
     " INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END;",
+    /* 4: P2P transfers; files bound to one as its relay copy */
+    "CREATE TABLE p2p_transfers ("
+    " id TEXT PRIMARY KEY,"
+    " sender_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " recipient_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " filename TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " sha256 TEXT,"
+    " mode TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " reason TEXT,"
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " relay_file_id TEXT,"
+    " received_sha256 TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " progress_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX p2p_sender ON p2p_transfers(sender_id, id);"
+    "CREATE INDEX p2p_recipient ON p2p_transfers(recipient_id, id);"
+    "CREATE INDEX p2p_pending ON p2p_transfers(expires_at) WHERE state = 'pending';"
+    "CREATE INDEX p2p_live ON p2p_transfers(updated_at)"
+    " WHERE state IN ('accepted', 'transferring');"
+    "CREATE TABLE p2p_blocks ("
+    " blocker_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " blocked_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (blocker_id, blocked_id)) WITHOUT ROWID;"
+    "ALTER TABLE files ADD COLUMN transfer_id TEXT;",
 };
 
 static int exec(sqlite3 *db, const char *sql, hs_err_t *err)
@@ -297,6 +326,15 @@ static const hs_store_ops_t sqlite_ops = {
     .message_search = hs__sq_message_search,
     .receipts = hs__sq_receipts,
     .member_chats = hs__sq_member_chats,
+    .transfer_create = hs__sq_transfer_create,
+    .transfer_get = hs__sq_transfer_get,
+    .transfer_update = hs__sq_transfer_update,
+    .transfer_page = hs__sq_transfer_page,
+    .transfer_stale = hs__sq_transfer_stale,
+    .p2p_block_set = hs__sq_p2p_block_set,
+    .p2p_blocked = hs__sq_p2p_blocked,
+    .p2p_block_list = hs__sq_p2p_block_list,
+    .file_bind_transfer = hs__sq_file_bind_transfer,
 };
 
 int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)

@@ -156,6 +156,24 @@ int hs__sq_read_mark(hs_store_t *st, const char *chat_id, const char *user_id,
 int hs__sq_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
                     const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n,
                     hs_err_t *err);
+int hs__sq_transfer_create(hs_store_t *st, const hs_transfer_t *t, hs_err_t *err);
+int hs__sq_transfer_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_transfer_t *out,
+                        hs_err_t *err);
+int hs__sq_transfer_update(hs_store_t *st, const hs_transfer_t *t, const char *from_states,
+                           int *moved, hs_err_t *err);
+int hs__sq_transfer_page(hs_store_t *st, const char *user_id, const char *state,
+                         const char *before, int limit, hs_arena_t *a, hs_transfer_page_t *out,
+                         hs_err_t *err);
+int hs__sq_transfer_stale(hs_store_t *st, int64_t pending_before, int64_t live_before, int limit,
+                          hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err);
+int hs__sq_p2p_block_set(hs_store_t *st, const char *blocker, const char *blocked, int on,
+                         int64_t now, hs_err_t *err);
+int hs__sq_p2p_blocked(hs_store_t *st, const char *blocker, const char *blocked, int *yes,
+                       hs_err_t *err);
+int hs__sq_p2p_block_list(hs_store_t *st, const char *blocker, hs_arena_t *a, char ***ids,
+                          size_t *n, hs_err_t *err);
+int hs__sq_file_bind_transfer(hs_store_t *st, const char *file_id, const char *owner_id,
+                              const char *transfer_id, hs_err_t *err);
 int hs__sq_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_chat_ref_t **out,
                         size_t *n, hs_err_t *err);
 int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids, size_t nfiles,
