@@ -236,7 +236,8 @@ int hs_p2p_step(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id
     out->state = s->to;
     out->updated_at = hs_now_ms();
     if (step == HS_P2P_FAIL) {
-        if (!arg || !*arg || strlen(arg) > REASON_MAX)
+        long chars = arg ? hs_utf8_len(arg) : -1;
+        if (chars < 1 || chars > REASON_MAX)
             return hs_err_set(err, HS_EINVAL, "invalid_value", "reason must be 1 to %d characters",
                               REASON_MAX);
         out->reason = arg;
