@@ -8,7 +8,7 @@ libfcgi-dev libmongoc-dev libbson-dev libjwt-dev libcjson-dev libssl-dev
 libhiredis-dev libwebsockets-dev libsqlite3-dev libargon2-dev libmagic-dev
 libcmocka-dev lighttpd redis-server wrk
 python3 python3-pytest python3-requests python3-websockets curl procps
-libuv1-dev"
+libuv1-dev chromium"
 
 # Node runs the tus-js-client tests; any node+npm already on PATH will do.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
