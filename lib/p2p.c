@@ -97,12 +97,12 @@ static int invalid(const hs_transfer_t *t, const char *what, hs_err_t *err)
 }
 
 /* The relay copy goes with the transfer: it was only ever the recipient's. */
-static void drop_relay(hs_ctx_t *ctx, hs_arena_t *a, const hs_transfer_t *t)
+static void drop_relay(hs_ctx_t *ctx, hs_arena_t *a, const hs_transfer_t *t, const char *file_id)
 {
     hs_err_t err = {0};
-    if (t->relay_file_id && *t->relay_file_id &&
-        hs_files_delete(ctx, a, t->sender_id, t->relay_file_id, &err) && err.rc != HS_ENOTFOUND)
-        hs_log_error(ctx, "relay copy %s of transfer %s not deleted: %s", t->relay_file_id, t->id,
+    if (file_id && *file_id && hs_files_delete(ctx, a, t->sender_id, file_id, &err) &&
+        err.rc != HS_ENOTFOUND)
+        hs_log_error(ctx, "relay copy %s of transfer %s not deleted: %s", file_id, t->id,
                      err.message);
 }
 
@@ -116,6 +116,9 @@ static int terminal(const char *state)
 static int move(hs_ctx_t *ctx, hs_arena_t *a, hs_transfer_t *t, const char *from, const char *what,
                 hs_err_t *err)
 {
+    const char *relay = t->relay_file_id;
+    if (terminal(t->state))
+        t->relay_file_id = NULL; /* deleted below once the change holds */
     int moved, rc = hs_store_transfer_update(ctx->store, t, from, &moved, err);
     if (rc)
         return rc;
@@ -125,7 +128,7 @@ static int move(hs_ctx_t *ctx, hs_arena_t *a, hs_transfer_t *t, const char *from
         return invalid(t, what, err);
     }
     if (terminal(t->state))
-        drop_relay(ctx, a, t);
+        drop_relay(ctx, a, t, relay);
     return 0;
 }
 

@@ -668,7 +668,8 @@ def test_relay_copy_goes_with_the_transfer(stack, users, end, who, body):
         assert_error(r, 409, "sha256_mismatch")
     else:
         assert_ok(r)
-    assert load(stack, a, t["id"])["state"] in ("cancelled", "failed")
+    ended = load(stack, a, t["id"])
+    assert ended["state"] in ("cancelled", "failed") and ended["relay_file_id"] is None, ended
     assert_error(download(stack, b, t["id"]), 404, "relay_not_ready")
     assert_error(stack.get(f"{API}/files/{f['id']}", token=a.access), 404, "file_not_found")
     assert not os.path.exists(blob_path(stack, f["id"]))
