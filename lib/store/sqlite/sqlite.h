@@ -161,9 +161,8 @@ int hs__sq_transfer_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_transf
                         hs_err_t *err);
 int hs__sq_transfer_update(hs_store_t *st, const hs_transfer_t *t, const char *from_states,
                            int *moved, hs_err_t *err);
-int hs__sq_transfer_page(hs_store_t *st, const char *user_id, const char *state,
-                         const char *before, int limit, hs_arena_t *a, hs_transfer_page_t *out,
-                         hs_err_t *err);
+int hs__sq_transfer_page(hs_store_t *st, const char *user_id, const char *state, const char *before,
+                         int limit, hs_arena_t *a, hs_transfer_page_t *out, hs_err_t *err);
 int hs__sq_transfer_stale(hs_store_t *st, int64_t pending_before, int64_t live_before, int limit,
                           hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err);
 int hs__sq_p2p_block_set(hs_store_t *st, const char *blocker, const char *blocked, int on,
