@@ -1,0 +1,182 @@
+"""The web client's shell (www/index.html, js/app.js, js/poll.js and the
+views auth, people and settings) in Debian's chromium, headless, driven by
+playwright-core from tests/node/web_shell.mjs on the main stack. The views
+of chats, files and send are replaced by a stub there: this file tests the
+shell.
+
+One browser run (about 15 s), several browser contexts (separate storage, so
+separate sessions); the tests below each assert one part of what it saw:
+
+- auth: a weak password and a wrong one show the API's message and code at
+  the password field; registering through the form signs in, the real-time
+  indicator says "Live" over the WebSocket.
+- session: a reload stays signed in; an expired access token (signed with the
+  stack's key) is renewed before use; with the browser's clock 2 h slow the
+  server answers 401 token_expired and the client refreshes and retries.
+- notfound: an unknown hash shows the 404 view.
+- profile: a display name and bio edited in Settings show, as text (HTML in
+  them stays text), in the header and in another user's People view.
+- follow: follow/unfollow change both users' counts; the followers list;
+  Message opens the direct chat (#/chats/<id>).
+- sessions: two sessions listed (the current one marked); revoking the
+  other signs that browser out at its next request, and forgets its tokens.
+- password: a wrong current password shows wrong_password; mismatched
+  confirmation; a change signs out the other sessions only; the old password
+  no longer signs in, the new one does.
+- poll: with the WebSocket refused (routeWebSocket) the shell long-polls and
+  a message of another user arrives; unblocked, it goes back to the
+  WebSocket, and the next message arrives once.
+- layout: phone (390x844) and desktop screenshots in
+  build/test-output/web/, no horizontal overflow, the phone's navigation at
+  the bottom, the skip link first in tab order.
+- errors: no console error but the browser's own lines for the API's
+  expected 4xx answers.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from hsapi import PASSWORD, ROOT
+
+NODE_DIR = ROOT / "tests" / "node"
+SCRIPT = NODE_DIR / "web_shell.mjs"
+CHROMIUM = os.environ.get("HS_CHROMIUM", "/usr/bin/chromium")
+OUT = ROOT / "build" / "test-output" / "web"
+
+LOAD = "console: Failed to load resource: the server responded with a status of {}"
+E400, E401, E403 = (LOAD.format(s) for s in ("400 (Bad Request)", "401 (Unauthorized)",
+                                             "403 (Forbidden)"))
+
+
+@pytest.fixture(scope="module")
+def out(stack):
+    node = shutil.which("node")
+    if not node:
+        pytest.fail("node is not installed (conf/install-deps.sh installs nodejs and npm)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is not installed (conf/install-deps.sh installs chromium)")
+    r = subprocess.run([str(ROOT / "conf" / "node-deps.sh")], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, f"conf/node-deps.sh failed:\n{r.stdout}\n{r.stderr}"
+    OUT.mkdir(parents=True, exist_ok=True)
+    stack.wait_bridges()
+    other = stack.register(prefix="webo")
+    r = subprocess.run([node, str(SCRIPT), "--base", stack.base, "--rundir", stack.rundir,
+                        "--out", str(OUT), "--password", PASSWORD,
+                        "--other-name", other.username, "--other-pass", other.password,
+                        "--other-token", other.access, "--other-id", other.id],
+                       capture_output=True, text=True, timeout=120, cwd=str(NODE_DIR))
+    lines = r.stdout.strip().splitlines()
+    assert lines, f"no output from web_shell.mjs (exit {r.returncode}):\n{r.stderr[-3000:]}"
+    res = json.loads(lines[-1])
+    assert r.returncode == 0 and res["ok"], (
+        f"{res.get('error')}\npartial: {json.dumps(res)[:4000]}\n{r.stderr[-3000:]}")
+    res["other"] = other
+    return res
+
+
+def test_auth_form_shows_the_api_messages_and_registers(out):
+    a = out["auth"]
+    assert a["weak"]["code"] == "weak_password" and a["weak"]["invalid"] == "true"
+    assert a["weak"]["msg"].endswith("(weak_password).")
+    assert a["wrong"] == {"msg": "Invalid username or password (invalid_credentials).",
+                          "code": "invalid_credentials"}
+    reg = a["registered"]
+    assert reg["id_ok"] and reg["user"].startswith("web_")
+    assert reg["conn"] == "Live"
+    assert reg["nav"] == 5 and reg["active"] == "#/people"
+
+
+def test_session_survives_reload_and_expiry(out):
+    assert out["reload"] == {"signed_in": True, "same_session": True}
+    e = out["expired"]
+    assert e["server_says"] == "token_expired"
+    assert e["signed_in"] and e["access_renewed"] and e["refresh_rotated"] and e["me_ok"]
+    # Renewed before use: no 401 in that page (its errors are checked below).
+    k = out["skew"]
+    assert k["signed_in"] and k["renewed"]
+    assert k["statuses"] == ["GET /api/v1/auth/me 401", "POST /api/v1/auth/refresh 200",
+                             "GET /api/v1/auth/me 200"]
+
+
+def test_unknown_hash_is_not_found(out):
+    assert out["notfound"] == {"title": "Page not found", "link": "#/chats"}
+
+
+def test_profile_edit_is_seen_by_others_as_text(out):
+    p = out["profile"]
+    name = "Tess <b>Tester</b>"
+    assert p["header_name"] == p["search_row"] == p["name"] == name
+    assert p["bio"] == 'Line one & "two"\n<img src=x onerror=alert(1)>'
+    assert p["injected"] == 0
+    assert p["username"].startswith("@web_")
+
+
+def test_follow_unfollow_counts_and_message(out):
+    f = out["follow"]
+    assert f["before"] == {"followers": 0, "following": 0} and f["button"] == "Follow"
+    assert f["after"] == {"followers": 1, "following": 0} and f["button_after"] == "Following"
+    assert f["listed"] == 1
+    assert f["own_view"] == {"followers": 1, "following": 0}
+    assert f["other_own"] == {"followers": 0, "following": 1}
+    assert f["unfollowed"] == {"followers": 0, "following": 0}
+    assert f["direct_chat"] and len(f["chat_id"]) == 24
+
+
+def test_sessions_listed_and_revoked(out):
+    s = out["sessions"]
+    assert s["count"] == 2 and s["current"] == 1 and s["current_is_mine"]
+    assert s["device"] == "Chrome on Linux"
+    assert s["after"] == 1
+    assert s["revoked_signed_out"] and s["notice"]
+    assert s["stored"] is None
+
+
+def test_change_password(out):
+    p = out["password"]
+    assert p["wrong"]["code"] == "wrong_password"
+    assert p["wrong"]["msg"].endswith("(wrong_password).")
+    assert p["mismatch"]
+    assert p["status"] == "Password changed. 1 other session was signed out."
+    assert p["extra_revoked"] == "token_revoked"
+    assert p["still_signed_in"]
+    assert p["signed_out_stored"] is None
+    assert p["old_refused"] == "invalid_credentials"
+    assert p["new_works"]
+
+
+def test_long_poll_fallback_and_back(out):
+    p = out["poll"]
+    assert p["label"] == "Polling"
+    assert p["fallback_ms"] < 15000
+    assert p["event"] == {"type": "message.created", "sent": 201, "events": 1,
+                          "transport": "poll"}
+    assert p["back_to_ws"]
+    assert p["ws_events"] == 1
+
+
+def test_layout_phone_and_desktop(out):
+    lay = out["layout"]
+    assert lay["phone_overflow"] <= 0 and lay["desktop_overflow"] <= 0
+    assert lay["phone_settings_overflow"] <= 0
+    assert lay["phone_nav_bottom"] == 0
+    assert lay["first_tab"] == "skip" and lay["skip_to"] == "main"
+    for name in ("auth-register-desktop", "settings-desktop", "people-search-phone",
+                 "people-profile-phone", "people-profile-desktop", "sessions-desktop",
+                 "poll-desktop", "settings-phone", "notfound-phone", "people-desktop"):
+        assert (OUT / f"{name}.png").is_file(), name
+
+
+def test_no_console_errors(out):
+    e = out["errors"]
+    # The browser's own line for each expected 4xx of the API, nothing else:
+    # the weak password, the wrong one, the wrong current password, the old
+    # password after the change.
+    assert e["a"] == [E400, E401, E403, E401]
+    assert e["skew"] == [E401]  # the server's token_expired, then refreshed
+    assert e["a2"] == [E401]  # the revoked session's next request
+    assert e["b"] == [] and e["poll"] == []
+    assert out["elapsed_ms"] < 40000
