@@ -124,6 +124,7 @@ bench: deps
 	@bench/files.sh
 	@bench/chats.sh
 	@bench/ws.sh
+	@bench/p2p.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \
