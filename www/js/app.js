@@ -341,6 +341,9 @@ function teardown() {
   if (!ctx) return;
   const old = ctx;
   ctx = null;
+  // uploads and transfers belong to the session, not to a view
+  import('./files/uploads.js').then((m) => m.stopUploads()).catch(() => {});
+  import('./files/p2p-session.js').then((m) => m.stopP2P()).catch(() => {});
   old.socket.close();
   if (unmount) {
     try {
@@ -406,6 +409,16 @@ async function start(api) {
   layout();
   socket.connect();
   updateConn();
+  // Offers arrive whatever view is open: the P2P session collects them for
+  // the Send view, and a toast says so elsewhere.
+  const session = ctx;
+  import('./files/p2p-session.js').then((m) => { if (ctx === session) m.p2pFor(session); })
+    .catch(() => {});
+  socket.on('transfer.offer', (t) => {
+    if (ctx !== session || (location.hash || '').startsWith('#/send')) return;
+    const from = t && t.sender ? nameOf(t.sender) : 'Someone';
+    toast(`${from} wants to send you ${t.filename} (${fmt.bytes(t.size)}). Open Send to accept.`);
+  });
   await show();
 }
 
