@@ -25,52 +25,23 @@ two people in two browsers with fresh profiles on the main stack.
 
 No page may log a console error. Screenshots of both pages go to
 build/test-output/p2p/. The throughput of each transfer is printed."""
-import hashlib
-import json
 import math
 import os
 import re
-import shutil
-import subprocess
 
 import pytest
 
-from hsapi import ROOT, uniq
+from hsapi import uniq
+from browser import MIB, node_exe, out_dir, random_file, run_script
 
-NODE_DIR = ROOT / "tests" / "node"
-SCRIPT = NODE_DIR / "p2p_browser.mjs"
-CHROMIUM = os.environ.get("HS_CHROMIUM", "/usr/bin/chromium")
-OUT = ROOT / "build" / "test-output" / "p2p"
-MIB = 1 << 20
+OUT = out_dir("p2p")
 BIG = 50 * MIB
 CHUNK = 65536
 
 
 @pytest.fixture(scope="module")
 def node():
-    exe = shutil.which("node")
-    if not exe:
-        pytest.fail("node is not installed (conf/install-deps.sh installs nodejs and npm)")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is not installed (conf/install-deps.sh installs chromium)")
-    r = subprocess.run([str(ROOT / "conf" / "node-deps.sh")], capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0, f"conf/node-deps.sh failed:\n{r.stdout}\n{r.stderr}"
-    assert (NODE_DIR / "node_modules" / "playwright-core").is_dir()
-    OUT.mkdir(parents=True, exist_ok=True)
-    return exe
-
-
-def random_file(path, size):
-    h = hashlib.sha256()
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            block = os.urandom(min(left, 4 * MIB))
-            h.update(block)
-            f.write(block)
-            left -= len(block)
-    return h.hexdigest()
+    return node_exe()
 
 
 @pytest.fixture(scope="module")
@@ -85,14 +56,7 @@ def files(tmp_path_factory):
 
 
 def run_node(node, *args, timeout=150):
-    r = subprocess.run([node, str(SCRIPT), *args], capture_output=True, text=True,
-                       timeout=timeout, cwd=str(NODE_DIR))
-    lines = r.stdout.strip().splitlines()
-    assert lines, f"no output from p2p_browser.mjs (exit {r.returncode}):\n{r.stderr[-3000:]}"
-    out = json.loads(lines[-1])
-    assert r.returncode == 0 and out["ok"], (
-        f"{out.get('error')}\npartial: {json.dumps(out.get('partial'))[:3000]}\n{r.stderr[-3000:]}")
-    return out
+    return run_script("p2p_browser.mjs", *args, timeout=timeout)
 
 
 def run_case(node, stack, case, file, register_sender=False, extra=()):

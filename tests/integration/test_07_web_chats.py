@@ -32,46 +32,25 @@ it saw:
 
 Screenshots go to build/test-output/web/chats-*.png.
 """
-import json
-import os
 import random
-import shutil
 import string
-import subprocess
 
 import pytest
 
-from hsapi import PASSWORD, ROOT, uniq
+from hsapi import PASSWORD, uniq
+from browser import out_dir, run_script
 
-NODE_DIR = ROOT / "tests" / "node"
-SCRIPT = NODE_DIR / "web_chats.mjs"
-CHROMIUM = os.environ.get("HS_CHROMIUM", "/usr/bin/chromium")
-OUT = ROOT / "build" / "test-output" / "web"
+OUT = out_dir("web")
 
 
 @pytest.fixture(scope="module")
 def run(stack):
-    node = shutil.which("node")
-    if not node:
-        pytest.fail("node is not installed (conf/install-deps.sh installs nodejs and npm)")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is not installed (conf/install-deps.sh installs chromium)")
-    r = subprocess.run([str(ROOT / "conf" / "node-deps.sh")], capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0, f"conf/node-deps.sh failed:\n{r.stdout}\n{r.stderr}"
-    OUT.mkdir(parents=True, exist_ok=True)
     stack.wait_bridges()
     a, b = uniq("wca"), uniq("wcb")
     # A word no other message of the stack holds (letters only: one search term).
     word = "kw" + "".join(random.choice(string.ascii_lowercase) for _ in range(10))
-    r = subprocess.run([node, str(SCRIPT), "--base", stack.base, "--a", a, "--b", b,
-                        "--pass", PASSWORD, "--word", word, "--out", str(OUT)],
-                       capture_output=True, text=True, timeout=120, cwd=str(NODE_DIR))
-    lines = r.stdout.strip().splitlines()
-    assert lines, f"no output from web_chats.mjs (exit {r.returncode}):\n{r.stderr[-3000:]}"
-    res = json.loads(lines[-1])
-    assert r.returncode == 0 and res["ok"], (
-        f"{res.get('error')}\npartial: {json.dumps(res)[:4000]}\n{r.stderr[-3000:]}")
+    res = run_script("web_chats.mjs", "--base", stack.base, "--a", a, "--b", b,
+                     "--pass", PASSWORD, "--word", word, "--out", OUT)
     res.update(a=a, b=b, word=word)
     return res
 

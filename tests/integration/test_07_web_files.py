@@ -24,68 +24,23 @@ person, the session put in localStorage as the shell keeps it).
 
 No page may log a console error other than the browser's own line for the
 4xx answers the test asks for. Screenshots go to build/test-output/web/."""
-import hashlib
-import json
-import os
 import re
-import shutil
-import subprocess
 
 import pytest
 
-from hsapi import ROOT, uniq
+from hsapi import uniq
+from browser import MIB, node_exe, out_dir, random_file, run_script, session_of
 
-NODE_DIR = ROOT / "tests" / "node"
-SCRIPT = NODE_DIR / "web_files.mjs"
-CHROMIUM = os.environ.get("HS_CHROMIUM", "/usr/bin/chromium")
-OUT = ROOT / "build" / "test-output" / "web"
-MIB = 1 << 20
+OUT = out_dir("web")
 
 
 @pytest.fixture(scope="module")
 def node():
-    exe = shutil.which("node")
-    if not exe:
-        pytest.fail("node is not installed (conf/install-deps.sh installs nodejs and npm)")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is not installed (conf/install-deps.sh installs chromium)")
-    r = subprocess.run([str(ROOT / "conf" / "node-deps.sh")], capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0, f"conf/node-deps.sh failed:\n{r.stdout}\n{r.stderr}"
-    assert (NODE_DIR / "node_modules" / "playwright-core").is_dir()
-    OUT.mkdir(parents=True, exist_ok=True)
-    return exe
-
-
-def random_file(path, size):
-    h = hashlib.sha256()
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            block = os.urandom(min(left, 4 * MIB))
-            h.update(block)
-            f.write(block)
-            left -= len(block)
-    return h.hexdigest()
-
-
-def session_of(u):
-    """The session as the shell keeps it in localStorage (hs.session)."""
-    return json.dumps({"access_token": u.access, "refresh_token": u.refresh,
-                       "session_id": u.session_id,
-                       "user": {"id": u.id, "username": u.username, "email": u.email,
-                                "role": u.role}})
+    return node_exe()
 
 
 def run_node(node, *args, timeout=120):
-    r = subprocess.run([node, str(SCRIPT), *args], capture_output=True, text=True,
-                       timeout=timeout, cwd=str(NODE_DIR))
-    lines = r.stdout.strip().splitlines()
-    assert lines, f"no output from web_files.mjs (exit {r.returncode}):\n{r.stderr[-3000:]}"
-    out = json.loads(lines[-1])
-    assert r.returncode == 0 and out["ok"], (
-        f"{out.get('error')}\npartial: {json.dumps(out.get('partial'))[:4000]}\n{r.stderr[-3000:]}")
-    return out
+    return run_script("web_files.mjs", *args, timeout=timeout)
 
 
 def check_progress(seen, size, label):

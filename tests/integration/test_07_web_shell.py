@@ -32,19 +32,13 @@ separate sessions); the tests below each assert one part of what it saw:
 - errors: no console error but the browser's own lines for the API's
   expected 4xx answers.
 """
-import json
-import os
-import shutil
-import subprocess
 
 import pytest
 
-from hsapi import PASSWORD, ROOT
+from hsapi import PASSWORD
+from browser import out_dir, run_script
 
-NODE_DIR = ROOT / "tests" / "node"
-SCRIPT = NODE_DIR / "web_shell.mjs"
-CHROMIUM = os.environ.get("HS_CHROMIUM", "/usr/bin/chromium")
-OUT = ROOT / "build" / "test-output" / "web"
+OUT = out_dir("web")
 
 LOAD = "console: Failed to load resource: the server responded with a status of {}"
 E400, E401, E403 = (LOAD.format(s) for s in ("400 (Bad Request)", "401 (Unauthorized)",
@@ -53,27 +47,12 @@ E400, E401, E403 = (LOAD.format(s) for s in ("400 (Bad Request)", "401 (Unauthor
 
 @pytest.fixture(scope="module")
 def out(stack):
-    node = shutil.which("node")
-    if not node:
-        pytest.fail("node is not installed (conf/install-deps.sh installs nodejs and npm)")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is not installed (conf/install-deps.sh installs chromium)")
-    r = subprocess.run([str(ROOT / "conf" / "node-deps.sh")], capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0, f"conf/node-deps.sh failed:\n{r.stdout}\n{r.stderr}"
-    OUT.mkdir(parents=True, exist_ok=True)
     stack.wait_bridges()
     other = stack.register(prefix="webo")
-    r = subprocess.run([node, str(SCRIPT), "--base", stack.base, "--rundir", stack.rundir,
-                        "--out", str(OUT), "--password", PASSWORD,
-                        "--other-name", other.username, "--other-pass", other.password,
-                        "--other-token", other.access, "--other-id", other.id],
-                       capture_output=True, text=True, timeout=120, cwd=str(NODE_DIR))
-    lines = r.stdout.strip().splitlines()
-    assert lines, f"no output from web_shell.mjs (exit {r.returncode}):\n{r.stderr[-3000:]}"
-    res = json.loads(lines[-1])
-    assert r.returncode == 0 and res["ok"], (
-        f"{res.get('error')}\npartial: {json.dumps(res)[:4000]}\n{r.stderr[-3000:]}")
+    res = run_script("web_shell.mjs", "--base", stack.base, "--rundir", stack.rundir,
+                     "--out", OUT, "--password", PASSWORD,
+                     "--other-name", other.username, "--other-pass", other.password,
+                     "--other-token", other.access, "--other-id", other.id)
     res["other"] = other
     return res
 

@@ -27,6 +27,7 @@
 import { Api, ApiError } from './api.js';
 import { Realtime } from './poll.js';
 import { h, avatar, nameOf, icon } from './dom.js';
+import { bytes, duration } from './format.js';
 
 const SESSION_KEY = 'hs.session';
 const LAST_ID_KEY = 'hs.last_event';
@@ -63,24 +64,8 @@ let unmount = null;
 let shown = 0; // the latest show(): an older one still loading its module gives way
 
 export const fmt = {
-  bytes(n) {
-    if (n < 1024) return `${n} B`;
-    const units = ['KB', 'MB', 'GB', 'TB'];
-    let v = n / 1024;
-    let u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u += 1;
-    }
-    return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-  },
-  duration(s) {
-    if (!Number.isFinite(s) || s < 0) return '';
-    if (s < 1) return 'less than a second';
-    if (s < 60) return `${Math.round(s)} s`;
-    const m = Math.floor(s / 60);
-    return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-  },
+  bytes,
+  duration,
   time(iso) {
     const d = new Date(iso);
     const today = new Date().toDateString() === d.toDateString();

@@ -9,6 +9,7 @@
 import { Api, ApiError } from './api.js';
 import { Socket } from './ws.js';
 import { P2P } from './p2p.js';
+import { bytes as fmtBytes, duration as fmtTime } from './format.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const SESSION_KEY = 'hs.session';
@@ -24,27 +25,6 @@ let recipient = null; // {id, username, display_name} chosen to send to
 const rows = new Map(); // transfer id -> row view
 
 // -- formatting ---------------------------------------------------------------
-
-function fmtBytes(n) {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
-
-function fmtTime(s) {
-  if (!Number.isFinite(s) || s < 0) return '';
-  if (s < 1) return 'less than a second';
-  if (s < 60) return `${Math.round(s)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
 
 function describe(e) {
   if (e instanceof ApiError) return e.describe();

@@ -14,29 +14,11 @@
 import { say, saveBlob } from './files/dom.js';
 import { dispositionName, readBody } from './files/download.js';
 import { Meter } from './files/meter.js';
+import { bytes, duration } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 
-const fmt = {
-  bytes(n) {
-    if (n < 1024) return `${n} B`;
-    const units = ['KB', 'MB', 'GB', 'TB'];
-    let v = n / 1024;
-    let u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u += 1;
-    }
-    return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-  },
-  duration(s) {
-    if (!Number.isFinite(s) || s < 0) return '';
-    if (s < 1) return 'less than a second';
-    if (s < 60) return `${Math.round(s)} s`;
-    const m = Math.floor(s / 60);
-    return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-  },
-};
+const fmt = { bytes, duration };
 
 // {token, name, size, password} from the fragment; token null when absent.
 function parseLink(hash) {
