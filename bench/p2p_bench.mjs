@@ -43,25 +43,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from '../tests/node/node_modules/playwright-core/index.mjs';
+import * as common from '../tests/node/common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, WEBRTC_ARGS } from '../tests/node/common.mjs';
 
-const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
-// tests/node/p2p_browser.mjs's flags, plus gc() in the pages so that a run's
-// buffers are gone before the next one.
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-features=WebRtcHideLocalIpsWithMdns', '--js-flags=--expose-gc'];
+// The browser tests' flags, plus gc() in the pages so that a run's buffers
+// are gone before the next one.
+const ARGS = [...CHROMIUM_ARGS, ...WEBRTC_ARGS, '--js-flags=--expose-gc'];
 const MODES = ['static', 'direct', 'plain', 'relay'];
 const HZ = 100; // USER_HZ: the unit of utime and stime in /proc/<pid>/stat
 const PASSWORD = 'bench password 1234';
 
 function parseArgs(argv) {
-  const out = { runs: '3', modes: MODES.join(' '), timeout: '120000' };
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i];
-    if (!k.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${k}`);
-    out[k.slice(2)] = argv[i + 1];
-  }
-  for (const k of ['base', 'tmp', 'files']) if (!out[k]) throw new Error(`--${k} is required`);
+  const out = common.parseArgs(argv, ['base', 'tmp', 'files'],
+    { runs: '3', modes: MODES.join(' '), timeout: '120000' });
   out.runs = Number(out.runs);
   out.timeout = Number(out.timeout);
   out.modes = out.modes.split(/[\s,]+/).filter(Boolean);

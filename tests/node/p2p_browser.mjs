@@ -39,27 +39,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
+import * as common from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, WEBRTC_ARGS, sha256, sleep } from './common.mjs';
 
-const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-features=WebRtcHideLocalIpsWithMdns'];
+const ARGS = [...CHROMIUM_ARGS, ...WEBRTC_ARGS];
 const FINAL = ['completed', 'failed', 'cancelled', 'rejected', 'expired'];
 
 function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i];
-    if (!k.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${k}`);
-    out[k.slice(2)] = argv[i + 1];
-  }
-  if (!out.case) throw new Error('--case is required');
-  return out;
+  return common.parseArgs(argv, ['case']);
 }
 
-const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 const now = () => performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // -- the relay format, independently ----------------------------------------
 

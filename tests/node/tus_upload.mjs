@@ -23,18 +23,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tus from 'tus-js-client';
+import * as common from './common.mjs';
 
 function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i];
-    if (!k.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${k}`);
-    out[k.slice(2)] = argv[i + 1];
-  }
-  for (const req of ['endpoint', 'token', 'file', 'mode']) {
-    if (!out[req]) throw new Error(`--${req} is required`);
-  }
-  return out;
+  return common.parseArgs(argv, ['endpoint', 'token', 'file', 'mode']);
 }
 
 function newRun() {

@@ -19,10 +19,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
+import * as common from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from './common.mjs';
 
-const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = CHROMIUM_ARGS;
 const T = 10000;
 const PNG_W = 48;
 const PNG_H = 32;
@@ -63,10 +63,7 @@ function makePng() {
 const PNG = makePng();
 
 function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i += 2) out[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['base', 'a', 'b', 'pass', 'word']) if (!out[k]) throw new Error(`--${k} is required`);
-  return out;
+  return common.parseArgs(argv, ['base', 'a', 'b', 'pass', 'word']);
 }
 
 async function person(browser, label, viewport, errors) {

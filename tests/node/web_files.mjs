@@ -29,36 +29,25 @@
 // "partial"} with exit status 1. Each page's console errors are in "errors"
 // (a 4xx answer logs "Failed to load resource" in chromium: the test names
 // the ones it expects).
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
+import * as common from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, WEBRTC_ARGS, sha256, sleep } from './common.mjs';
 
-const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-features=WebRtcHideLocalIpsWithMdns'];
+const ARGS = [...CHROMIUM_ARGS, ...WEBRTC_ARGS];
 const MIB = 1024 * 1024;
 const DESKTOP = { width: 1100, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
 function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i];
-    if (!k.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${k}`);
-    out[k.slice(2)] = argv[i + 1];
-  }
-  if (!out.case) throw new Error('--case is required');
-  return out;
+  return common.parseArgs(argv, ['case']);
 }
 
-const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 const sha256File = (p) => sha256(fs.readFileSync(p));
 const now = () => performance.now();
 const T0 = performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A context (fresh profile) for one person; session: put in localStorage
 // before the first page runs (only when absent, so a reload keeps the

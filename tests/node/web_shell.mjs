@@ -35,26 +35,23 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
+import * as common from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, sleep } from './common.mjs';
 
-const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = CHROMIUM_ARGS;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const STUB = 'export function mount(el) { const p = document.createElement("p");'
   + ' p.id = "stub-view"; p.textContent = location.hash; el.append(p); return () => p.remove(); }';
 
 function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i += 2) out[argv[i].slice(2)] = argv[i + 1];
-  return out;
+  return common.parseArgs(argv, ['base']);
 }
 
 const args = parseArgs(process.argv.slice(2));
 const BASE = args.base;
 const result = { ok: false };
 const errors = {};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function b64url(buf) {
   return Buffer.from(buf).toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
