@@ -8,12 +8,12 @@ conf/node-deps.sh installs tus-js-client into tests/node/node_modules
 when it is missing."""
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 
 import pytest
 
+from browser import random_file
 from hsapi import ROOT, assert_ok
 from test_03_helpers import FILES, MIB
 
@@ -40,15 +40,7 @@ def files(tmp_path_factory):
     out = {}
     for name, size in (("big", 64 * MIB), ("mid", 24 * MIB + 12345)):
         path = d / f"{name}.bin"
-        h = hashlib.sha256()
-        with open(path, "wb") as f:
-            left = size
-            while left:
-                block = os.urandom(min(left, 4 * MIB))
-                h.update(block)
-                f.write(block)
-                left -= len(block)
-        out[name] = (path, size, h.hexdigest())
+        out[name] = (path, size, random_file(path, size))
     return out
 
 
