@@ -101,11 +101,11 @@ function cpuOf(roots) {
   const out = {};
   for (const [name, root] of Object.entries(roots)) {
     let ticks = 0;
-    const todo = root && t.has(root) ? [root] : [];
-    while (todo.length) {
-      const pid = todo.pop();
+    const queue = root && t.has(root) ? [root] : [];
+    while (queue.length) {
+      const pid = queue.pop();
       ticks += t.get(pid).ticks;
-      todo.push(...(kids.get(pid) || []));
+      queue.push(...(kids.get(pid) || []));
     }
     out[name] = ticks / HZ;
   }
