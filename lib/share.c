@@ -65,7 +65,7 @@ int hs_share_revoke(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
     return hs_store_link_revoke(ctx->store, link_id, f.id, hs_now_ms(), err);
 }
 
-int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *password,
+int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *password, int count,
                   hs_file_t *file, hs_err_t *err)
 {
     char th[65];
@@ -98,6 +98,13 @@ int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *p
                                   : rc;
     if (file->expires_at && file->expires_at <= hs_now_ms())
         return hs_err_set(err, HS_EGONE, "link_expired", "The shared file has expired");
+    if (!count) {
+        if (l.expires_at && l.expires_at <= hs_now_ms())
+            return hs_err_set(err, HS_EGONE, "link_expired", "This link has expired");
+        if (l.max_downloads && l.downloads >= l.max_downloads)
+            return hs_err_set(err, HS_EGONE, "link_exhausted", "This link has no downloads left");
+        return 0;
+    }
     return hs_store_link_take(ctx->store, l.id, hs_now_ms(), err);
 }
 

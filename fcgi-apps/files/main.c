@@ -132,8 +132,10 @@ static void on_share_download(hs_req_t *req)
 {
     hs_file_t f;
     hs_err_t err;
+    /* HEAD shows the name and size without spending a download */
+    int count = strcmp(req->method, "HEAD") != 0;
     if (hs_share_open(req->ctx, req->arena, hs_req_param(req, "token"),
-                      hs_req_header(req, "HTTP_X_SHARE_PASSWORD"), &f, &err))
+                      hs_req_header(req, "HTTP_X_SHARE_PASSWORD"), count, &f, &err))
         hs_reply_error(req, &err);
     else
         hs_files_send(req, &f);
@@ -175,6 +177,7 @@ static const hs_route_t routes[] = {
     {"GET", "/api/v1/files/{file_id}/links", on_link_list, HS_ROUTE_AUTH},
     {"DELETE", "/api/v1/files/{file_id}/links/{link_id}", on_link_revoke, HS_ROUTE_AUTH},
     {"GET", "/s/{token}", on_share_download, 0},
+    {"HEAD", "/s/{token}", on_share_download, 0},
 };
 
 static const hs_command_t commands[] = {

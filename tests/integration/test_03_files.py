@@ -233,6 +233,28 @@ def test_link_create_and_download(stack, owner):
     assert d["max_downloads"] == 0 and d["token"] != link["token"]
 
 
+def test_link_head_shows_the_file_without_spending_a_download(stack, owner):
+    """The share page asks HEAD first: name and size, the password checked,
+    and nothing counted; a used-up link refuses it as it refuses GET."""
+    data = os.urandom(3000)
+    f = upload_file(stack, owner, data, filename="look first.bin")
+    link = make_link(stack, owner, f["id"], max_downloads=1, password="open sesame")
+    assert stack.req("HEAD", link["url"]).status_code == 403
+    assert stack.req("HEAD", link["url"], headers={"X-Share-Password": "nope nope"}).status_code == 403
+    for _ in range(3):
+        r = stack.req("HEAD", link["url"], headers={"X-Share-Password": "open sesame"})
+        assert r.status_code == 200 and r.content == b""
+        assert int(r.headers["Content-Length"]) == len(data)
+        assert 'filename="look first.bin"' in r.headers["Content-Disposition"]
+    links = assert_ok(stack.get(f"{FILES}/{f['id']}/links", token=owner.access))["items"]
+    assert links[0]["downloads"] == 0
+    r = stack.get(link["url"], headers={"X-Share-Password": "open sesame"})
+    assert r.status_code == 200 and r.content == data
+    assert stack.req("HEAD", link["url"], headers={"X-Share-Password": "open sesame"}).status_code == 410
+    assert_error(stack.get(link["url"], headers={"X-Share-Password": "open sesame"}), 410,
+                 "link_exhausted")
+
+
 def test_link_download_limit_race(stack, owner):
     data = os.urandom(50000)
     f = upload_file(stack, owner, data)

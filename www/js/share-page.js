@@ -7,9 +7,11 @@
 // it are hints shown before the download; the download itself is
 // GET /s/<token> (docs: www/openapi.json), with the password in
 // X-Share-Password when the link has one. Each GET counts as one download of
-// the link, so nothing is fetched until the person asks for the file. The
-// real name and size then come from Content-Disposition and Content-Length;
-// the body is streamed into a Blob with progress and saved.
+// the link; for a bare #<token> the page first asks HEAD /s/<token>, which
+// counts nothing: the real name and size (Content-Disposition,
+// Content-Length), or that a password is needed, or that the link no longer
+// works. The body is then
+// streamed into a Blob with progress and saved.
 
 import { say, saveBlob } from './files/dom.js';
 import { dispositionName, readBody } from './files/download.js';
@@ -89,6 +91,31 @@ function main() {
     if (size !== null) say($('size'), fmt.bytes(size));
     document.title = `${name} - Hypersend`;
   }
+
+  // What the link holds, without spending a download (HEAD counts nothing).
+  async function peek() {
+    let res;
+    try {
+      res = await fetch(`/s/${encodeURIComponent(link.token)}`, { method: 'HEAD', cache: 'no-store' });
+    } catch (e) {
+      return; // the download will say so
+    }
+    if (res.ok) {
+      const len = res.headers.get('Content-Length');
+      showFile(dispositionName(res.headers.get('Content-Disposition'), link.name || 'download'),
+        len === null ? link.size : Number(len));
+    } else if (res.status === 403) {
+      pwLabel.hidden = false;
+      password.required = true;
+    } else if (res.status === 404 || res.status === 410) {
+      say(message, res.status === 404 ? 'This link does not work: it was revoked or never existed.'
+        : 'This link has expired or has no downloads left.');
+      message.className = 'error';
+      button.disabled = true;
+    }
+  }
+  // a full link carries the name and size already; a bare #<token> asks
+  if (!link.name || link.size === null) peek();
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
