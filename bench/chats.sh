@@ -99,15 +99,6 @@ bench_start_stack HS_REGISTER_IP_BURST=1000 HS_MESSAGE_BURST=100000 HS_MESSAGE_R
 db="$tmp/run/data/hypersend.db"
 [ -f "$db" ] || die "no database at $db"
 
-# json FILE EXPR: a value out of a JSON file (EXPR in Python, on d).
-json() { "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-
-# register NAME: leaves the reply in $tmp/NAME.json.
-register() {
-	curl -fsS -o "$tmp/$1.json" -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-		-d "{\"username\":\"$1\",\"email\":\"$1@example.com\",\"password\":\"bench password 1234\"}" ||
-		die "registering $1 failed"
-}
 register alice
 register bob
 a_id=$(json "$tmp/alice.json" 'd["id"]')

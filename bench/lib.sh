@@ -129,4 +129,14 @@ wrk_errors() {
 	     END {print n + 0}' "$1"
 }
 
+# json FILE EXPR: a value out of a JSON file (EXPR in Python, on d). Needs $py.
+json() { "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# register NAME: a user of the bench's stack ($api); leaves the reply in $tmp/NAME.json.
+register() {
+	curl -fsS -o "$tmp/$1.json" -X POST "$api/auth/register" -H 'Content-Type: application/json' \
+		-d "{\"username\":\"$1\",\"email\":\"$1@example.com\",\"password\":\"bench password 1234\"}" ||
+		die "registering $1 failed"
+}
+
 ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }

@@ -154,12 +154,6 @@ bridge_pid=$(pgrep -P "$stack_pid" -x hs-ws-bridge | head -1 || true)
 [ -n "$redis_pid" ] || die "cannot find the stack's redis-server"
 [ -n "$bridge_pid" ] || die "cannot find the stack's hs-ws-bridge"
 
-json() { "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-register() {
-	curl -fsS -o "$tmp/$1.json" -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-		-d "{\"username\":\"$1\",\"email\":\"$1@example.com\",\"password\":\"bench password 1234\"}" ||
-		die "registering $1 failed"
-}
 register alice
 register bob
 b_id=$(json "$tmp/bob.json" 'd["id"]')

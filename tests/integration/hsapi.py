@@ -294,3 +294,33 @@ def forge(kind, key, u):
     if kind == "refresh_typ":
         return "Bearer " + jwt_encode(access_claims(u.id, u.session_id, typ="refresh"), key)
     raise AssertionError(kind)
+
+
+# -- the 405 checks of a route table -------------------------------------------------------
+JSON_HDR = {"Content-Type": "application/json"}
+
+
+def body_kw(method):
+    """A request's body arguments: lighttpd answers 411 to a POST without Content-Length."""
+    return {"data": b"{}", "headers": JSON_HDR} if method in ("POST", "PUT", "PATCH") else {}
+
+
+def served_on(routes, path):
+    """The methods of the (method, pattern, auth) routes that match path."""
+    return {m for m, p, _ in routes if pattern_matches(p, path)}
+
+
+def wrong_methods(routes, concrete):
+    """(pattern, method) pairs no route serves on that pattern's concrete path."""
+    patterns = sorted({p for _, p, _ in routes})
+    return [(p, m) for p in patterns for m in ("GET", "POST", "PUT", "DELETE", "PATCH")
+            if m not in served_on(routes, concrete(p))]
+
+
+def assert_wrong_method(stack, token, routes, path, method):
+    """405 method_not_allowed, with an Allow listing what the path serves."""
+    served = served_on(routes, path)
+    r = stack.req(method, path, token=token, **body_kw(method))
+    assert_error(r, 405, "method_not_allowed")
+    allow = {m.strip() for m in r.headers.get("Allow", "").split(",")}
+    assert served <= allow <= served | {"OPTIONS"}, r.headers.get("Allow")

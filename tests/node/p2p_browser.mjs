@@ -217,6 +217,32 @@ async function rowInfo(page, id) {
   }, id);
 }
 
+// Runs body(profiles, people) with a fresh folder for the browser profiles;
+// whatever happens the people's contexts are closed and the folder removed.
+// A failure carries the result so far (e.partial) and every person's console
+// errors, and with shots a screenshot of each page (shots(label) its path).
+async function withPeople(result, body, shots = null) {
+  const profiles = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-p2p-profiles-'));
+  const people = [];
+  try {
+    return await body(profiles, people);
+  } catch (e) {
+    result.errors = Object.fromEntries(people.map((p) => [p.label, p.errors]));
+    for (const p of shots ? people : []) {
+      try {
+        await p.page.screenshot({ path: shots(p.label), fullPage: true });
+      } catch (e2) {
+        /* the browser may be gone */
+      }
+    }
+    e.partial = result;
+    throw e;
+  } finally {
+    await Promise.all(people.map((p) => p.ctx.close().catch(() => {})));
+    fs.rmSync(profiles, { recursive: true, force: true });
+  }
+}
+
 async function browserCase(a) {
   const base = a.base;
   const mode = a.case === 'direct' ? 'direct' : a.case === 'relay' ? 'relay' : 'auto';
@@ -226,9 +252,7 @@ async function browserCase(a) {
   const plain = fs.readFileSync(a.file);
   const size = plain.length;
   const result = { case: a.case, mode, size, source_sha256: sha256(plain), log: [] };
-  const profiles = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-p2p-profiles-'));
-  const people = [];
-  try {
+  return withPeople(result, async (profiles, people) => {
     // The recipient of case auto never completes a WebRTC handshake.
     const hang = a.case === 'auto' ? () => {
       RTCPeerConnection.prototype.setRemoteDescription = function hangs() {
@@ -339,21 +363,7 @@ async function browserCase(a) {
     result.screenshots = fs.readdirSync(outDir).filter((f) => f.startsWith(a.case)).sort();
     result.errors = { sender: S.errors, recipient: R.errors };
     return result;
-  } catch (e) {
-    result.errors = Object.fromEntries(people.map((p) => [p.label, p.errors]));
-    for (const p of people) {
-      try {
-        await p.page.screenshot({ path: path.join(outDir, `${a.case}-${p.label}-error.png`), fullPage: true });
-      } catch (e2) {
-        /* the browser may be gone */
-      }
-    }
-    e.partial = result;
-    throw e;
-  } finally {
-    await Promise.all(people.map((p) => p.ctx.close().catch(() => {})));
-    fs.rmSync(profiles, { recursive: true, force: true });
-  }
+  }, (label) => path.join(outDir, `${a.case}-${label}-error.png`));
 }
 
 // Offers that do not become transfers, and the errors a person sees: a wrong
@@ -362,11 +372,9 @@ async function browserCase(a) {
 async function offersCase(a) {
   const base = a.base;
   const result = { case: a.case, log: [] };
-  const profiles = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-p2p-profiles-'));
-  const people = [];
   const row = (p, id, state = null) => p.page.locator(
     `.transfer[data-transfer-id="${id}"]${state ? `[data-state="${state}"]` : ''}`);
-  try {
+  return withPeople(result, async (profiles, people) => {
     const [S, R] = await Promise.all([person('sender', profiles, result.log, null),
       person('recipient', profiles, result.log, null)]);
     people.push(S, R);
@@ -418,14 +426,7 @@ async function offersCase(a) {
     ]);
     result.errors = { sender: S.errors, recipient: R.errors };
     return result;
-  } catch (e) {
-    result.errors = Object.fromEntries(people.map((p) => [p.label, p.errors]));
-    e.partial = result;
-    throw e;
-  } finally {
-    await Promise.all(people.map((p) => p.ctx.close().catch(() => {})));
-    fs.rmSync(profiles, { recursive: true, force: true });
-  }
+  });
 }
 
 // The sender cancels while its encrypted upload is under way (chunk 1 held
@@ -434,10 +435,8 @@ async function offersCase(a) {
 async function cancelCase(a) {
   const base = a.base;
   const result = { case: a.case, log: [] };
-  const profiles = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-p2p-profiles-'));
-  const people = [];
   const row = (p, id, state) => p.page.locator(`.transfer[data-transfer-id="${id}"][data-state="${state}"]`);
-  try {
+  return withPeople(result, async (profiles, people) => {
     const [S, R] = await Promise.all([person('sender', profiles, result.log, null),
       person('recipient', profiles, result.log, null)]);
     people.push(S, R);
@@ -486,14 +485,7 @@ async function cancelCase(a) {
     result.recipient_status = await R.page.locator(`.transfer[data-transfer-id="${id}"] .status`).textContent();
     result.errors = { sender: S.errors, recipient: R.errors };
     return result;
-  } catch (e) {
-    result.errors = Object.fromEntries(people.map((p) => [p.label, p.errors]));
-    e.partial = result;
-    throw e;
-  } finally {
-    await Promise.all(people.map((p) => p.ctx.close().catch(() => {})));
-    fs.rmSync(profiles, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main() {

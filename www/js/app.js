@@ -246,14 +246,7 @@ async function show(focus = false) {
     else a.removeAttribute('aria-current');
   }
   const main = app.querySelector('main');
-  if (unmount) {
-    try {
-      unmount();
-    } catch (e) {
-      setTimeout(() => { throw e; });
-    }
-  }
-  unmount = null;
+  unmountView();
   main.replaceChildren();
   main.dataset.view = view || 'notfound';
   const label = NAV.find(([href]) => current.startsWith(href));
@@ -320,6 +313,19 @@ function refreshWho() {
   who.replaceChildren(avatar(ctx.me, 28), h('span', { class: 'who-name' }, nameOf(ctx.me)));
 }
 
+// Unmounts the current view; a view that throws on the way out does not stop
+// the shell (the error is reported on its own).
+function unmountView() {
+  if (unmount) {
+    try {
+      unmount();
+    } catch (e) {
+      setTimeout(() => { throw e; });
+    }
+  }
+  unmount = null;
+}
+
 // Tears the signed-in shell down (views, connection) without touching the
 // stored session.
 function teardown() {
@@ -330,14 +336,7 @@ function teardown() {
   import('./files/uploads.js').then((m) => m.stopUploads()).catch(() => {});
   import('./files/p2p-session.js').then((m) => m.stopP2P()).catch(() => {});
   old.socket.close();
-  if (unmount) {
-    try {
-      unmount();
-    } catch (e) {
-      setTimeout(() => { throw e; });
-    }
-  }
-  unmount = null;
+  unmountView();
 }
 
 // The session ended without the user asking (revoked from another device,

@@ -1,17 +1,21 @@
 // Building DOM without innerHTML: h('a', {href, class: 'x', onclick: fn},
 // 'text', child, [more children]) -> Element. Strings become text nodes, so
-// user content is never parsed as HTML. Attributes: 'class', 'dataset'
-// (an object), 'on<event>' (a listener), booleans (true sets, false omits),
-// anything else with setAttribute.
+// user content is never parsed as HTML. Attributes: 'class', 'text' (the
+// textContent), 'dataset' (an object), 'on<event>' (a listener), the
+// properties value/checked/disabled/hidden/type/name, booleans (true sets,
+// false omits), anything else with setAttribute. Every view builds with it.
+
+const PROPS = new Set(['value', 'checked', 'disabled', 'hidden', 'type', 'name']);
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (k === 'value' || k === 'checked' || k === 'disabled' || k === 'hidden') el[k] = v;
+    else if (PROPS.has(k)) el[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);

@@ -1,32 +1,9 @@
 // Small DOM helpers for the chats view. Everything a user wrote goes into
 // the page as text (textContent, text nodes, attributes), never as HTML.
 
-// h('button', {class: 'x', onclick: fn, 'aria-label': 'Close'}, 'text', child)
-// attrs: class, text, dataset (object), hidden/disabled/checked/value
-// (properties), on<event> (listeners), anything else as an attribute (null
-// and false leave it out). Children: nodes, strings (text), arrays, or null.
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = v;
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (['hidden', 'disabled', 'checked', 'value', 'type', 'name'].includes(k)) el[k] = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  append(el, children);
-  return el;
-}
+import { h } from '../dom.js';
 
-function append(el, children) {
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    if (Array.isArray(c)) append(el, c);
-    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-}
+export { h };
 
 // The nodes of a search snippet: the server marks each hit between U+0002
 // and U+0003 (message content never holds them); hits become <mark>, the
