@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from hsapi import BAD_TOKENS, access_claims, assert_error, fake_id, forge, jwt_encode, pattern_matches
+from hsapi import (BAD_TOKENS, JSON_HDR, access_claims, assert_error, assert_wrong_method, body_kw,
+                   fake_id, forge, jwt_encode, wrong_methods)
 from test_03_helpers import FILES, files_routes
 
 ROUTES = files_routes()
 AUTH = [r for r in ROUTES if r[2]]
 PUBLIC = {("OPTIONS", f"{FILES}/tus"), ("OPTIONS", f"{FILES}/tus/{{upload_id}}"),
           ("GET", "/s/{token}"), ("HEAD", "/s/{token}")}
-JSON_HDR = {"Content-Type": "application/json"}
 
 
 def rid(r):
@@ -24,11 +24,6 @@ def rid(r):
 def concrete(pattern):
     return (pattern.replace("{upload_id}", fake_id()).replace("{file_id}", fake_id())
             .replace("{link_id}", fake_id()).replace("{n}", "0").replace("{token}", "x" * 32))
-
-
-def body_kw(method):
-    # lighttpd answers 411 to a POST without Content-Length.
-    return {"data": b"{}", "headers": JSON_HDR} if method in ("POST", "PUT", "PATCH") else {}
 
 
 @pytest.fixture(scope="module")
@@ -96,23 +91,12 @@ def test_public_routes(stack, auth):
 
 
 # -- methods and paths ------------------------------------------------------------------------
-def served_on(path):
-    return {m for m, p, _ in ROUTES if pattern_matches(p, path)}
-
-
-PATTERNS = sorted({p for _, p, _ in ROUTES})
-WRONG = [(p, m) for p in PATTERNS for m in ("GET", "POST", "PUT", "DELETE", "PATCH")
-         if m not in served_on(concrete(p))]
+WRONG = wrong_methods(ROUTES, concrete)
 
 
 @pytest.mark.parametrize("pattern,method", WRONG, ids=[f"{m} {p}" for p, m in WRONG])
 def test_wrong_method(stack, owner, pattern, method):
-    path = concrete(pattern)
-    served = served_on(path)
-    r = stack.req(method, path, token=owner.access, **body_kw(method))
-    assert_error(r, 405, "method_not_allowed")
-    allow = {m.strip() for m in r.headers.get("Allow", "").split(",")}
-    assert served <= allow <= served | {"OPTIONS"}, r.headers.get("Allow")
+    assert_wrong_method(stack, owner.access, ROUTES, concrete(pattern), method)
 
 
 @pytest.mark.parametrize("path", [
