@@ -192,12 +192,44 @@ int hs_message_receipts(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const 
     return hs_store_receipts(ctx->store, m.chat_id, id, m.sender_id, a, out, n, err);
 }
 
+/* The characters of the shortest word of q, words cut as the store cuts
+ * them (runs of ASCII letters and digits and of non-ASCII characters); 0
+ * when q has no word. */
+static size_t shortest_term(const char *q)
+{
+    size_t shortest = 0;
+    for (const unsigned char *s = (const unsigned char *)q; *s;) {
+        size_t n = 0;
+        while (*s &&
+               (*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z'))) {
+            n += (*s & 0xC0) != 0x80; /* UTF-8 continuation bytes are not characters */
+            s++;
+        }
+        if (n && (!shortest || n < shortest))
+            shortest = n;
+        if (*s)
+            s++;
+    }
+    return shortest;
+}
+
 int hs_message_search(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *query,
                       const char *chat_id, const char *cursor, int limit, hs_message_page_t *out,
                       hs_err_t *err)
 {
     hs_chat_t c;
     int rc;
+    /* A one-character prefix matches most of the index: the work it costs
+     * is out of proportion to what it can find. */
+    size_t shortest = shortest_term(query);
+    if (shortest && shortest < HS_SEARCH_MIN_TERM)
+        return hs_err_set(err, HS_EINVAL, "search_term_too_short",
+                          "Each word of q needs at least %d characters", HS_SEARCH_MIN_TERM);
+    char key[64];
+    snprintf(key, sizeof key, "hs:rl:search:%s", viewer);
+    if ((rc = hs_ratelimit(ctx->redis, key, ctx->cfg.search_burst, ctx->cfg.search_period * 1000, 1,
+                           err)))
+        return rc;
     /* A chat the viewer is not in gives no hits: it does not exist to them. */
     if (chat_id && (rc = hs_chat_load(ctx, a, viewer, chat_id, &c, err)))
         return rc;

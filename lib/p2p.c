@@ -384,7 +384,7 @@ static cJSON *turn_server(hs_ctx_t *ctx, const char *viewer)
     const char *secret = ctx->cfg.p2p_turn_secret;
     HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)user, strlen(user), mac,
          &maclen);
-    EVP_EncodeBlock((unsigned char *)cred, mac, (int)maclen);
+    hs_b64_encode(mac, maclen, cred);
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "username", user);
     cJSON_AddStringToObject(s, "credential", cred);

@@ -1,6 +1,5 @@
 #include "hs/tus.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -10,18 +9,9 @@
 /* Decodes standard base64 (with padding) into the arena; -1 on bad input. */
 static long b64_decode(hs_arena_t *a, const char *in, size_t n, char **out)
 {
-    if (n % 4)
-        return -1;
-    unsigned char *buf = hs_arena_alloc(a, n / 4 * 3 + 1);
-    int len = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
-    if (len < 0)
-        return -1;
-    /* EVP_DecodeBlock counts the padding as zero bytes. */
-    for (size_t i = n; i > 0 && in[i - 1] == '='; i--)
-        len--;
-    buf[len] = '\0';
+    unsigned char *buf = hs_arena_alloc(a, HS_B64_DECODED(n));
     *out = (char *)buf;
-    return len;
+    return hs_b64_decode(in, n, buf);
 }
 
 int hs_tus_metadata(hs_arena_t *a, const char *header, const char *key, const char **out,
@@ -74,6 +64,15 @@ int hs_tus_final_parts(hs_arena_t *a, const char *header, char ***ids, size_t *n
         if (!hs_id_valid(id) || *n == cap)
             return hs_err_set(err, HS_EINVAL, "invalid_concat",
                               "Upload-Concat names an invalid upload");
+        if (*n == HS_TUS_MAX_PARTS)
+            return hs_err_set(err, HS_EINVAL, "too_many_parts",
+                              "A final upload joins at most %d partial uploads", HS_TUS_MAX_PARTS);
+        /* Each part is copied once: naming one twice would let a small
+         * upload make the server write and hash many times its size. */
+        for (size_t i = 0; i < *n; i++)
+            if (strcmp((*ids)[i], id) == 0)
+                return hs_err_set(err, HS_EINVAL, "duplicate_part",
+                                  "Upload-Concat names upload %s more than once", id);
         (*ids)[(*n)++] = id;
         p += len;
     }
@@ -111,7 +110,8 @@ static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
         r->size += parts[i].size;
     }
     r->concat = "final";
-    /* The parts' space is counted until they are removed below. */
+    /* Sizes, type and quota are checked here, before any byte is copied;
+     * the parts' space is counted until they are removed below. */
     if ((rc = hs_files_init(ctx, owner, r, out, err)))
         return rc;
     int64_t offset = 0;
@@ -119,6 +119,7 @@ static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
         rc = hs_blob_copy(&ctx->cfg, out->id, offset, parts[i].id, parts[i].size, err);
         offset += parts[i].size;
     }
+    int copied = !rc;
     if (!rc)
         rc = hs_store_upload_advance(ctx->store, out->id, 0, out->size, hs_now_ms(), err);
     if (!rc)
@@ -126,13 +127,18 @@ static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
     if (rc) {
         hs_store_upload_delete(ctx->store, out->id, NULL);
         hs_blob_remove(&ctx->cfg, out->id);
-        return rc;
+    } else {
+        out->offset = out->size;
+        *finished = 1;
     }
-    out->offset = out->size;
-    *finished = 1;
-    for (size_t i = 0; i < n; i++)
-        hs_files_abort(ctx, a, owner, parts[i].id, NULL);
-    return 0;
+    /* The parts are used up once their bytes were joined, whether the
+     * result was kept or refused for its bytes (sha256, type): a refused
+     * final upload can only be tried again by uploading the parts again,
+     * so its cost stays in proportion to the bytes the client sent. */
+    if (!rc || (copied && (rc == HS_EMEDIA || rc == HS_ECONFLICT)))
+        for (size_t i = 0; i < n; i++)
+            hs_files_abort(ctx, a, owner, parts[i].id, NULL);
+    return rc;
 }
 
 int hs_tus_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, int64_t length,

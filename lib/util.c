@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,15 +34,50 @@ int hs_random_hex(char *out, size_t n)
     return 0;
 }
 
+size_t hs_b64_encode(const void *in, size_t n, char *out)
+{
+    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+static int b64_alphabet(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+long hs_b64_decode(const char *in, size_t n, unsigned char *out)
+{
+    /* EVP_DecodeBlock skips blanks, counts padding as zero bytes and takes
+     * '=' anywhere: the text is checked here first, so the length returned
+     * is the true one and never below zero. */
+    if (n % 4 || n > INT_MAX / 2)
+        return -1;
+    size_t pad = 0;
+    while (pad < 2 && pad < n && in[n - 1 - pad] == '=')
+        pad++;
+    for (size_t i = 0; i < n - pad; i++)
+        if (!b64_alphabet(in[i]))
+            return -1;
+    out[0] = '\0';
+    if (n == 0)
+        return 0;
+    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+    if (len < 0 || (size_t)len != n / 4 * 3)
+        return -1;
+    len -= (int)pad;
+    out[len] = '\0';
+    return len;
+}
+
 int hs_random_b64url(char *out, size_t n)
 {
     unsigned char buf[64];
-    char tmp[96];
+    char tmp[HS_B64_ENCODED(sizeof buf)];
     if (n > sizeof buf || hs_random_bytes(buf, n))
         return -1;
-    int len = EVP_EncodeBlock((unsigned char *)tmp, buf, (int)n);
-    int j = 0;
-    for (int i = 0; i < len; i++) {
+    size_t len = hs_b64_encode(buf, n, tmp);
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
         char c = tmp[i];
         if (c == '=')
             break;

@@ -164,6 +164,9 @@ static const hs_route_t routes[] = {
     {"DELETE", "/api/v1/files/upload/{upload_id}", on_upload_abort, HS_ROUTE_AUTH},
     {"OPTIONS", "/api/v1/files/tus", on_tus_options, 0},
     {"POST", "/api/v1/files/tus", on_tus_create, HS_ROUTE_AUTH},
+    /* The creation URL as tusd and most client examples write it. */
+    {"OPTIONS", "/api/v1/files/tus/", on_tus_options, 0},
+    {"POST", "/api/v1/files/tus/", on_tus_create, HS_ROUTE_AUTH},
     {"OPTIONS", "/api/v1/files/tus/{upload_id}", on_tus_options, 0},
     {"HEAD", "/api/v1/files/tus/{upload_id}", on_tus_head, HS_ROUTE_AUTH},
     {"PATCH", "/api/v1/files/tus/{upload_id}", on_tus_patch, HS_ROUTE_AUTH},

@@ -68,7 +68,7 @@ def fid(path):
 
 
 # -- discovery ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", [f"{FILES}/tus", f"{FILES}/tus/{'0' * 24}"])
+@pytest.mark.parametrize("path", [f"{FILES}/tus", f"{FILES}/tus/", f"{FILES}/tus/{'0' * 24}"])
 def test_options(stack, path):
     r = stack.req("OPTIONS", path)  # no token: discovery is public
     assert r.status_code == 204, r.text
@@ -186,6 +186,14 @@ def test_empty_upload_is_a_file_at_once(stack, owner):
     ({"Upload-Length": "10", "Upload-Metadata": "filename " + b64("a\0b")}, "invalid_metadata"),
     ({"Upload-Length": "10", "Upload-Metadata": "filename " + b64("x" * 256)},
      "invalid_filename"),
+    # Only padding once made the decoder write before its buffer (a heap
+    # underflow); padding that is not at the end was read as zero bytes.
+    ({"Upload-Length": "10", "Upload-Metadata": "filename ===="}, "invalid_metadata"),
+    ({"Upload-Length": "10", "Upload-Metadata": "filetype ===="}, "invalid_metadata"),
+    ({"Upload-Length": "10", "Upload-Metadata": "filename A==="}, "invalid_metadata"),
+    ({"Upload-Length": "10", "Upload-Metadata": "filename YQ=b"}, "invalid_metadata"),
+    ({"Upload-Length": "10", "Upload-Metadata": "filename " + b64("ab") + "===="},
+     "invalid_metadata"),
     ({"Upload-Length": "10", "Upload-Concat": "bogus"}, "invalid_concat"),
     ({"Upload-Concat": "final;"}, "invalid_concat"),
     ({"Upload-Concat": "final;/api/v1/files/tus/nothex"}, "invalid_concat"),
@@ -279,6 +287,12 @@ def test_checksum_mismatch_460(stack, owner, algo):
     ("crc32 AAAAAA==", "unsupported_checksum"),
     ("sha256", "invalid_checksum"),
     ("sha256 !!!!", "invalid_checksum"),
+    ("sha1 ====", "invalid_checksum"),
+    ("sha256 ====", "invalid_checksum"),
+    ("sha256 " + "=" * 44, "invalid_checksum"),
+    # 32 bytes' worth of text with a '=' inside: not base64, not a digest.
+    ("sha256 " + base64.b64encode(bytes(32)).decode()[:20] + "=" +
+     base64.b64encode(bytes(32)).decode()[21:], "invalid_checksum"),
     ("sha1 " + base64.b64encode(hashlib.sha256(b"x").digest()).decode(), "invalid_checksum"),
 ])
 def test_checksum_invalid(stack, owner, value, code):
@@ -359,6 +373,78 @@ def test_final_needs_partial_uploads(stack, owner):
 
 
 # -- the two protocols stay apart, and end the same ---------------------------------------------
+def partial(stack, user, data):
+    path = create(stack, user, len(data), {"Upload-Concat": "partial"}).headers["Location"]
+    assert patch(stack, user, path, 0, data).status_code == 204
+    return path
+
+
+def test_final_cannot_name_a_part_twice(stack, owner):
+    a, b = os.urandom(1000), os.urandom(500)
+    pa, pb = partial(stack, owner, a), partial(stack, owner, b)
+    # One part named many times once made the server write and hash many
+    # times its size per request.
+    for concat in (f"final;{pa} {pa}", f"final;{pa} {pb} {stack.base}{pa}",
+                   "final;" + " ".join([fid(pa)] * 250)):
+        r = create(stack, owner, None, {"Upload-Concat": concat}, status=400)
+        assert_error(r, 400, "duplicate_part")
+    # Nothing was joined, nothing lost: the parts still make a file.
+    for p, data in ((pa, a), (pb, b)):
+        assert offset_of(stack, owner, p) == len(data)
+    final = create(stack, owner, None, {"Upload-Concat": f"final;{pa} {pb}"}).headers["Location"]
+    assert download(stack, owner, fid(final)).content == a + b
+
+
+def test_final_joins_at_most_100_parts(stack, owner):
+    ids = [f"{i:024x}" for i in range(1, 102)]
+    r = create(stack, owner, None, {"Upload-Concat": "final;" + " ".join(ids)}, status=400)
+    assert_error(r, 400, "too_many_parts")
+    # 100 is allowed: the ids are then looked up (these do not exist).
+    r = create(stack, owner, None, {"Upload-Concat": "final;" + " ".join(ids[:100])}, status=404)
+    assert_error(r, 404, "upload_not_found")
+
+
+def test_refused_final_uses_up_its_parts(stack, owner):
+    a, b = os.urandom(3000), os.urandom(2000)
+    pa, pb = partial(stack, owner, a), partial(stack, owner, b)
+    headers = {"Upload-Concat": f"final;{pa} {pb}",
+               "Upload-Metadata": meta(sha256=sha256(b"something else"))}
+    r = create(stack, owner, None, headers, status=409)
+    assert_error(r, 409, "sha256_mismatch")
+    # The parts were joined once and are gone: the refusal cannot be
+    # replayed for free, and no final file was left behind.
+    for p in (pa, pb):
+        assert head(stack, owner, p).status_code == 404
+        assert not os.path.exists(blob_path(stack, fid(p)))
+    r = create(stack, owner, None, headers, status=404)
+    assert_error(r, 404, "upload_not_found")
+    assert not any(f["size"] == len(a) + len(b) for f in
+                   assert_ok(stack.get(f"{FILES}/list", token=owner.access))["items"])
+
+
+def test_creation_url_with_trailing_slash(stack, owner):
+    """tusd and most tus clients write the endpoint as .../tus/."""
+    data = os.urandom(3000)
+    r = stack.post(f"{FILES}/tus/", token=owner.access, data=b"",
+                   headers={**TUS, "Upload-Length": str(len(data))})
+    assert r.status_code == 201, r.text
+    path = r.headers["Location"]
+    assert path.startswith(f"{FILES}/tus/") and HEX24.match(fid(path)), path
+    assert patch(stack, owner, path, 0, data[:1000]).status_code == 204
+    assert offset_of(stack, owner, path) == 1000
+    assert patch(stack, owner, path, 1000, data[1000:]).status_code == 204
+    assert download(stack, owner, fid(path)).content == data
+    # creation-with-upload and termination through the same spelling
+    r = stack.post(f"{FILES}/tus/", token=owner.access, data=b"abc",
+                   headers={**TUS, **OCTETS, "Upload-Length": "10"})
+    assert r.status_code == 201 and r.headers["Upload-Offset"] == "3", r.text
+    r = stack.req("DELETE", r.headers["Location"], token=owner.access, headers=TUS)
+    assert r.status_code == 204
+    # It is the same protected route: no token, no upload.
+    r = stack.post(f"{FILES}/tus/", data=b"", headers={**TUS, "Upload-Length": "1"})
+    assert r.status_code == 401
+
+
 def test_protocols_do_not_mix(stack, owner):
     up = init_upload(stack, owner, 10)
     r = patch(stack, owner, f"{FILES}/tus/{up['upload_id']}", 0, b"0123456789")

@@ -3,6 +3,8 @@ attachments and who may then download them), editing, deleting with a
 tombstone, reactions and the emoji rule, history pages in both directions,
 read markers with the delivery state and unread counts, receipts, and
 full-text search over the viewer's chats only."""
+import json
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -579,7 +581,7 @@ def corpus(stack):
     ab2 = direct(stack, a, b)["id"]
     cd = group(stack, c, [d], name="cd")["id"]
     w = {k: word() for k in ("rank", "page", "snip", "both", "edit", "gone", "new")}
-    # ranking: the more (and denser) the hits, the better
+    # newest first, however many times a message holds the word
     r1 = send(stack, a, ab, f"{w['rank']} {w['rank']} {w['rank']}")["id"]
     r2 = send(stack, b, ab, f"{w['rank']} {w['rank']} and a few words more")["id"]
     r3 = send(stack, a, ab, f"only one {w['rank']} among a great many other words in this "
@@ -607,9 +609,9 @@ def hits(stack, user, **params):
     return [m["id"] for m in b["items"]], b
 
 
-def test_search_ranked(stack, corpus):
+def test_search_newest_first(stack, corpus):
     ids, b = hits(stack, corpus["a"], q=corpus["w"]["rank"])
-    assert ids == corpus["rank"]
+    assert ids == corpus["rank"][::-1]
     for m in b["items"]:
         assert MESSAGE_KEYS | {"snippet"} == set(m)
         assert m["chat_id"] == corpus["ab"]
@@ -687,8 +689,11 @@ def test_search_edits_and_deletes(stack, corpus):
                                "{a b}", "a OR", "a AND NOT", "*prefix", "x^y", "\\", "%", "_",
                                "' OR 1=1 --", "é", "🙂", "a" * 200])
 def test_search_syntax_is_harmless(stack, corpus, q):
-    _, b = hits(stack, corpus["a"], q=q)
-    assert isinstance(b["items"], list)
+    r = search(stack, corpus["c"], q=q)
+    if r.status_code == 400:  # a word of one character ("a:b", "é")
+        assert_error(r, 400, "search_term_too_short")
+    else:
+        assert isinstance(assert_ok(r)["items"], list)
 
 
 @pytest.mark.parametrize("wrap", ['"{}"', "{}*", "({})", "-{}", "^{}", "{}:", '"{}', "{{{}}}",
@@ -706,9 +711,26 @@ def test_search_punctuation_around_a_word(stack, corpus, wrap):
     ({"q": "word", "cursor": "1.5 nothex"}, "invalid_cursor"),
     ({"q": "word", "cursor": "1.5"}, "invalid_cursor"),
     ({"q": "word", "cursor": "c" * 65}, "invalid_cursor"),
+    ({"q": "word", "cursor": "12 0.5 " + "0" * 24}, "invalid_cursor"),
 ])
 def test_search_bad_params(stack, corpus, params, code):
-    assert_error(search(stack, corpus["a"], **params), 400, code)
+    assert_error(search(stack, corpus["d"], **params), 400, code)
+
+
+@pytest.mark.parametrize("q", ["a", "4", "é", "🙂", "pin 4", "a b", "word x", "x-ray", "1 23"])
+def test_search_words_of_two_characters_at_least(stack, corpus, q):
+    """A one-character prefix matches most of the index (and spelled out a
+    secret one digit at a time): every word needs 2 characters."""
+    assert_error(search(stack, corpus["d"], q=q), 400, "search_term_too_short")
+
+
+def test_search_cursor_is_a_message_of_mine(stack, corpus):
+    a, w = corpus["a"], corpus["w"]
+    first, b = hits(stack, a, q=w["page"], limit=1)
+    assert b["next_cursor"] == first[0]
+    # Another chat's message, or none, is not a place to continue from.
+    for cursor in (corpus["theirs"], fake_id()):
+        assert_error(search(stack, a, q=w["page"], cursor=cursor), 400, "invalid_cursor")
 
 
 def test_search_nothing_found(stack, corpus):
@@ -726,3 +748,98 @@ def test_search_member_removed(stack):
     assert hits(stack, b, q=w)[0] == []
     assert_ok(add_member(stack, a, g, b), 201)
     assert hits(stack, b, q=w)[0] == [m]
+
+
+# -- search tells nothing about other people's chats ----------------------------------------------
+SEARCHES = ["pin", "pi", "48", "482", "4821", "pin 48", "note", "no", "common", "co", "secret",
+            "words", "zz"]
+
+
+def _search_world(s, secret):
+    """Alice's chats, the same on every stack; with secret, Carol and Dave
+    also talk in a direct chat of theirs, in between Alice's messages, with
+    every word Alice searches for (and a PIN). Returns alice and a map
+    {id: label} of everything Alice may see."""
+    alice, bob, carol, dave = (s.register(username=f"srch{n}") for n in "abcd")
+    labels = {alice.id: "user:alice", bob.id: "user:bob"}
+    ab = group(s, alice, [bob], name="ab")["id"]
+    ab2 = direct(s, alice, bob)["id"]
+    labels.update({ab: "chat:ab", ab2: "chat:ab2"})
+    cd = direct(s, carol, dave)["id"] if secret else None
+    for i in range(8):
+        for who, chat, text in ((alice, ab, f"pin 48{i}0 note common words {i}"),
+                                (bob, ab2, f"common note {i} and some more words for length"),
+                                (bob, ab, f"pin pin 4{i}21 common")):
+            m = send(s, who, chat, text)["id"]
+            labels[m] = f"msg:{text}"
+            if secret:
+                send(s, carol, cd, f"the pin is 4821 common secret note {i} pin pin pin")
+                send(s, dave, cd, "common common common words words note secret 4821 " * (i + 1))
+    return alice, labels
+
+
+def _without_times(v):
+    if isinstance(v, dict):
+        return {k: _without_times(x) for k, x in v.items() if not k.endswith("_at")}
+    if isinstance(v, list):
+        return [_without_times(x) for x in v]
+    return v
+
+
+def _transcript(s, alice, labels):
+    """Every answer Alice gets to SEARCHES (one shot, then limit=1 paged
+    through every cursor, then one chat only), ids replaced by labels and
+    times left out: what differs from stack to stack by construction."""
+    out = []
+
+    def ask(**params):
+        r = search(s, alice, **params)
+        text = json.dumps(_without_times(r.json()), sort_keys=True, ensure_ascii=False)
+        text = f"{params} -> {r.status_code} {text}"
+        for i, label in labels.items():
+            text = text.replace(i, label)
+        out.append(text)
+        return r.json()
+
+    chat_ab = next(i for i, label in labels.items() if label == "chat:ab")
+    for q in SEARCHES:
+        ask(q=q, limit=100)
+        ask(q=q, chat_id=chat_ab)
+        cursor, n = None, 0
+        while n < 40:
+            b = ask(q=q, limit=1, **({"cursor": cursor} if cursor else {}))
+            cursor, n = b.get("next_cursor"), n + 1
+            if not cursor:
+                break
+    return out
+
+
+def test_search_answers_do_not_depend_on_chats_i_am_not_in(make_stack):
+    """Two databases that differ only in a chat Alice is not in give her
+    byte-identical answers: no score, order, cursor or count tells what that
+    chat holds (bm25 scores in cursors once spelled out a PIN written in
+    someone else's direct chat)."""
+    many = {"HS_SEARCH_BURST": 100000}
+    plain, secret = make_stack(**many), make_stack(**many)
+    t1 = _transcript(plain, *_search_world(plain, secret=False))
+    t2 = _transcript(secret, *_search_world(secret, secret=True))
+    assert len(t1) > 100
+    assert not any(re.search("[0-9a-f]{24}", line) for line in t1 + t2), "an id left unlabelled"
+    for a, b in zip(t1, t2):
+        assert a == b
+    assert t1 == t2
+
+
+def test_search_rate_limited_per_user(make_stack):
+    s = make_stack(HS_SEARCH_BURST=3, HS_SEARCH_PERIOD=60)
+    a, b = register_many(s, 2, prefix="rl")
+    for _ in range(3):
+        assert_ok(search(s, a, q="anything"))
+    r = search(s, a, q="anything")
+    assert_error(r, 429, "rate_limited")
+    retry = r.headers.get("Retry-After")
+    assert retry is not None and retry.isdigit() and 1 <= int(retry) <= 60, retry
+    # per user: another user still searches; refused queries cost nothing
+    assert_ok(search(s, b, q="anything"))
+    assert_error(search(s, b, q="a"), 400, "search_term_too_short")
+    assert_ok(search(s, b, q="anything"))

@@ -42,6 +42,8 @@ typedef struct hs_config {
     long chat_member_limit;
     long message_burst;
     long message_rate; /* messages per second after the burst */
+    long search_burst;
+    long search_period; /* seconds for one more search after the burst */
     long receipts_max_members;
     long events_retention; /* seconds */
     char *ws_bind;

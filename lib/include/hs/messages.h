@@ -46,7 +46,14 @@ int hs_message_react(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const cha
 int hs_message_receipts(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                         hs_member_t **out, size_t *n, hs_err_t *err);
 
-/* Full-text search over the viewer's chats (or one of them). */
+/* The fewest characters a word of a search query may have. */
+#define HS_SEARCH_MIN_TERM 2
+
+/* Full-text search over the viewer's chats (or one of them), newest first;
+ * nothing in the answer depends on chats the viewer is not in. Each word
+ * needs HS_SEARCH_MIN_TERM characters (search_term_too_short); rate-limited
+ * per viewer (search_burst, search_period: HS_ERATE). The cursor is the
+ * last hit's id. */
 int hs_message_search(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *query,
                       const char *chat_id, const char *cursor, int limit, hs_message_page_t *out,
                       hs_err_t *err);

@@ -10,6 +10,8 @@
 #define HS_TUS_EXTENSIONS                                                                          \
     "creation,creation-with-upload,termination,checksum,expiration,concatenation"
 #define HS_TUS_CHECKSUMS "sha1,sha256"
+/* The most partial uploads one final upload may join (docs/files.md). */
+#define HS_TUS_MAX_PARTS 100
 
 /* The decoded value of key in an Upload-Metadata header ("k b64,k b64"),
  * in the arena; NULL when absent. HS_EINVAL on malformed base64 or NUL. */
@@ -17,7 +19,8 @@ int hs_tus_metadata(hs_arena_t *a, const char *header, const char *key, const ch
                     hs_err_t *err);
 
 /* The upload ids named by "final;<url> <url> ..." (the last path segment of
- * each URL), in the arena. */
+ * each URL), in the arena: at most HS_TUS_MAX_PARTS, none twice (HS_EINVAL
+ * with too_many_parts, duplicate_part). */
 int hs_tus_final_parts(hs_arena_t *a, const char *header, char ***ids, size_t *n, hs_err_t *err);
 
 /* ms as an RFC 7231 date into out[32]. */
@@ -25,7 +28,8 @@ void hs_http_date(int64_t ms, char out[32]);
 
 /* Creates a tus upload of length bytes for owner. concat is the
  * Upload-Concat header or NULL; a final upload is assembled from its
- * partial uploads at once and finished into a file (*file set, *finished=1). */
+ * partial uploads at once and finished into a file (*file set, *finished=1).
+ * Once joined, the parts are removed, also when the file is refused. */
 int hs_tus_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, int64_t length,
                   const char *metadata, const char *concat, hs_upload_t *out, hs_file_t *file,
                   int *finished, hs_err_t *err);

@@ -15,6 +15,18 @@ int hs_random_hex(char *out, size_t n);
 /* n random bytes as unpadded base64url into out (at least 4*n/3+2 bytes). */
 int hs_random_b64url(char *out, size_t n);
 
+/* The one base64 codec of the project (OpenSSL's, with the strictness it
+ * lacks). hs_b64_encode writes n bytes as padded standard base64 and a NUL
+ * into out (HS_B64_ENCODED(n) bytes); returns the text's length. */
+#define HS_B64_ENCODED(n) (((n) + 2) / 3 * 4 + 1)
+size_t hs_b64_encode(const void *in, size_t n, char *out);
+/* Decodes padded standard base64 of n characters into out (HS_B64_DECODED(n)
+ * bytes), NUL-terminated; the decoded length, or -1 when in is not exactly
+ * that: length a multiple of 4, only the alphabet, '=' only as the last one
+ * or two characters. Never writes outside out, whatever in holds. */
+#define HS_B64_DECODED(n) ((n) / 4 * 3 + 1)
+long hs_b64_decode(const char *in, size_t n, unsigned char *out);
+
 /* Compares a and b in time that depends only on their lengths. 1 if equal. */
 int hs_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -429,34 +429,27 @@ static const char *fts_query(hs_arena_t *a, const char *q)
     return words ? out : NULL;
 }
 
-/* Search ranks by bm25 within windows of the SEARCH_WINDOW most recent
- * hits, newest window first. Scoring every hit of a common word over
- * millions of messages would cost time in proportion to the hits; a window
- * bounds the work per page while a rare word's hits all fit in one. */
-#define SEARCH_WINDOW      2000
-#define SEARCH_MAX_WINDOWS 8
-
-/* The oldest rowid among the newest SEARCH_WINDOW hits at or below hi. */
-static const char SQL_WINDOW[] =
-    "SELECT min(rid), count(*) FROM (SELECT rowid AS rid FROM messages_fts"
-    " WHERE messages_fts MATCH ?1 AND rowid <= ?2 ORDER BY rowid DESC LIMIT ?3)";
-/* One window's hits in the searcher's chats, best first, after the cursor
- * (score, id) within the window; the window (the newest SEARCH_WINDOW hits
- * at or below ?2) is scored, and its snippets made, in the same pass that
- * finds its bounds: a snippet query per hit would expand a prefix term's
- * doclist again each time. Columns: 13 score, 14 snippet, 15 the window's
- * oldest rowid, 16 its hits. */
+/* Search answers only from the searcher's own chats, newest first (by
+ * rowid, the order messages were written), with no ranking: bm25 uses
+ * statistics of the whole index, so scores, and any order or cursor made
+ * from them, would tell what other people's chats hold. Nothing in the
+ * answer depends on messages the searcher cannot read; the cursor is the
+ * last hit's id, a position in the searcher's own results. FTS5 walks the
+ * matches from the newest (rowid DESC), so a page stops as soon as it has
+ * its hits; each term has at least 2 characters (lib/messages.c), which
+ * keeps prefix expansion small, and searches are rate-limited per user. */
 static const char SQL_SEARCH[] =
-    "SELECT " MSG_COLS ", h.score, h.snip, h.lo, h.hits FROM (SELECT rid, score, snip,"
-    " min(rid) OVER () AS lo, count(*) OVER () AS hits FROM (SELECT rowid AS rid,"
-    " bm25(messages_fts) AS score, snippet(messages_fts, 0, char(2), char(3), '…', 12) AS snip"
-    " FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid <= ?2"
-    " ORDER BY rowid DESC LIMIT ?3)) h"
-    " JOIN messages m ON m.rowid = h.rid" MSG_JOINS " WHERE m.deleted_at = 0"
-    " AND m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?4)"
-    " AND (?5 IS NULL OR m.chat_id = ?5)"
-    " AND (?6 IS NULL OR h.score > ?6 OR (h.score = ?6 AND m.id > ?7))"
-    " ORDER BY h.score, m.id LIMIT ?8";
+    "SELECT " MSG_COLS ", snippet(messages_fts, 0, char(2), char(3), '…', 12)"
+    " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid" MSG_JOINS
+    " WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2 AND m.deleted_at = 0"
+    " AND m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?3)"
+    " AND (?4 IS NULL OR m.chat_id = ?4)"
+    " ORDER BY messages_fts.rowid DESC LIMIT ?5";
+/* Where a cursor points: a message of the searcher's chats, or nothing,
+ * so a cursor naming someone else's message is as invalid as garbage. */
+static const char SQL_SEARCH_CURSOR[] =
+    "SELECT m.rowid FROM messages m WHERE m.id = ?1"
+    " AND m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?2)";
 
 int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
                           const char *query, const char *after, int limit, hs_arena_t *a,
@@ -466,77 +459,43 @@ int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_
     const char *match = fts_query(a, query);
     if (!match)
         return 0;
-    /* The cursor: "<window top rowid>" to start a window, or "<window top>
-     * <score> <id>" to continue one. */
-    long long hi = INT64_MAX;
-    double score = 0;
-    char cursor_id[HS_ID_LEN + 1] = "";
-    int within = 0;
+    long long below = INT64_MAX;
+    sqlite3_stmt *s;
+    int rc;
+    if (after && !hs_id_valid(after))
+        return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
     if (after) {
-        int used = 0, n = sscanf(after, "%lld%n %lf %24s%n", &hi, &used, &score, cursor_id, &used);
-        within = n == 3;
-        if ((n != 1 && n != 3) || after[used] != '\0' || hi < 1 ||
-            (within && !hs_id_valid(cursor_id)))
-            return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
-    }
-    out->items = hs_arena_alloc(a, sizeof(hs_message_t) * (size_t)limit);
-    int rc = 0;
-    for (int w = 0; w < SEARCH_MAX_WINDOWS && (int)out->n < limit && hi >= 1; w++) {
-        sqlite3_stmt *s = hs__sq_prepare(st, SQL_SEARCH, err);
-        if (!s)
+        if (!(s = hs__sq_prepare(st, SQL_SEARCH_CURSOR, err)))
             return HS_EINTERNAL;
-        hs__sq_bind_text(s, 1, match);
-        sqlite3_bind_int64(s, 2, hi);
-        sqlite3_bind_int(s, 3, SEARCH_WINDOW);
-        hs__sq_bind_text(s, 4, user_id);
-        hs__sq_bind_text(s, 5, chat_id);
-        if (within) {
-            sqlite3_bind_double(s, 6, score);
-            hs__sq_bind_text(s, 7, cursor_id);
-        }
-        int want = limit - (int)out->n, got = 0;
-        long long lo = 0, hits = -1;
-        sqlite3_bind_int(s, 8, want + 1);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            lo = sqlite3_column_int64(s, 15);
-            hits = sqlite3_column_int64(s, 16);
-            if (got == want) {
-                /* More in this window: continue after the last hit. */
-                hs_message_t *last = &out->items[out->n - 1];
-                out->next_cursor = hs_arena_printf(a, "%lld %.17g %s", hi, score, last->id);
-                break;
-            }
-            read_message(a, s, &out->items[out->n]);
-            score = sqlite3_column_double(s, 13);
-            out->items[out->n++].snippet = hs__sq_text(a, s, 14);
-            got++;
-        }
+        hs__sq_bind_text(s, 1, after);
+        hs__sq_bind_text(s, 2, user_id);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            below = sqlite3_column_int64(s, 0);
         sqlite3_reset(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        if (rc == SQLITE_DONE)
+            return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
+        if (rc != SQLITE_ROW)
             return hs__sq_fail(st, rc, err);
-        if (out->next_cursor)
-            break;
-        /* No hit of this window was for the searcher: its bounds, alone. */
-        if (hits < 0) {
-            if (!(s = hs__sq_prepare(st, SQL_WINDOW, err)))
-                return HS_EINTERNAL;
-            hs__sq_bind_text(s, 1, match);
-            sqlite3_bind_int64(s, 2, hi);
-            sqlite3_bind_int(s, 3, SEARCH_WINDOW);
-            rc = sqlite3_step(s);
-            lo = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-            hits = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
-            sqlite3_reset(s);
-            if (rc != SQLITE_ROW)
-                return hs__sq_fail(st, rc, err);
-        }
-        /* This window is done: the next one ends just below it. */
-        hi = hits < SEARCH_WINDOW ? 0 : lo - 1;
-        within = 0;
     }
-    /* Older windows remain (the page filled up, or this request's window
-     * budget ran out): the next page starts at the next one. */
-    if (!out->next_cursor && hi >= 1)
-        out->next_cursor = hs_arena_printf(a, "%lld", hi);
+    if (!(s = hs__sq_prepare(st, SQL_SEARCH, err)))
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, match);
+    sqlite3_bind_int64(s, 2, below);
+    hs__sq_bind_text(s, 3, user_id);
+    hs__sq_bind_text(s, 4, chat_id);
+    sqlite3_bind_int(s, 5, limit + 1);
+    out->items = hs_arena_alloc(a, sizeof(hs_message_t) * (size_t)limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((int)out->n == limit) {
+            out->next_cursor = hs_arena_strdup(a, out->items[out->n - 1].id);
+            break;
+        }
+        read_message(a, s, &out->items[out->n]);
+        out->items[out->n++].snippet = hs__sq_text(a, s, 13);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hs__sq_fail(st, rc, err);
     return fill_extras(st, user_id, a, out->items, out->n, err);
 }

@@ -3,6 +3,7 @@
  * concurrently while one writes, and busy_timeout absorbs writer overlap. */
 #include "sqlite.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,12 +245,29 @@ static int migrate(sqlite3 *db, hs_err_t *err)
     return exec(db, "COMMIT", err);
 }
 
+int hs__sq_release(hs__sq_t *q)
+{
+    for (size_t i = 0; i < q->cap; i++)
+        if (q->cache[i].sql)
+            sqlite3_finalize(q->cache[i].stmt);
+    free(q->cache);
+    q->cache = NULL;
+    q->ncache = q->cap = 0;
+    int rc = sqlite3_close(q->db);
+    if (rc != SQLITE_OK) {
+        /* A statement outside the cache is still open: a bug, said loudly,
+         * and the handle is released once it is finalized. */
+        fprintf(stderr, "hypersend: sqlite: close failed: %s\n", sqlite3_errmsg(q->db));
+        sqlite3_close_v2(q->db);
+    }
+    q->db = NULL;
+    return rc;
+}
+
 static void sq_close(hs_store_t *st)
 {
     hs__sq_t *q = st->impl;
-    for (int i = 0; i < q->ncache; i++)
-        sqlite3_finalize(q->cache[i].stmt);
-    sqlite3_close(q->db);
+    hs__sq_release(q);
     free(q);
     free(st);
 }
@@ -371,27 +389,59 @@ int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)
     return 0;
 }
 
+/* The slot of sql in a table of cap (a power of two) slots: its own or
+ * the empty one where it goes. */
+static hs__sq_stmt_t *slot(hs__sq_stmt_t *cache, size_t cap, const char *sql)
+{
+    size_t i = (size_t)(((uintptr_t)sql >> 3) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+    while (cache[i].sql && cache[i].sql != sql)
+        i = (i + 1) & (cap - 1);
+    return &cache[i];
+}
+
+/* Doubles the table (half full at most, so probes stay short); -1 on OOM. */
+static int grow(hs__sq_t *q)
+{
+    size_t cap = q->cap ? q->cap * 2 : 128;
+    hs__sq_stmt_t *cache = calloc(cap, sizeof *cache);
+    if (!cache)
+        return -1;
+    for (size_t i = 0; i < q->cap; i++)
+        if (q->cache[i].sql)
+            *slot(cache, cap, q->cache[i].sql) = q->cache[i];
+    free(q->cache);
+    q->cache = cache;
+    q->cap = cap;
+    return 0;
+}
+
 sqlite3_stmt *hs__sq_prepare(hs_store_t *st, const char *sql, hs_err_t *err)
 {
     hs__sq_t *q = st->impl;
-    for (int i = 0; i < q->ncache; i++)
-        if (q->cache[i].sql == sql) {
-            sqlite3_stmt *s = q->cache[i].stmt;
-            sqlite3_reset(s);
-            sqlite3_clear_bindings(s);
-            return s;
+    hs__sq_stmt_t *e = q->cap ? slot(q->cache, q->cap, sql) : NULL;
+    if (e && e->sql) {
+        sqlite3_reset(e->stmt);
+        sqlite3_clear_bindings(e->stmt);
+        return e->stmt;
+    }
+    if ((q->ncache + 1) * 2 > q->cap) {
+        if (grow(q)) {
+            hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+            return NULL;
         }
+    }
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
     if (rc != SQLITE_OK) {
         hs__sq_fail(st, rc, err);
         return NULL;
     }
-    if (q->ncache < HS__SQ_MAX_STMTS) {
-        q->cache[q->ncache].sql = sql;
-        q->cache[q->ncache].stmt = s;
-        q->ncache++;
-    }
+    /* Every statement is kept: one left out would be prepared again on each
+     * call and never finalized. */
+    e = slot(q->cache, q->cap, sql);
+    e->sql = sql;
+    e->stmt = s;
+    q->ncache++;
     return s;
 }
 

@@ -7,16 +7,25 @@
 
 #include "hs/store.h"
 
-#define HS__SQ_MAX_STMTS 64
+/* A prepared statement, cached under the address of its SQL text. */
+typedef struct hs__sq_stmt {
+    const char *sql; /* identity of the statement: a static string */
+    sqlite3_stmt *stmt;
+} hs__sq_stmt_t;
 
 typedef struct hs__sq {
     sqlite3 *db;
-    struct {
-        const char *sql; /* identity of the statement: a static string */
-        sqlite3_stmt *stmt;
-    } cache[HS__SQ_MAX_STMTS];
-    int ncache;
+    /* Open addressing on the SQL's address, grown to hold every statement
+     * the code has (there is no eviction: the SQL constants are a fixed
+     * set), so each is prepared once and finalized once, at close. */
+    hs__sq_stmt_t *cache;
+    size_t ncache, cap;
 } hs__sq_t;
+
+/* Finalizes every cached statement and closes the database; the result of
+ * sqlite3_close (SQLITE_OK, or SQLITE_BUSY when a statement was leaked).
+ * q->db is NULL afterwards. */
+int hs__sq_release(hs__sq_t *q);
 
 /* Opens (creating and migrating) the database at path. */
 int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err);
