@@ -20,6 +20,7 @@ static const char *reason(int status)
         {201, "Created"},
         {204, "No Content"},
         {206, "Partial Content"},
+        {307, "Temporary Redirect"},
         {400, "Bad Request"},
         {401, "Unauthorized"},
         {403, "Forbidden"},

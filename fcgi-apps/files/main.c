@@ -69,7 +69,7 @@ static void on_info(hs_req_t *req)
 static void on_download(hs_req_t *req)
 {
     hs_file_t f;
-    if (!visible_or_reply(req, &f))
+    if (!hs_files_redirect_download(req) && !visible_or_reply(req, &f))
         hs_files_send(req, &f);
 }
 
@@ -134,6 +134,9 @@ static void on_share_download(hs_req_t *req)
     hs_err_t err;
     /* HEAD shows the name and size without spending a download */
     int count = strcmp(req->method, "HEAD") != 0;
+    /* before the link is opened: a redirected request spends no download */
+    if (hs_files_redirect_download(req))
+        return;
     if (hs_share_open(req->ctx, req->arena, hs_req_param(req, "token"),
                       hs_req_header(req, "HTTP_X_SHARE_PASSWORD"), req->client_ip, count, &f, &err))
         hs_reply_error(req, &err);

@@ -100,6 +100,12 @@ int hs_files_cleanup(hs_ctx_t *ctx, int64_t now, size_t *uploads, size_t *files,
  * audio, video, PDF, text/plain); active types go as octet-stream. */
 void hs_files_send(hs_req_t *req, const hs_file_t *f);
 
+/* With download_origin set, a browser navigation (Sec-Fetch-Mode: navigate
+ * or Sec-Fetch-Dest: document, iframe, frame, embed, object) to a download
+ * on another Host is answered 307 to the same path on the download origin:
+ * 1 when it replied so, 0 to serve the request here. */
+int hs_files_redirect_download(hs_req_t *req);
+
 cJSON *hs_file_json(const hs_file_t *f);
 cJSON *hs_upload_json(const hs_upload_t *u, const int64_t *received, size_t n);
 
