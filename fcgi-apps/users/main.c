@@ -48,7 +48,8 @@ static void on_update(hs_req_t *req)
     }
     hs_user_t u;
     hs_err_t err;
-    if (hs_store_user_get(req->ctx->store, id, req->arena, &u, &err)) {
+    if ((avatar && hs_user_avatar_check(req->ctx, req->arena, id, avatar, &err)) ||
+        hs_store_user_get(req->ctx->store, id, req->arena, &u, &err)) {
         hs_reply_error(req, &err);
         return;
     }
