@@ -208,6 +208,12 @@ def test_p2p_relay_download_serves_safely(stack):
     r = stack.get(f"{P2P}/{t['id']}/download", token=recipient.access)
     assert_safe_download(r, "application/octet-stream")
     assert r.content == data
+    # a relay copy is ciphertext: bytes, whatever type its upload declared
+    t = in_state(stack, sender, recipient, "accepted", size=100)
+    f = upload_file(stack, sender, data, filename="relay.png", content_type="image/png")
+    assert_ok(step(stack, sender, t["id"], "relay", {"file_id": f["id"]}))
+    r = stack.get(f"{P2P}/{t['id']}/download?inline=1", token=recipient.access)
+    assert_safe_download(r, "application/octet-stream")
 
 
 # -- filenames -------------------------------------------------------------------------------
