@@ -61,6 +61,9 @@ const hs_conf_key_t hs_config_keys[] = {
      "Most chunks per upload; larger files get proportionally larger chunks"},
     {"denied_types", S(denied_types), "", 0, 0,
      "Comma-separated MIME types refused with 415 (declared or sniffed)"},
+    {"download_origin", S(download_origin), "", 0, 0,
+     "Separate origin for file downloads (e.g. https://dl.example.com): browser navigations "
+     "to a download on any other host are redirected there; empty: none"},
     {"sendfile_header", S(sendfile_header), "X-Sendfile", 0, 0,
      "How downloads are handed to the web server: X-Sendfile (lighttpd, Apache) or "
      "X-Accel-Redirect (nginx)"},
@@ -200,6 +203,17 @@ static int load_file(hs_config_t *cfg, const char *path, int must_exist, hs_err_
     return rc;
 }
 
+int hs_config_origin_ok(const char *o)
+{
+    const char *host = strncmp(o, "https://", 8) == 0  ? o + 8
+                       : strncmp(o, "http://", 7) == 0 ? o + 7
+                                                       : NULL;
+    size_t n = host ? strlen(host) : 0;
+    /* a host name or address and a port: it goes into Location headers */
+    return n > 0 && n <= 253 &&
+           strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
+}
+
 int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -231,6 +245,11 @@ int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t 
             err, HS_EINVAL, "config_bad_value",
             "config key 'sendfile_header': '%s' is not X-Sendfile or X-Accel-Redirect",
             cfg->sendfile_header);
+    if (cfg->download_origin[0] && !hs_config_origin_ok(cfg->download_origin))
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key 'download_origin': '%.200s' is not an origin like "
+                          "https://dl.example.com (scheme, host, optional port, no path)",
+                          cfg->download_origin);
     if (cfg->sqlite_path[0] == '\0') {
         char *p;
         if (asprintf(&p, "%s/hypersend.db", cfg->data_dir) < 0)

@@ -8,6 +8,7 @@
 #include "hs/events.h"
 #include "hs/json.h"
 #include "hs/log.h"
+#include "hs/util.h"
 
 #define MIB (1024 * 1024)
 
@@ -19,11 +20,43 @@ int hs_files_clean_name(hs_arena_t *a, const char *name, const char **out, hs_er
                    "The filename must be valid UTF-8 of 1 to 255 characters");
         return HS_EINVAL;
     }
+    /* Bidi overrides make "invoice\u202egpj.exe" show as "invoiceexe.jpg":
+     * refused rather than stripped, so the name shown is the name sent. C1
+     * controls are refused too; C0 ones keep their old treatment below.
+     * (hs_utf8_len has checked the UTF-8.) */
+    for (const char *p = name; *p;) {
+        long cp = hs_utf8_next(&p);
+        if (hs_text_bidi_control(cp) || (cp >= 0x80 && cp <= 0x9F)) {
+            hs_err_set(err, HS_EINVAL, "invalid_filename",
+                       "The filename must not hold bidi controls (U+202A-202E, U+2066-2069) or "
+                       "C1 control characters");
+            return HS_EINVAL;
+        }
+    }
     char *c = hs_arena_strdup(a, name);
     for (unsigned char *p = (unsigned char *)c; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
             *p = '_';
     *out = c;
+    return 0;
+}
+
+int hs_files_content_type(hs_arena_t *a, const char *in, const char **out, hs_err_t *err)
+{
+    char norm[HS_CONTENT_TYPE_BUF];
+    *out = NULL;
+    if (!in || !*in)
+        return 0; /* tus clients send an empty filetype for unknown files */
+    if (hs_content_type_normalize(in, norm, sizeof norm)) {
+        hs_err_set(err, HS_EINVAL, "invalid_content_type",
+                   "content_type must be a media type such as text/plain; charset=utf-8");
+        hs_err_hint(err,
+                    "type/subtype with optional ;name=value parameters, ASCII, at most %d "
+                    "bytes",
+                    HS_CONTENT_TYPE_MAX);
+        return HS_EINVAL;
+    }
+    *out = hs_arena_strdup(a, norm);
     return 0;
 }
 
@@ -79,6 +112,12 @@ int hs_files_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs
     }
     const char *type =
         r->content_type && *r->content_type ? r->content_type : "application/octet-stream";
+    /* Every entry (chunk API, tus, relay copies) comes through here: only a
+     * type already in normal form (hs_files_content_type) is stored. */
+    char norm[HS_CONTENT_TYPE_BUF];
+    if (hs_content_type_normalize(type, norm, sizeof norm) || strcmp(norm, type) != 0)
+        return hs_err_set(err, HS_EINVAL, "invalid_content_type",
+                          "content_type must be a media type such as text/plain");
     if (denied(cfg, type))
         return refuse_type(err, type);
     if (r->sha256 && (strlen(r->sha256) != 64 || strspn(r->sha256, "0123456789abcdef") != 64))
@@ -390,13 +429,68 @@ const char *hs_files_disposition(hs_arena_t *a, const char *filename)
     return hs_arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
 }
 
+/* 1 when the request is a browser loading a document (a tab, a frame, an
+ * embed): what could render user bytes as a page of the requested origin.
+ * fetch() and XHR (Sec-Fetch-Dest: empty) only ever get bytes. */
+static int navigation(hs_req_t *req)
+{
+    const char *mode = hs_req_header(req, "HTTP_SEC_FETCH_MODE");
+    const char *dest = hs_req_header(req, "HTTP_SEC_FETCH_DEST");
+    static const char *const docs[] = {"document", "iframe", "frame", "embed", "object"};
+    if (mode && strcmp(mode, "navigate") == 0)
+        return 1;
+    for (size_t i = 0; dest && i < sizeof docs / sizeof *docs; i++)
+        if (strcmp(dest, docs[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int hs_files_redirect_download(hs_req_t *req)
+{
+    const char *origin = req->ctx->cfg.download_origin;
+    const char *host = hs_req_header(req, "HTTP_HOST");
+    if (!origin || !*origin || !navigation(req))
+        return 0;
+    const char *want = strstr(origin, "://") + 3;
+    if (host && strcasecmp(host, want) == 0)
+        return 0;
+    /* REQUEST_URI is the path and query as sent; the writer refuses it if it
+     * could split the header (lighttpd never passes CR/LF through anyway). */
+    const char *uri = hs_req_header(req, "REQUEST_URI");
+    hs_reply_header(req, "Location",
+                    hs_arena_printf(req->arena, "%s%s", origin, uri && *uri == '/' ? uri : "/"));
+    hs_reply_empty(req, 307);
+    return 1;
+}
+
+const char *hs_files_served_type(const char *declared)
+{
+    char norm[HS_CONTENT_TYPE_BUF];
+    /* Stored before types were checked at entry, or active: plain bytes. */
+    if (!declared || hs_content_type_normalize(declared, norm, sizeof norm) ||
+        strcmp(norm, declared) != 0 || hs_content_type_active(declared))
+        return "application/octet-stream";
+    return declared;
+}
+
 void hs_files_send(hs_req_t *req, const hs_file_t *f)
 {
     char path[1024];
+    const char *type = hs_files_served_type(f->content_type);
+    const char *inl = hs_req_query(req, "inline");
+    /* User bytes are never a document of this origin: attachment (inline
+     * only for passive types, when asked), no sniffing, and a sandbox that
+     * gives any document that still renders an opaque origin without script. */
+    int as_inline = inl && strcmp(inl, "1") == 0 && hs_content_type_passive(type);
+    const char *disp = hs_files_disposition(req->arena, f->filename);
+    if (as_inline)
+        disp = hs_arena_printf(req->arena, "inline%s", disp + strlen("attachment"));
     hs_blob_path(&req->ctx->cfg, f->id, path, sizeof path);
     hs_reply_header(req, req->ctx->cfg.sendfile_header, path);
-    hs_reply_header(req, "Content-Type", f->content_type);
-    hs_reply_header(req, "Content-Disposition", hs_files_disposition(req->arena, f->filename));
+    hs_reply_header(req, "Content-Type", type);
+    hs_reply_header(req, "Content-Disposition", disp);
+    hs_reply_header(req, "X-Content-Type-Options", "nosniff");
+    hs_reply_header(req, "Content-Security-Policy", "sandbox");
     hs_reply_header(req, "Cache-Control", "private, no-cache");
     hs_reply_empty(req, 200);
 }

@@ -1,6 +1,8 @@
 /* Requests and replies on top of libfcgi. */
 #include "hs/http.h"
 
+#include "hs/log.h"
+
 #include <cjson/cJSON.h>
 #include <fcgiapp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@ static const char *reason(int status)
         {201, "Created"},
         {204, "No Content"},
         {206, "Partial Content"},
+        {307, "Temporary Redirect"},
         {400, "Bad Request"},
         {401, "Unauthorized"},
         {403, "Forbidden"},
@@ -167,8 +170,42 @@ int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *er
     return 0;
 }
 
-void hs_reply_header(hs_req_t *req, const char *name, const char *value)
+int hs_header_name_ok(const char *name)
 {
+    size_t n = name ? strlen(name) : 0;
+    /* a token (RFC 9110): never a ':' or whitespace that would end it early */
+    return n > 0 && n <= 64 &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789!#$%&'*+-.^_`|~") == n;
+}
+
+int hs_header_value_ok(const char *value)
+{
+    /* CR and LF would start a header of the value's choosing (or end the
+     * head); NUL would cut it. Other controls but HTAB have no business in
+     * a header either. */
+    if (!value)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return 0;
+    return strlen(value) <= 8192;
+}
+
+int hs_reply_header(hs_req_t *req, const char *name, const char *value)
+{
+    if (!hs_header_name_ok(name) || !hs_header_value_ok(value)) {
+        /* Never a split header: the reply becomes a 500 (send_head), and
+         * the log says which header, not its value (it may hold anything). */
+        req->header_refused = 1;
+        if (req->ctx)
+            hs_log_error(req->ctx, "rid=%s refused response header '%.64s': %s",
+                         req->request_id ? req->request_id : "-",
+                         hs_header_name_ok(name) ? name : "(bad name)",
+                         hs_header_name_ok(name) ? "CR, LF, NUL or control in value"
+                                                 : "not a token");
+        return HS_EINTERNAL;
+    }
     size_t need = strlen(name) + strlen(value) + 4;
     if (req->hlen + need + 1 > req->hcap) {
         size_t cap = req->hcap ? req->hcap * 2 : 512;
@@ -182,17 +219,18 @@ void hs_reply_header(hs_req_t *req, const char *name, const char *value)
     }
     req->hlen += (size_t)snprintf(req->headers + req->hlen, req->hcap - req->hlen, "%s: %s\r\n",
                                   name, value);
+    return 0;
 }
 
 static void send_head(hs_req_t *req, int status, const char *ctype, size_t clen)
 {
     /* libfcgi's FCGX_FPrintF has its own printf without %zu: format here. */
     char head[512];
-    int n = snprintf(head, sizeof head, "Status: %d %s\r\nX-Request-Id: %s\r\n%s", status,
-                     reason(status), req->request_id,
-                     req->headers && strstr(req->headers, "Cache-Control:")
-                         ? ""
-                         : "Cache-Control: no-store\r\n");
+    const char *rid = hs_header_value_ok(req->request_id) ? req->request_id : "-";
+    int n = snprintf(
+        head, sizeof head, "Status: %d %s\r\nX-Request-Id: %s\r\n%s", status, reason(status), rid,
+        req->headers && strstr(req->headers, "Cache-Control:") ? ""
+                                                               : "Cache-Control: no-store\r\n");
     if (ctype)
         n += snprintf(head + n, sizeof head - (size_t)n,
                       "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, clen);
@@ -204,9 +242,25 @@ static void send_head(hs_req_t *req, int status, const char *ctype, size_t clen)
     req->replied = 1;
 }
 
+/* A reply whose headers were refused goes out as a bare 500: none of the
+ * headers added so far (an X-Sendfile among them) may reach the server. */
+static int refused_reply(hs_req_t *req)
+{
+    static const char body[] = "{\"error\":{\"status\":500,\"code\":\"internal_error\","
+                               "\"message\":\"The server could not form its reply\","
+                               "\"hint\":\"\"}}";
+    if (!req->header_refused)
+        return 0;
+    req->hlen = 0;
+    send_head(req, 500, "application/json", sizeof body - 1);
+    FCGX_PutStr(body, (int)sizeof body - 1, req->fcgx->out);
+    req->bytes = sizeof body - 1;
+    return 1;
+}
+
 void hs_reply_json(hs_req_t *req, int status, cJSON *body)
 {
-    if (req->replied) {
+    if (req->replied || refused_reply(req)) {
         cJSON_Delete(body);
         return;
     }
@@ -222,7 +276,7 @@ void hs_reply_json(hs_req_t *req, int status, cJSON *body)
 
 void hs_reply_empty(hs_req_t *req, int status)
 {
-    if (!req->replied)
+    if (!req->replied && !refused_reply(req))
         send_head(req, status, NULL, 0);
 }
 

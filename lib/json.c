@@ -5,6 +5,34 @@
 
 #include "hs/util.h"
 
+int hs_json_scan(const char *buf, size_t len)
+{
+    /* cJSON copies a raw NUL into a string, which C then ends there: the
+     * value validated ("nul") would not be the value sent ("nul\0admin").
+     * An escaped \u0000 decodes to the same cut. Both are refused here,
+     * with the other raw control characters JSON forbids inside strings. */
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == 0)
+            return HS_JSON_NUL;
+        if (!in_string) {
+            in_string = c == '"';
+            continue;
+        }
+        if (c < 0x20)
+            return HS_JSON_CONTROL;
+        if (c == '"') {
+            in_string = 0;
+        } else if (c == '\\' && i + 1 < len) {
+            if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
+                return HS_JSON_NUL;
+            i++; /* the escaped character (a quote, a backslash...) */
+        }
+    }
+    return 0;
+}
+
 int hs_json_body_or_reply(hs_req_t *req, cJSON **out)
 {
     hs_err_t err;
@@ -15,8 +43,14 @@ int hs_json_body_or_reply(hs_req_t *req, cJSON **out)
         hs_reply_error(req, &err);
         return -1;
     }
-    if (memmem(buf, len, "\\u0000", 6)) {
+    int bad = hs_json_scan(buf, len);
+    if (bad == HS_JSON_NUL) {
         hs_reply_fail(req, HS_EINVAL, "invalid_value", "NUL characters are not allowed in strings");
+        return -1;
+    }
+    if (bad == HS_JSON_CONTROL) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_json",
+                      "Control characters must be escaped inside JSON strings");
         return -1;
     }
     const char *end = NULL;
@@ -116,6 +150,27 @@ int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, 
     }
     *out = v->valuestring;
     return 0;
+}
+
+int hs_json_text_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                          size_t min, size_t max, unsigned flags, const char **out)
+{
+    static const char *const why[] = {
+        [-HS_TEXT_BAD_UTF8] = "is not valid UTF-8",
+        [-HS_TEXT_CONTROL] = "holds control characters",
+        [-HS_TEXT_BIDI] = "holds bidi controls (U+202A-202E, U+2066-2069)",
+        [-HS_TEXT_INVISIBLE] = "holds invisible characters (U+200B-200F, U+2060, U+FEFF)",
+    };
+    if (hs_json_string_or_reply(req, obj, field, required, min, max, out))
+        return -1;
+    if (!*out)
+        return 0;
+    int rc = hs_text_check(*out, flags);
+    if (!rc)
+        return 0;
+    *out = NULL;
+    hs_reply_fail(req, HS_EINVAL, "invalid_value", "The field '%s' %s", field, why[-rc]);
+    return -1;
 }
 
 int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,

@@ -344,7 +344,12 @@ int hs_p2p_relay_file(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
         return hs_err_set(err, HS_EFORBIDDEN, "not_your_step", "Only the recipient downloads");
     if (!t.relay_file_id || !*t.relay_file_id || strcmp(t.state, "transferring"))
         return hs_err_set(err, HS_ENOTFOUND, "relay_not_ready", "There is no relay copy to get");
-    return hs_store_file_get(ctx->store, t.relay_file_id, a, out, err);
+    if ((rc = hs_store_file_get(ctx->store, t.relay_file_id, a, out, err)))
+        return rc;
+    /* A relay copy is ciphertext whatever type its upload declared: it is
+     * only ever bytes to the recipient's browser, never a document. */
+    out->content_type = "application/octet-stream";
+    return 0;
 }
 
 int hs_p2p_peer(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,

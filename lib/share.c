@@ -24,6 +24,11 @@ int hs_share_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
     if (max_downloads < 0 || max_downloads > 1000000000)
         return hs_err_set(err, HS_EINVAL, "invalid_value", "max_downloads must be 0 or more");
     memset(out, 0, sizeof *out);
+    if (password && hs_utf8_len(password) < HS_SHARE_PASSWORD_MIN) {
+        hs_err_set(err, HS_EINVAL, "invalid_value",
+                   "A link password must have at least %d characters", HS_SHARE_PASSWORD_MIN);
+        return HS_EINVAL;
+    }
     if (password) {
         char hash[HS_PASSWORD_HASH_MAX];
         if ((rc = hs_password_hash(password, &ctx->argon2, hash, err)))
@@ -65,8 +70,8 @@ int hs_share_revoke(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
     return hs_store_link_revoke(ctx->store, link_id, f.id, hs_now_ms(), err);
 }
 
-int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *password, int count,
-                  hs_file_t *file, hs_err_t *err)
+int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *password,
+                  const char *client, int count, hs_file_t *file, hs_err_t *err)
 {
     char th[65];
     hs_link_t l;
@@ -79,8 +84,12 @@ int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *p
     if (l.revoked_at)
         return hs_err_set(err, HS_ENOTFOUND, "link_not_found", "No such link");
     if (l.password_hash) {
-        char key[64];
-        snprintf(key, sizeof key, "hs:rl:share:%s", l.id);
+        /* Guesses count per link and client address: someone guessing from
+         * one address does not lock the owner's right password out of
+         * another. (Passwords of 8 characters or more keep the guessing a
+         * many-address attacker can do out of reach.) */
+        char key[160];
+        snprintf(key, sizeof key, "hs:rl:share:%s:%.100s", l.id, client ? client : "-");
         if ((rc = hs_ratelimit(ctx->redis, key, 5, 60000, 0, err)))
             return rc;
         if (!password || !hs_password_verify(l.password_hash, password)) {
@@ -96,6 +105,13 @@ int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *p
     if ((rc = hs_store_file_get(ctx->store, l.file_id, a, file, err)))
         return rc == HS_ENOTFOUND ? hs_err_set(err, HS_ENOTFOUND, "link_not_found", "No such link")
                                   : rc;
+    /* A disabled owner's links die with the account (and come back if it is
+     * enabled again): nothing of theirs is served meanwhile. */
+    hs_user_t owner;
+    if ((rc = hs_store_user_get(ctx->store, file->owner_id, a, &owner, err)) && rc != HS_ENOTFOUND)
+        return rc;
+    if (rc == HS_ENOTFOUND || owner.disabled)
+        return hs_err_set(err, HS_ENOTFOUND, "link_not_found", "No such link");
     if (file->expires_at && file->expires_at <= hs_now_ms())
         return hs_err_set(err, HS_EGONE, "link_expired", "The shared file has expired");
     if (!count) {

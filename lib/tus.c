@@ -160,7 +160,8 @@ int hs_tus_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, int64_t lengt
         return rc;
     if (chat && !hs_id_valid(chat))
         return hs_err_set(err, HS_EINVAL, "invalid_metadata", "chat_id must be a chat id");
-    r.content_type = type;
+    if ((rc = hs_files_content_type(a, type, &r.content_type, err)))
+        return rc;
     r.sha256 = sha;
     r.chat_id = chat;
     r.protocol = "tus";

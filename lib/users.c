@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "hs/files.h"
 #include "hs/json.h"
+#include "hs/util.h"
 
 cJSON *hs_user_brief_json(const hs_user_t *u)
 {
@@ -82,4 +84,24 @@ int hs_user_follow(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const ch
     if (strcmp(viewer_id, target_id) == 0)
         return hs_err_set(err, HS_EINVAL, "cannot_follow_self", "You cannot follow yourself");
     return hs_store_follow_set(ctx->store, viewer_id, target_id, on, hs_now_ms(), err);
+}
+
+int hs_user_avatar_check(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, const char *file_id,
+                         hs_err_t *err)
+{
+    hs_file_t f;
+    int rc = hs_files_owned(ctx, a, user_id, file_id, &f, err);
+    if (rc && rc != HS_ENOTFOUND && rc != HS_EFORBIDDEN)
+        return rc;
+    /* An avatar is shown as a picture: a passive image by its declared type
+     * and by its bytes (SVG, which can carry script, is not one). */
+    if (rc || strncmp(f.content_type, "image/", 6) != 0 ||
+        !hs_content_type_passive(hs_files_served_type(f.content_type)) || !f.sniffed_type ||
+        strncmp(f.sniffed_type, "image/", 6) != 0 || !hs_content_type_passive(f.sniffed_type)) {
+        hs_err_set(err, HS_EINVAL, "invalid_avatar",
+                   "avatar_file_id must be one of your own image files (PNG, JPEG, GIF, WebP...)");
+        hs_err_hint(err, "upload the picture first, then set its id");
+        return HS_EINVAL;
+    }
+    return 0;
 }

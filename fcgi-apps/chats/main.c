@@ -52,7 +52,7 @@ static void reply_chat(hs_req_t *req, int status, const char *id)
 static int chat_fields_or_reply(hs_req_t *req, cJSON *body, const char **name,
                                 const char **description, const char **avatar)
 {
-    if (hs_json_string_or_reply(req, body, "name", 0, 1, 128, name) ||
+    if (hs_json_text_or_reply(req, body, "name", 0, 1, 128, 0, name) ||
         hs_json_string_or_reply(req, body, "description", 0, 0, 1000, description) ||
         hs_json_string_or_reply(req, body, "avatar_file_id", 0, 24, 24, avatar))
         return -1;

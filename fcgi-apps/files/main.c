@@ -69,7 +69,7 @@ static void on_info(hs_req_t *req)
 static void on_download(hs_req_t *req)
 {
     hs_file_t f;
-    if (!visible_or_reply(req, &f))
+    if (!hs_files_redirect_download(req) && !visible_or_reply(req, &f))
         hs_files_send(req, &f);
 }
 
@@ -90,7 +90,7 @@ static void on_link_create(hs_req_t *req)
     if (hs_json_body_or_reply(req, &body) ||
         hs_json_int_or_reply(req, body, "expires_in", 0, 1, 31536000, 7 * 86400, &expires_in) ||
         hs_json_int_or_reply(req, body, "max_downloads", 0, 0, 1000000000, 0, &max_downloads) ||
-        hs_json_string_or_reply(req, body, "password", 0, 4, 256, &password))
+        hs_json_string_or_reply(req, body, "password", 0, HS_SHARE_PASSWORD_MIN, 256, &password))
         return;
     hs_link_t l;
     const char *token;
@@ -134,8 +134,11 @@ static void on_share_download(hs_req_t *req)
     hs_err_t err;
     /* HEAD shows the name and size without spending a download */
     int count = strcmp(req->method, "HEAD") != 0;
+    /* before the link is opened: a redirected request spends no download */
+    if (hs_files_redirect_download(req))
+        return;
     if (hs_share_open(req->ctx, req->arena, hs_req_param(req, "token"),
-                      hs_req_header(req, "HTTP_X_SHARE_PASSWORD"), count, &f, &err))
+                      hs_req_header(req, "HTTP_X_SHARE_PASSWORD"), req->client_ip, count, &f, &err))
         hs_reply_error(req, &err);
     else
         hs_files_send(req, &f);

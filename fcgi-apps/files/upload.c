@@ -28,6 +28,7 @@ void on_upload_init(hs_req_t *req)
         return;
     }
     if (hs_files_clean_name(req->arena, name, &r.filename, &err) ||
+        hs_files_content_type(req->arena, r.content_type, &r.content_type, &err) ||
         hs_files_init(req->ctx, req->auth.sub, &r, &up, &err)) {
         hs_reply_error(req, &err);
         return;

@@ -37,7 +37,7 @@ static void on_update(hs_req_t *req)
     const cJSON *settings;
     const char *display_name, *bio, *avatar;
     if (own_id_or_reply(req, id) || hs_json_body_or_reply(req, &body) ||
-        hs_json_string_or_reply(req, body, "display_name", 0, 0, 64, &display_name) ||
+        hs_json_text_or_reply(req, body, "display_name", 0, 0, 64, 0, &display_name) ||
         hs_json_string_or_reply(req, body, "bio", 0, 0, 500, &bio) ||
         hs_json_string_or_reply(req, body, "avatar_file_id", 0, 24, 24, &avatar) ||
         hs_json_object_or_reply(req, body, "settings", 0, &settings))
@@ -48,7 +48,8 @@ static void on_update(hs_req_t *req)
     }
     hs_user_t u;
     hs_err_t err;
-    if (hs_store_user_get(req->ctx->store, id, req->arena, &u, &err)) {
+    if ((avatar && hs_user_avatar_check(req->ctx, req->arena, id, avatar, &err)) ||
+        hs_store_user_get(req->ctx->store, id, req->arena, &u, &err)) {
         hs_reply_error(req, &err);
         return;
     }

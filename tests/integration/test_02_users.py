@@ -50,9 +50,27 @@ def test_profile_not_found(stack, user_a, uid):
 
 
 # -- profile updates -----------------------------------------------------------------------
+def png_1x1():
+    """A real 1x1 PNG (libmagic sniffs image/png)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def upload_avatar(stack, user, data=None, content_type="image/png"):
+    from test_03_helpers import upload_file
+    return upload_file(stack, user, data or png_1x1(), filename="me.png",
+                       content_type=content_type)["id"]
+
+
 def test_update_own_profile(stack):
     u = stack.register()
-    avatar = fake_id()
+    avatar = upload_avatar(stack, u)
     settings = {"theme": "dark", "n": 3, "nested": {"list": [1, "two", None, True]},
                 "unicode": "żółw"}
     body = {"display_name": "Zoë Example", "bio": "Hello, world", "avatar_file_id": avatar,
@@ -92,6 +110,25 @@ def test_update_invalid_value(stack, user_a, body):
     assert_error(stack.put(f"{USERS}/{user_a.id}", token=user_a.access, json=body), 400,
                  "invalid_value")
     assert assert_ok(profile(stack, user_a, user_a.id)) == before
+
+
+def test_avatar_must_be_an_own_passive_image(stack):
+    """Avatars are pictures: an SVG (script inside), an HTML page declared
+    as image/png, someone else's file or no file at all is refused."""
+    u, other = stack.register(), stack.register()
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    refused = [fake_id(), upload_avatar(stack, other),
+               upload_avatar(stack, u, svg, "image/svg+xml"),
+               upload_avatar(stack, u, b"<!doctype html><html><script>x()</script></html>",
+                             "image/png"),
+               upload_avatar(stack, u, png_1x1(), "text/html")]
+    for fid in refused:
+        assert_error(stack.put(f"{USERS}/{u.id}", token=u.access,
+                               json={"avatar_file_id": fid}), 400, "invalid_avatar")
+    assert assert_ok(profile(stack, u, u.id))["avatar_file_id"] is None
+    ok = upload_avatar(stack, u, png_1x1(), "image/png")
+    assert assert_ok(stack.put(f"{USERS}/{u.id}", token=u.access,
+                               json={"avatar_file_id": ok}))["avatar_file_id"] == ok
 
 
 @pytest.mark.parametrize("body", [

@@ -98,12 +98,41 @@ static void bad_values_name_the_key(void **state)
     hs_config_free(&c);
 }
 
+/* download_origin goes into Location headers: only a bare origin. */
+static void download_origin(void **state)
+{
+    (void)state;
+    hs_config_t c;
+    hs_err_t err;
+    assert_int_equal(hs_config_load(&c, NULL, 0, &err), 0);
+    assert_string_equal(c.download_origin, "");
+    hs_config_free(&c);
+    const char *good[] = {"https://dl.example.com", "http://127.0.0.1:8443", "https://[::1]:9"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        setenv("HS_DOWNLOAD_ORIGIN", good[i], 1);
+        assert_int_equal(hs_config_load(&c, NULL, 0, &err), 0);
+        assert_string_equal(c.download_origin, good[i]);
+        hs_config_free(&c);
+    }
+    const char *bad[] = {"dl.example.com",     "ftp://dl.example.com",    "https://",
+                         "https://dl/path",    "https://dl.example.com/", "https://a b",
+                         "https://dl\r\nX: 1", "javascript:alert(1)"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("HS_DOWNLOAD_ORIGIN", bad[i], 1);
+        assert_int_equal(hs_config_load(&c, NULL, 0, &err), HS_EINVAL);
+        assert_non_null(strstr(err.message, "download_origin"));
+        hs_config_free(&c);
+    }
+    unsetenv("HS_DOWNLOAD_ORIGIN");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
         cmocka_unit_test_teardown(file_then_env, teardown),
         cmocka_unit_test_teardown(bad_values_name_the_key, teardown),
+        cmocka_unit_test(download_origin),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

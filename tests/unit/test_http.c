@@ -96,6 +96,49 @@ static void arena_grows(void **state)
     hs_arena_free(&a);
 }
 
+/* The one header writer: CR, LF, NUL (the end of a C string: a value cut
+ * short is still refused when it carries CR/LF before) and other controls
+ * in a value, and names that are not tokens, are refused and mark the
+ * reply as failed; good headers pass byte for byte. */
+static void header_writer(void **state)
+{
+    (void)state;
+    hs_ctx_t ctx = {.app_name = "test"};
+    hs_req_t req = {.arena = &arena, .ctx = &ctx, .request_id = "rid"};
+    assert_int_equal(hs_reply_header(&req, "Content-Type", "text/plain; charset=utf-8"), 0);
+    assert_int_equal(hs_reply_header(&req, "X-Tab", "a\tb"), 0);
+    assert_false(req.header_refused);
+    assert_string_equal(req.headers, "Content-Type: text/plain; charset=utf-8\r\nX-Tab: a\tb\r\n");
+    size_t before = req.hlen;
+    const char *bad_values[] = {
+        "text/plain\r\nX-Sendfile2: /data/files/ab/victim 0-",
+        "text/html\r\n\r\n<script>",
+        "a\nb",
+        "a\rb",
+        "a\x01b",
+        "a\x7f",
+        NULL,
+    };
+    for (size_t i = 0; i < sizeof bad_values / sizeof *bad_values; i++) {
+        req.header_refused = 0;
+        assert_int_equal(hs_reply_header(&req, "Content-Type", bad_values[i]), HS_EINTERNAL);
+        assert_true(req.header_refused);
+        assert_int_equal(req.hlen, before);
+    }
+    const char *bad_names[] = {"", "Bad Name", "X:Y", "X\r\nY", "\xc3\xa9", NULL};
+    for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+        req.header_refused = 0;
+        assert_int_equal(hs_reply_header(&req, bad_names[i], "v"), HS_EINTERNAL);
+        assert_true(req.header_refused);
+        assert_int_equal(req.hlen, before);
+    }
+    assert_null(strchr(req.headers + before, '\n'));
+    assert_true(hs_header_value_ok(""));
+    assert_true(hs_header_name_ok("X-Content-Type-Options"));
+    assert_false(
+        hs_header_name_ok("x-sixty-five-characters-long-name-is-too-long-for-a-header-name-xyz"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +147,7 @@ int main(void)
         cmocka_unit_test_teardown(url_decode, teardown),
         cmocka_unit_test_teardown(query, teardown),
         cmocka_unit_test(arena_grows),
+        cmocka_unit_test_teardown(header_writer, teardown),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

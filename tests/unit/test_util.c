@@ -95,11 +95,156 @@ static void emoji(void **state)
         assert_false(hs_emoji_valid(bad[i]));
 }
 
+static void content_types(void **state)
+{
+    (void)state;
+    char out[HS_CONTENT_TYPE_BUF];
+    static const char *const good[][2] = {
+        {"text/plain", "text/plain"},
+        {"  Text/HTML ; Charset=UTF-8  ", "text/html; charset=UTF-8"},
+        {"image/svg+xml", "image/svg+xml"},
+        {"application/vnd.ms-excel", "application/vnd.ms-excel"},
+        {"multipart/form-data;boundary=\"a b;c\"", "multipart/form-data; boundary=\"a b;c\""},
+        {"text/plain; a=\"q\\\"x\"; b=1", "text/plain; a=\"q\\\"x\"; b=1"},
+        {"a/b;x=1;y=2", "a/b; x=1; y=2"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        assert_int_equal(hs_content_type_normalize(good[i][0], out, sizeof out), 0);
+        assert_string_equal(out, good[i][1]);
+        /* the normal form is a fixed point: stored values pass again */
+        char again[HS_CONTENT_TYPE_BUF];
+        assert_int_equal(hs_content_type_normalize(out, again, sizeof again), 0);
+        assert_string_equal(again, out);
+    }
+    char longest[HS_CONTENT_TYPE_MAX + 2];
+    memset(longest, 'a', sizeof longest);
+    longest[1] = '/';
+    longest[HS_CONTENT_TYPE_MAX] = '\0';
+    assert_int_equal(hs_content_type_normalize(longest, out, sizeof out), 0);
+    longest[HS_CONTENT_TYPE_MAX] = 'a';
+    longest[HS_CONTENT_TYPE_MAX + 1] = '\0';
+    assert_int_equal(hs_content_type_normalize(longest, out, sizeof out), -1);
+    static const char *const bad[] = {
+        "",
+        "text",
+        "text/",
+        "/plain",
+        "text/plain\r\nX-Sendfile2: /x 0-",
+        "text/html\r\n\r\n",
+        "text/plain\n",
+        "text/plain\r",
+        "text/pl ain",
+        "text/plain; charset",
+        "text/plain; charset=",
+        "text/plain; =x",
+        "text/plain;; a=b",
+        "text/plain; a=\"unterminated",
+        "text/plain; a=\"x\"y",
+        "text/plain; a=\"\x01\"",
+        "text/plain; a=\"\xc3\xa9\"",
+        "t\xc3\xa9xt/plain",
+        "text/plain; a=b c",
+        "text/(plain)",
+        "text/plain; a=1; b=1; c=1; d=1; e=1; f=1; g=1; h=1; i=1",
+        NULL,
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(hs_content_type_normalize(bad[i], out, sizeof out), -1);
+    assert_int_equal(hs_content_type_normalize("text/plain", out, 16), -1); /* cap too small */
+
+    assert_true(hs_content_type_passive("image/png"));
+    assert_true(hs_content_type_passive("text/plain; charset=utf-8"));
+    assert_true(hs_content_type_passive("application/pdf"));
+    assert_true(hs_content_type_passive("video/mp4"));
+    assert_true(hs_content_type_passive("audio/ogg"));
+    assert_false(hs_content_type_passive("image/svg+xml"));
+    assert_false(hs_content_type_passive("text/html"));
+    assert_false(hs_content_type_passive("application/zip"));
+    assert_false(hs_content_type_passive("text/plainx"));
+    static const char *const active[] = {
+        "text/html",
+        "text/html; charset=utf-8",
+        "image/svg+xml",
+        "application/xhtml+xml",
+        "text/javascript",
+        "application/javascript",
+        "application/xml",
+        "text/xml",
+        "text/css",
+        "application/json",
+        "multipart/x-mixed-replace",
+        "application/x-shockwave-flash",
+        "text/xsl",
+        "application/rdf+xml",
+        "text/event-stream",
+        "message/rfc822",
+        "application/wasm",
+    };
+    for (size_t i = 0; i < sizeof active / sizeof *active; i++)
+        assert_true(hs_content_type_active(active[i]));
+    assert_false(hs_content_type_active("application/zip"));
+    assert_false(hs_content_type_active("application/octet-stream"));
+    assert_false(hs_content_type_active("image/png"));
+    assert_false(hs_content_type_active("text/plain"));
+}
+
+static void display_text(void **state)
+{
+    (void)state;
+    assert_int_equal(hs_text_check("Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x93\x84", 0), 0);
+    assert_int_equal(hs_text_check("", 0), 0);
+    assert_int_equal(hs_text_check("a\nb", 0), HS_TEXT_CONTROL);
+    assert_int_equal(hs_text_check("a\nb\tc", HS_TEXT_MULTILINE), 0);
+    assert_int_equal(hs_text_check("a\rb", HS_TEXT_MULTILINE), HS_TEXT_CONTROL);
+    assert_int_equal(hs_text_check("a\x7f", 0), HS_TEXT_CONTROL);
+    assert_int_equal(hs_text_check("a\xc2\x85", 0), HS_TEXT_CONTROL);           /* NEL, C1 */
+    assert_int_equal(hs_text_check("a\xc2\x9f", 0), HS_TEXT_CONTROL);           /* C1 */
+    assert_int_equal(hs_text_check("a\xc2\xa0", 0), 0);                         /* NBSP is fine */
+    assert_int_equal(hs_text_check("inv\xe2\x80\xaegpj.exe", 0), HS_TEXT_BIDI); /* U+202E */
+    assert_int_equal(hs_text_check("\xe2\x80\xaa", 0), HS_TEXT_BIDI);           /* U+202A */
+    assert_int_equal(hs_text_check("\xe2\x81\xa6", 0), HS_TEXT_BIDI);           /* U+2066 */
+    assert_int_equal(hs_text_check("\xe2\x81\xa9", 0), HS_TEXT_BIDI);           /* U+2069 */
+    assert_int_equal(hs_text_check("\xe2\x81\xaa", 0), 0);                      /* U+206A */
+    assert_int_equal(hs_text_check("a\xe2\x80\x8b", 0), HS_TEXT_INVISIBLE);     /* U+200B */
+    assert_int_equal(hs_text_check("a\xe2\x80\x8f", 0), HS_TEXT_INVISIBLE);     /* U+200F */
+    assert_int_equal(hs_text_check("a\xe2\x81\xa0", 0), HS_TEXT_INVISIBLE);     /* U+2060 */
+    assert_int_equal(hs_text_check("\xef\xbb\xbf"
+                                   "a",
+                                   0),
+                     HS_TEXT_INVISIBLE); /* U+FEFF */
+    assert_int_equal(hs_text_check("a\xe2\x80\x8b", HS_TEXT_ALLOW_INVISIBLE), 0);
+    assert_int_equal(hs_text_check("\xff", 0), HS_TEXT_BAD_UTF8);
+    assert_int_equal(hs_text_check("\xc0\xaf", 0), HS_TEXT_BAD_UTF8);     /* overlong '/' */
+    assert_int_equal(hs_text_check("\xed\xa0\x80", 0), HS_TEXT_BAD_UTF8); /* surrogate */
+    assert_int_equal(hs_text_check("a\xe2\x80", 0), HS_TEXT_BAD_UTF8);    /* cut short */
+}
+
+static void json_scan(void **state)
+{
+    (void)state;
+    static const char nul_raw[] = "{\"username\":\"nul\0admin\"}";
+    assert_int_equal(hs_json_scan(nul_raw, sizeof nul_raw - 1), HS_JSON_NUL);
+    assert_int_equal(hs_json_scan("{\"a\":\"x\\u0000y\"}", 17), HS_JSON_NUL);
+    /* an escaped backslash then the letters u0000 is no NUL */
+    const char *lit = "{\"a\":\"x\\\\u0000\"}";
+    assert_int_equal(hs_json_scan(lit, strlen(lit)), 0);
+    const char *raw_nl = "{\"a\":\"x\ny\"}";
+    assert_int_equal(hs_json_scan(raw_nl, strlen(raw_nl)), HS_JSON_CONTROL);
+    const char *ws = "{\n\t\"a\" : \"x\\ny\\\"\" }\r\n";
+    assert_int_equal(hs_json_scan(ws, strlen(ws)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(errors), cmocka_unit_test(ids),   cmocka_unit_test(time_and_compare),
-        cmocka_unit_test(utf8),   cmocka_unit_test(emoji),
+        cmocka_unit_test(errors),
+        cmocka_unit_test(ids),
+        cmocka_unit_test(time_and_compare),
+        cmocka_unit_test(utf8),
+        cmocka_unit_test(emoji),
+        cmocka_unit_test(content_types),
+        cmocka_unit_test(display_text),
+        cmocka_unit_test(json_scan),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@ typedef struct hs_config {
     long chunk_size; /* bytes; grows for very large files, see max_chunks */
     long max_chunks;
     char *denied_types;      /* comma separated MIME types refused with 415 */
+    char *download_origin;   /* "scheme://host[:port]" for downloads; empty: none */
     char *sendfile_header;   /* "X-Sendfile" (lighttpd, Apache) or "X-Accel-Redirect" (nginx) */
     long max_message_length; /* bytes */
     long chat_member_limit;
@@ -89,5 +90,8 @@ int hs_config_set(hs_config_t *cfg, const char *key, const char *value, hs_err_t
 
 /* Frees the strings cfg owns. */
 void hs_config_free(hs_config_t *cfg);
+
+/* 1 when o is an origin for download_origin: http(s)://host[:port], no path. */
+int hs_config_origin_ok(const char *o);
 
 #endif

@@ -32,12 +32,23 @@ typedef struct hs_upload_req {
     int64_t expires_in; /* seconds until the finished file expires; 0: never */
 } hs_upload_req_t;
 
-/* Checks a display filename (1..255 characters, no NUL) and returns a copy
- * in the arena with control characters replaced by '_'. */
+/* Checks a display filename (1..255 characters, no NUL, no bidi controls
+ * or C1 controls: 400 invalid_filename) and returns a copy in the arena
+ * with C0 control characters replaced by '_'. */
 int hs_files_clean_name(hs_arena_t *a, const char *name, const char **out, hs_err_t *err);
 
-/* Validates r (size limit 413, type deny-list 415, quota and free space
- * 507), picks the chunk size, creates the blob and records the upload. */
+/* The normal form of a declared content type (hs_content_type_normalize)
+ * in the arena; NULL for NULL or "". 400 invalid_content_type when in is not a
+ * media type (CR, LF, NUL, non-ASCII, bad tokens, over 255 bytes). */
+int hs_files_content_type(hs_arena_t *a, const char *in, const char **out, hs_err_t *err);
+
+/* The Content-Type a file is served with: its declared type when that is
+ * well-formed and not active (HTML, SVG, XML, script...), else
+ * application/octet-stream. */
+const char *hs_files_served_type(const char *declared);
+
+/* Validates r (type in normal form else 400 invalid_content_type, size limit 413, type deny-list
+ * 415, quota and free space 507), picks the chunk size, creates the blob and records the upload. */
 int hs_files_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs_upload_t *out,
                   hs_err_t *err);
 
@@ -84,8 +95,16 @@ int hs_files_cleanup(hs_ctx_t *ctx, int64_t now, size_t *uploads, size_t *files,
 /* Replies with f's bytes through the web server: lighttpd and Apache
  * (X-Sendfile) or nginx (X-Accel-Redirect, to an internal location at the
  * same path) serve them with sendfile(), Range, ETag and conditional
- * requests. */
+ * requests. Always with nosniff and Content-Security-Policy: sandbox; as an
+ * attachment unless ?inline=1 asks for a passive type (images but SVG,
+ * audio, video, PDF, text/plain); active types go as octet-stream. */
 void hs_files_send(hs_req_t *req, const hs_file_t *f);
+
+/* With download_origin set, a browser navigation (Sec-Fetch-Mode: navigate
+ * or Sec-Fetch-Dest: document, iframe, frame, embed, object) to a download
+ * on another Host is answered 307 to the same path on the download origin:
+ * 1 when it replied so, 0 to serve the request here. */
+int hs_files_redirect_download(hs_req_t *req);
 
 cJSON *hs_file_json(const hs_file_t *f);
 cJSON *hs_upload_json(const hs_upload_t *u, const int64_t *received, size_t n);

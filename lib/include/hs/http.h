@@ -55,6 +55,7 @@ struct hs_req {
     /* response */
     char *headers; /* extra header lines, each ending in \r\n */
     size_t hlen, hcap;
+    int header_refused; /* hs_reply_header refused one: the reply is a 500 */
     int status;
     size_t bytes;
     int replied;
@@ -75,8 +76,15 @@ long long hs_req_content_length(hs_req_t *req);
 /* Reads up to n bytes of the body: the count read, 0 at its end. */
 size_t hs_req_read(hs_req_t *req, void *buf, size_t n);
 
-/* Adds a response header; call before replying. */
-void hs_reply_header(hs_req_t *req, const char *name, const char *value);
+/* Adds a response header; call before replying. This is the one way a
+ * header is written: a name that is not a token, or a value with CR, LF,
+ * NUL or another control character (but HTAB), is refused (HS_EINTERNAL,
+ * logged) and the reply then goes out as a bare 500, never a split header. */
+int hs_reply_header(hs_req_t *req, const char *name, const char *value);
+/* 1 when name is an RFC 9110 token of 1..64 characters. */
+int hs_header_name_ok(const char *name);
+/* 1 when value has no CR, LF, NUL or other control but HTAB (<= 8 KiB). */
+int hs_header_value_ok(const char *value);
 /* Replies with body serialized; takes ownership of body (may be NULL: {}). */
 void hs_reply_json(hs_req_t *req, int status, struct cJSON *body);
 /* Replies with no body (204, or a status with only headers). */

@@ -10,6 +10,13 @@
 
 #include "hs/http.h"
 
+/* Scans a raw JSON text before parsing: HS_JSON_NUL for a NUL byte
+ * anywhere or a \u0000 escape in a string (C strings would end there, so
+ * what is checked would not be what was sent), HS_JSON_CONTROL for another
+ * unescaped control character inside a string; 0 otherwise. */
+enum { HS_JSON_NUL = 1, HS_JSON_CONTROL = 2 };
+int hs_json_scan(const char *buf, size_t len);
+
 /* Parses the body as a JSON object (limit: config max_json_body); the
  * object is owned by req. Replies 413, 400 invalid_json or 400 not_an_object. */
 int hs_json_body_or_reply(hs_req_t *req, cJSON **out);
@@ -19,6 +26,12 @@ int hs_json_body_or_reply(hs_req_t *req, cJSON **out);
  * invalid_value naming the field. */
 int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
                             size_t min, size_t max, const char **out);
+
+/* Like hs_json_string_or_reply for display text shown to other people
+ * (names): also refuses what hs_text_check(flags) refuses (controls, bidi
+ * controls, invisible characters) with 400 invalid_value. */
+int hs_json_text_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
+                          size_t min, size_t max, unsigned flags, const char **out);
 
 /* An integer field in min..max (JSON numbers are doubles: exact to 2^53).
  * Absent (or null) and !required: *out = def. */

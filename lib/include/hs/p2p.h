@@ -47,7 +47,8 @@ int hs_p2p_progress(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char
 int hs_p2p_bind_relay(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                       const char *file_id, hs_transfer_t *out, hs_err_t *err);
 
-/* The relay copy, for the recipient to download. */
+/* The relay copy, for the recipient to download (always served as
+ * application/octet-stream: it is ciphertext). */
 int hs_p2p_relay_file(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                       hs_file_t *out, hs_err_t *err);
 

@@ -23,13 +23,15 @@ int hs_share_list(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *f
 int hs_share_revoke(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *file_id,
                     const char *link_id, hs_err_t *err);
 
-/* Opens token for a download: checks the password (rate limited per
- * link), counts the download atomically (unless !count: a look at the
- * file's name and size, which a used-up link still refuses) and loads the
- * file. Unknown or revoked: 404; expired or used up: 410; wrong password:
- * 403. */
-int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *password, int count,
-                  hs_file_t *file, hs_err_t *err);
+/* The shortest link password, in characters. */
+#define HS_SHARE_PASSWORD_MIN 8
+
+/* Opens token for a download: checks the password (wrong guesses rate
+ * limited per link and client address), counts the download atomically (unless !count: a look at
+ * the file's name and size, which a used-up link still refuses) and loads the file. Unknown,
+ * revoked or of a disabled owner: 404; expired or used up: 410; wrong password: 403. */
+int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *password,
+                  const char *client, int count, hs_file_t *file, hs_err_t *err);
 
 /* The link's JSON; token and url are included when token is not NULL. */
 cJSON *hs_link_json(const hs_link_t *l, const char *token);

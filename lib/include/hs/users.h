@@ -25,6 +25,11 @@ int hs_user_profile(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const c
 int hs_user_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
                     hs_user_t *out, hs_err_t *err);
 
+/* Checks that file_id may be user_id's avatar: one of their own files, a
+ * passive image (not SVG) by declared and sniffed type; 400 invalid_avatar. */
+int hs_user_avatar_check(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, const char *file_id,
+                         hs_err_t *err);
+
 /* Starts (on=1) or stops following target; following yourself is refused. */
 int hs_user_follow(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
                    int on, hs_err_t *err);

@@ -43,4 +43,38 @@ int64_t hs_now_ms(void);
 /* Formats ms as ISO-8601 UTC ("2026-11-21T10:21:30.123Z") into out[25]. */
 void hs_time_iso(int64_t ms, char out[25]);
 
+/* Content types (RFC 9110 media-type: type "/" subtype *( OWS ";" OWS
+ * token "=" ( token / quoted-string ) )), at most HS_CONTENT_TYPE_MAX bytes
+ * and 8 parameters, ASCII only. */
+#define HS_CONTENT_TYPE_MAX 255
+#define HS_CONTENT_TYPE_BUF (HS_CONTENT_TYPE_MAX + 10) /* room for the normal form */
+/* Checks in against the grammar and writes its normal form to out (cap >=
+ * HS_CONTENT_TYPE_BUF): type, subtype and parameter names lowercased,
+ * whitespace trimmed, "; " between parameters. 0, or -1 when in is not a
+ * media type (CR, LF, NUL, controls, non-ASCII, bad tokens, too long). */
+int hs_content_type_normalize(const char *in, char *out, size_t cap);
+/* 1 when a normalised type is passive (images but SVG, audio, video, PDF,
+ * text/plain): a browser may show it inline without running anything. */
+int hs_content_type_passive(const char *ct);
+/* 1 when a normalised type may be rendered as a document or run by a
+ * browser (HTML, SVG, XML, script, every text type but text/plain ...): such
+ * bytes are served as application/octet-stream. */
+int hs_content_type_active(const char *ct);
+
+/* Display text (names shown to other people). hs_text_check returns 0, or
+ * why s is refused: not UTF-8, a C0/C1 control character (but \n and \t
+ * with HS_TEXT_MULTILINE), a bidi embedding/override/isolate (U+202A-202E,
+ * U+2066-2069), or an invisible character (U+200B-200F, U+2060, U+FEFF)
+ * unless HS_TEXT_ALLOW_INVISIBLE. */
+/* The code point at *p (not at its NUL end), advancing *p past it; -1 on
+ * malformed UTF-8 (overlong, surrogate, beyond U+10FFFF, cut short). */
+long hs_utf8_next(const char **p);
+enum { HS_TEXT_MULTILINE = 1, HS_TEXT_ALLOW_INVISIBLE = 2 };
+enum { HS_TEXT_BAD_UTF8 = -1, HS_TEXT_CONTROL = -2, HS_TEXT_BIDI = -3, HS_TEXT_INVISIBLE = -4 };
+int hs_text_check(const char *s, unsigned flags);
+/* 1 for the bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069). */
+int hs_text_bidi_control(long cp);
+/* 1 for the zero-width and invisible format characters refused in names. */
+int hs_text_invisible(long cp);
+
 #endif

@@ -34,7 +34,7 @@ export function linksPanel(ctx, file) {
     EXPIRY.map(([s, label]) => h('option', { value: String(s), selected: s === 7 * 86400 }, label)));
   const limit = h('input', { id: `${id}-max`, name: 'max_downloads', type: 'number', min: 0,
     max: 1000000000, step: 1, value: '0', inputmode: 'numeric' });
-  const password = h('input', { id: `${id}-pw`, name: 'password', type: 'password', minLength: 4,
+  const password = h('input', { id: `${id}-pw`, name: 'password', type: 'password', minLength: 8,
     maxLength: 256, autocomplete: 'new-password', placeholder: 'none' });
   const create = h('button', { type: 'submit', class: 'primary' }, 'Create link');
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
@@ -109,8 +109,8 @@ export function linksPanel(ctx, file) {
     }
     body.max_downloads = max;
     if (password.value) {
-      if (password.value.length < 4) {
-        say(error, 'A password has at least 4 characters');
+      if (password.value.length < 8) {
+        say(error, 'A password has at least 8 characters');
         password.focus();
         return;
       }
