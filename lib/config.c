@@ -48,7 +48,8 @@ const hs_conf_key_t hs_config_keys[] = {
     {"register_ip_period", I(register_ip_period), "60", 1, 86400,
      "Seconds for one more registration per address to be allowed"},
     {"trust_proxy", I(trust_proxy), "0", 0, 1,
-     "1: take the client address from X-Forwarded-For (behind another proxy)"},
+     "1: take the client address from the rightmost X-Forwarded-For entry (the one the "
+     "trusted proxy appended; behind another proxy only)"},
     {"max_file_size", I(max_file_size), "42949672960", 1, 1L << 50,
      "Largest file accepted, in bytes (40 GiB)"},
     {"user_quota", I(user_quota), "0", 0, 1L << 60,

@@ -94,3 +94,23 @@ def test_email_probing_is_limited(make_stack):
     r = s.post(f"{API}/auth/register", json={"username": uniq(), "email": known.email,
                                              "password": PASSWORD})
     assert_limited(r)
+
+
+def test_behind_a_trusted_proxy_the_rightmost_forwarded_address_counts(make_stack):
+    """trust_proxy = 1: the proxy appends the address it saw to
+    X-Forwarded-For; what is left of it is the client's to write. Rotating
+    a fake leftmost entry must not escape the per-address limit."""
+    s = make_stack(HS_TRUST_PROXY="1", **SMALL)
+    u = s.register()
+    for i in range(5):
+        r = s.post(LOGIN, json={"username": uniq("ghost"), "password": "wrong password 123"},
+                   headers={"X-Forwarded-For": f"203.0.113.{i + 1}, 198.51.100.9"})
+        assert_error(r, 401, "invalid_credentials")
+    for fake in ("203.0.113.77", "10.0.0.1,", "1.2.3.4 , 5.6.7.8"):
+        r = s.post(LOGIN, json={"username": u.username, "password": PASSWORD},
+                   headers={"X-Forwarded-For": f"{fake}, 198.51.100.9"})
+        assert_limited(r)
+    # another client behind the same proxy is not limited
+    r = s.post(LOGIN, json={"username": u.username, "password": PASSWORD},
+               headers={"X-Forwarded-For": "203.0.113.1, 198.51.100.10"})
+    assert r.status_code == 200, r.text
