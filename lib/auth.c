@@ -88,8 +88,8 @@ int hs_auth_register(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const c
 {
     char key[128];
     snprintf(key, sizeof key, "hs:rl:register:%s", client->ip ? client->ip : "-");
-    int rc = hs_ratelimit(ctx->redis, key, ctx->cfg.register_ip_burst,
-                          ctx->cfg.register_ip_period * 1000, 1, err);
+    int rc = hs_ratelimit_guard(ctx->redis, key, ctx->cfg.register_ip_burst,
+                                ctx->cfg.register_ip_period * 1000, 1, err);
     if (rc)
         return rc;
     char *uname = lower(a, username), *mail = lower(a, email);
@@ -154,8 +154,9 @@ int hs_auth_login(hs_ctx_t *ctx, hs_arena_t *a, const char *login, const char *p
     account_key(acct_key, sizeof acct_key, found ? user : NULL, who);
     snprintf(ip_key, sizeof ip_key, "hs:rl:login:ip:%s", client->ip ? client->ip : "-");
     /* Check (cost 0) before doing the expensive hash; only failures cost. */
-    if ((rc = hs_ratelimit(ctx->redis, ip_key, ctx->cfg.login_ip_burst, ip_ms, 0, err)) ||
-        (rc = hs_ratelimit(ctx->redis, acct_key, ctx->cfg.login_account_burst, acct_ms, 0, err)))
+    if ((rc = hs_ratelimit_guard(ctx->redis, ip_key, ctx->cfg.login_ip_burst, ip_ms, 0, err)) ||
+        (rc = hs_ratelimit_guard(ctx->redis, acct_key, ctx->cfg.login_account_burst, acct_ms, 0,
+                                 err)))
         return rc;
     int ok = hs_password_verify(found ? user->password_hash : ctx->dummy_hash, password);
     if (!found || !ok) {
@@ -356,7 +357,7 @@ int hs_auth_change_password(hs_ctx_t *ctx, hs_arena_t *a, const hs_claims_t *who
     char key[320];
     account_key(key, sizeof key, &u, NULL);
     long period = ctx->cfg.login_account_period * 1000;
-    if ((rc = hs_ratelimit(ctx->redis, key, ctx->cfg.login_account_burst, period, 0, err)))
+    if ((rc = hs_ratelimit_guard(ctx->redis, key, ctx->cfg.login_account_burst, period, 0, err)))
         return rc;
     if (!hs_password_verify(u.password_hash, old_pw)) {
         hs_ratelimit(ctx->redis, key, ctx->cfg.login_account_burst, period, 1, NULL);

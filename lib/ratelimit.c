@@ -19,8 +19,8 @@ static const char script[] =
     "if cost > 0 then redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now) end\n"
     "return {1, 0}\n";
 
-int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
-                 hs_err_t *err)
+static int check(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                 int fail_closed, hs_err_t *err)
 {
     char b[24], p[24], c[16];
     snprintf(b, sizeof b, "%ld", burst);
@@ -28,6 +28,15 @@ int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int
     snprintf(c, sizeof c, "%d", cost);
     const char *argv[] = {"EVAL", script, "1", key, b, p, c};
     redisReply *reply = hs_redis_argv(r, 7, argv, NULL);
+    if (!reply && fail_closed) {
+        hs_err_set(err, HS_EUNAVAIL, "limiter_unavailable",
+                   "This action is refused while its rate limiter is unavailable");
+        if (err) {
+            err->retry_after = 5;
+            hs_err_hint(err, "try again in a few seconds");
+        }
+        return HS_EUNAVAIL;
+    }
     if (!reply)
         return 0;
     int rc = 0;
@@ -44,4 +53,16 @@ int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int
     }
     hs_redis_reply_free(reply);
     return rc;
+}
+
+int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                 hs_err_t *err)
+{
+    return check(r, key, burst, period_ms, cost, 0, err);
+}
+
+int hs_ratelimit_guard(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                       hs_err_t *err)
+{
+    return check(r, key, burst, period_ms, cost, 1, err);
 }

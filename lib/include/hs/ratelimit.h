@@ -14,4 +14,11 @@
 int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
                  hs_err_t *err);
 
+/* As hs_ratelimit for limits that protect accounts and secrets (login,
+ * registration, password changes, share-link passwords): these fail
+ * closed, so an unreachable Redis gives HS_EUNAVAIL (503
+ * limiter_unavailable, Retry-After) rather than unlimited guesses. */
+int hs_ratelimit_guard(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                       hs_err_t *err);
+
 #endif
