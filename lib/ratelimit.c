@@ -66,3 +66,38 @@ int hs_ratelimit_guard(hs_redis_t *r, const char *key, long burst, long period_m
 {
     return check(r, key, burst, period_ms, cost, 1, err);
 }
+
+/* A sorted set of holders scored by when their hold ends: expired holds
+ * (a process killed while holding) are dropped before counting. */
+static const char acquire_script[] = "local max, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+                                     "local t = redis.call('TIME')\n"
+                                     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+                                     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+                                     "if redis.call('ZCARD', KEYS[1]) >= max then return 0 end\n"
+                                     "redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])\n"
+                                     "redis.call('PEXPIRE', KEYS[1], ttl)\n"
+                                     "return 1\n";
+
+int hs_ratelimit_acquire(hs_redis_t *r, const char *key, const char *holder, long max, long ttl_ms,
+                         const char *code, hs_err_t *err)
+{
+    char m[24], t[24];
+    snprintf(m, sizeof m, "%ld", max);
+    snprintf(t, sizeof t, "%ld", ttl_ms);
+    const char *argv[] = {"EVAL", acquire_script, "1", key, holder, m, t};
+    redisReply *reply = hs_redis_argv(r, 7, argv, NULL);
+    int full = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0;
+    hs_redis_reply_free(reply);
+    if (!full)
+        return 0;
+    hs_err_set(err, HS_ERATE, code, "Too many at once; wait for one to finish");
+    if (err)
+        err->retry_after = 1;
+    return HS_ERATE;
+}
+
+void hs_ratelimit_release(hs_redis_t *r, const char *key, const char *holder)
+{
+    const char *argv[] = {"ZREM", key, holder};
+    hs_redis_reply_free(hs_redis_argv(r, 3, argv, NULL));
+}

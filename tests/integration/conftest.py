@@ -47,12 +47,17 @@ KEEP = os.environ.get("HS_KEEP_RUNDIR") == "1"
 START_TIMEOUT = 20
 STOP_TIMEOUT = 10
 
-# The main stack registers many users and fails logins on purpose; the rate
-# limits are tested on stacks of their own. argon2 keeps its defaults.
+# The main stack registers many users, fails logins on purpose and has
+# shared users create many chats and offers; the rate limits are tested on
+# stacks of their own. argon2 keeps its defaults.
 MAIN_ENV = {
     "HS_REGISTER_IP_BURST": "100000",
     "HS_LOGIN_IP_BURST": "100000",
     "HS_LOGIN_ACCOUNT_BURST": "100000",
+    "HS_CHAT_CREATE_PER_HOUR": "1000000",
+    "HS_INVITE_BURST": "1000000",
+    "HS_P2P_OFFER_BURST": "100000",
+    "HS_UPDATES_PER_USER": "100",
     "HS_WS_BRIDGES": "2",
 }
 WS_BRIDGE = "hs-ws-bridge"
