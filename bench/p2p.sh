@@ -156,7 +156,7 @@ for s in $sizes; do
 done
 
 base="http://127.0.0.1:$port"
-bench_start_stack HS_WWW_DIR="$tmp/www" HS_WS_PORT="$wsport" HS_WS_BRIDGES=1
+bench_start_stack HS_WWW_DIR="$tmp/www" HS_WS_PORT="$wsport" HS_WS_BRIDGES=1 HS_P2P_OFFER_BURST=100000
 echo "bench p2p: stack up on $base; $runs runs of '$modes' per size (sizes: $sizes MiB)" >&2
 
 # The Node script runs in the background and is waited for, so that a

@@ -101,13 +101,23 @@ static const char *request_id(hs_req_t *req, char buf[33])
     return buf;
 }
 
+/* With trust_proxy the client address is the rightmost X-Forwarded-For
+ * entry: the one the trusted proxy appended. Everything left of it came
+ * from the client, who can write anything there (a new address per try
+ * would escape every per-address limit). */
 static const char *client_ip(hs_req_t *req)
 {
     const char *xff = req->ctx->cfg.trust_proxy ? hs_req_header(req, "HTTP_X_FORWARDED_FOR") : NULL;
     if (xff && *xff) {
-        size_t n = strcspn(xff, ", ");
+        const char *end = xff + strlen(xff);
+        while (end > xff && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        const char *start = end;
+        while (start > xff && start[-1] != ',' && start[-1] != ' ' && start[-1] != '\t')
+            start--;
+        size_t n = (size_t)(end - start);
         if (n > 0 && n < 64)
-            return hs_arena_strndup(req->arena, xff, n);
+            return hs_arena_strndup(req->arena, start, n);
     }
     return hs_req_header(req, "REMOTE_ADDR");
 }

@@ -6,6 +6,7 @@
 #include "hs/events.h"
 #include "hs/json.h"
 #include "hs/messages.h"
+#include "hs/ratelimit.h"
 
 int hs_chat_is_admin(const char *role)
 {
@@ -97,6 +98,57 @@ static int user_exists(hs_ctx_t *ctx, hs_arena_t *a, const char *id, hs_err_t *e
     return 0;
 }
 
+/* Whether adder may put user into a group or channel: the user's
+ * settings.allow_group_adds says who may ("everyone", the default;
+ * "followed": people the user follows; "nobody"). Adding oneself (joining)
+ * is always allowed. 403 add_not_allowed otherwise. */
+static int may_add(hs_ctx_t *ctx, hs_arena_t *a, const char *adder, const char *id, hs_err_t *err)
+{
+    hs_user_t u;
+    if (!hs_id_valid(id) || hs_store_user_get(ctx->store, id, a, &u, NULL) || u.disabled)
+        return hs_err_set(err, HS_ENOTFOUND, "user_not_found", "No such user: %.24s", id);
+    if (strcmp(adder, id) == 0)
+        return 0;
+    cJSON *settings = cJSON_Parse(u.settings ? u.settings : "{}");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(settings, "allow_group_adds");
+    const char *who = cJSON_IsString(v) ? v->valuestring : "everyone";
+    int ok = strcmp(who, "nobody") != 0, rc = 0;
+    if (ok && strcmp(who, "followed") == 0 &&
+        (rc = hs_store_follow_state(ctx->store, id, adder, &ok, err)))
+        ok = 0;
+    cJSON_Delete(settings);
+    if (rc)
+        return rc;
+    if (!ok) {
+        hs_err_set(err, HS_EFORBIDDEN, "add_not_allowed",
+                   "%.32s does not accept being added to groups or channels by you", u.username);
+        hs_err_hint(err, "ask them to join, or to follow you first");
+        return HS_EFORBIDDEN;
+    }
+    return 0;
+}
+
+int hs_chat_adds_setting_check(const cJSON *settings, hs_err_t *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(settings, "allow_group_adds");
+    if (!v || (cJSON_IsString(v) &&
+               (strcmp(v->valuestring, "everyone") == 0 ||
+                strcmp(v->valuestring, "followed") == 0 || strcmp(v->valuestring, "nobody") == 0)))
+        return 0;
+    return hs_err_set(err, HS_EINVAL, "invalid_value",
+                      "settings.allow_group_adds must be \"everyone\", \"followed\" or \"nobody\"");
+}
+
+/* Takes cost from one of the sender's per-user budgets (key kind). */
+static int spend(hs_ctx_t *ctx, const char *kind, const char *user, long burst, long period_ms,
+                 long cost, hs_err_t *err)
+{
+    char key[96];
+    snprintf(key, sizeof key, "hs:rl:%s:%s", kind, user);
+    /* a cost above the burst could never pass: it empties the bucket */
+    return hs_ratelimit(ctx->redis, key, burst, period_ms, (int)(cost < burst ? cost : burst), err);
+}
+
 int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_chat_req_t *r,
                    hs_chat_t *out, int *existed, hs_err_t *err)
 {
@@ -111,12 +163,14 @@ int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_c
         return hs_err_set(err, HS_EINVAL, "missing_field", "A group or channel needs a name");
     if ((int64_t)r->nmembers + 1 > ctx->cfg.chat_member_limit)
         return hs_err_set(err, HS_ECONFLICT, "member_limit", "Too many members");
+    long create_ms = 3600000L / ctx->cfg.chat_create_per_hour;
+    int rc;
     const char **members = hs_arena_alloc(a, (r->nmembers + 1) * sizeof *members);
     size_t n = 0;
     members[n++] = creator;
-    int rc;
     for (size_t i = 0; i < r->nmembers; i++) {
-        if ((rc = user_exists(ctx, a, r->members[i], err)))
+        if ((rc = direct ? user_exists(ctx, a, r->members[i], err)
+                         : may_add(ctx, a, creator, r->members[i], err)))
             return rc;
         int dup = 0;
         for (size_t j = 0; j < n; j++)
@@ -138,6 +192,14 @@ int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_c
         *existed = 1;
         return hs_store_chat_get(ctx->store, existing, creator, 1, a, out, err);
     }
+    /* Checked here (cost 0) and spent once the chat exists: opening an
+     * existing direct chat again costs nothing. */
+    if ((rc = spend(ctx, "chat-create", creator, ctx->cfg.chat_create_per_hour, create_ms, 0, err)))
+        return rc;
+    if (!direct && n > 1 &&
+        (rc = spend(ctx, "invite", creator, ctx->cfg.invite_burst, ctx->cfg.invite_period * 1000,
+                    (long)n - 1, err)))
+        return rc;
     hs_id_new(c.id);
     c.kind = r->kind;
     c.name = direct ? "" : r->name;
@@ -155,6 +217,7 @@ int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_c
     }
     if (rc || (rc = hs_store_chat_get(ctx->store, c.id, creator, 1, a, out, err)))
         return rc;
+    spend(ctx, "chat-create", creator, ctx->cfg.chat_create_per_hour, create_ms, 1, NULL);
     publish(ctx, out->id, "chat.created", public_json(out));
     for (size_t i = 0; i < n; i++)
         publish_member(ctx, out->id, "member.added", members[i],
@@ -241,7 +304,9 @@ int hs_chat_add_member(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const c
 {
     hs_chat_t c;
     int rc = load_admin(ctx, a, viewer, id, &c, err);
-    if (rc || (rc = user_exists(ctx, a, user, err)) ||
+    if (rc || (rc = may_add(ctx, a, viewer, user, err)) ||
+        (rc = spend(ctx, "invite", viewer, ctx->cfg.invite_burst, ctx->cfg.invite_period * 1000, 1,
+                    err)) ||
         (rc = hs_store_member_add(ctx->store, id, user, "member", hs_now_ms(),
                                   ctx->cfg.chat_member_limit, err)))
         return rc;

@@ -48,7 +48,8 @@ const hs_conf_key_t hs_config_keys[] = {
     {"register_ip_period", I(register_ip_period), "60", 1, 86400,
      "Seconds for one more registration per address to be allowed"},
     {"trust_proxy", I(trust_proxy), "0", 0, 1,
-     "1: take the client address from X-Forwarded-For (behind another proxy)"},
+     "1: take the client address from the rightmost X-Forwarded-For entry (the one the "
+     "trusted proxy appended; behind another proxy only)"},
     {"max_file_size", I(max_file_size), "42949672960", 1, 1L << 50,
      "Largest file accepted, in bytes (40 GiB)"},
     {"user_quota", I(user_quota), "0", 0, 1L << 60,
@@ -110,6 +111,18 @@ const hs_conf_key_t hs_config_keys[] = {
     {"p2p_turn_ttl", I(p2p_turn_ttl), "86400", 60, 604800, "Seconds a TURN credential is valid"},
     {"typing_throttle_ms", I(typing_throttle_ms), "2000", 0, 60000,
      "Least time between two typing starts a connection relays for one chat"},
+    {"p2p_offer_burst", I(p2p_offer_burst), "10", 1, 100000,
+     "P2P offers a user may make at once before 429 rate_limited"},
+    {"p2p_offer_period", I(p2p_offer_period), "6", 1, 86400,
+     "Seconds for one more P2P offer per sender to be allowed"},
+    {"invite_burst", I(invite_burst), "200", 1, 10000000,
+     "People a user may add to groups and channels at once before 429 rate_limited"},
+    {"invite_period", I(invite_period), "3", 1, 86400,
+     "Seconds for one more addition to a group or channel per user to be allowed"},
+    {"chat_create_per_hour", I(chat_create_per_hour), "60", 1, 1000000,
+     "Chats (direct, group, channel) a user may create per hour before 429 rate_limited"},
+    {"updates_per_user", I(updates_per_user), "2", 1, 10000,
+     "Long-polls (GET /api/v1/updates) one user may hold at once; more get 429 too_many_polls"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

@@ -10,6 +10,7 @@
 #include "hs/files.h"
 #include "hs/json.h"
 #include "hs/log.h"
+#include "hs/ratelimit.h"
 #include "hs/users.h"
 #include "hs/util.h"
 
@@ -185,9 +186,16 @@ int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p
                           "sha256 must be 64 lowercase hex characters");
     if (strcmp(o->recipient_id, sender) == 0)
         return hs_err_set(err, HS_EINVAL, "invalid_value", "You cannot send a file to yourself");
-    hs_user_t to;
-    int rc = hs_user_visible(ctx, a, sender, o->recipient_id, &to, err);
+    /* Offers notify the recipient at once: limited per sender, or one
+     * user could flood another's screen with them. */
+    char key[64];
+    snprintf(key, sizeof key, "hs:rl:p2p-offer:%s", sender);
+    int rc = hs_ratelimit(ctx->redis, key, ctx->cfg.p2p_offer_burst,
+                          ctx->cfg.p2p_offer_period * 1000, 1, err);
     if (rc)
+        return rc;
+    hs_user_t to;
+    if ((rc = hs_user_visible(ctx, a, sender, o->recipient_id, &to, err)))
         return rc;
     int blocked;
     if ((rc = hs_store_p2p_blocked(ctx->store, o->recipient_id, sender, &blocked, err)))

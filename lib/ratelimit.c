@@ -19,8 +19,8 @@ static const char script[] =
     "if cost > 0 then redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now) end\n"
     "return {1, 0}\n";
 
-int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
-                 hs_err_t *err)
+static int check(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                 int fail_closed, hs_err_t *err)
 {
     char b[24], p[24], c[16];
     snprintf(b, sizeof b, "%ld", burst);
@@ -28,6 +28,15 @@ int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int
     snprintf(c, sizeof c, "%d", cost);
     const char *argv[] = {"EVAL", script, "1", key, b, p, c};
     redisReply *reply = hs_redis_argv(r, 7, argv, NULL);
+    if (!reply && fail_closed) {
+        hs_err_set(err, HS_EUNAVAIL, "limiter_unavailable",
+                   "This action is refused while its rate limiter is unavailable");
+        if (err) {
+            err->retry_after = 5;
+            hs_err_hint(err, "try again in a few seconds");
+        }
+        return HS_EUNAVAIL;
+    }
     if (!reply)
         return 0;
     int rc = 0;
@@ -44,4 +53,51 @@ int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int
     }
     hs_redis_reply_free(reply);
     return rc;
+}
+
+int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                 hs_err_t *err)
+{
+    return check(r, key, burst, period_ms, cost, 0, err);
+}
+
+int hs_ratelimit_guard(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                       hs_err_t *err)
+{
+    return check(r, key, burst, period_ms, cost, 1, err);
+}
+
+/* A sorted set of holders scored by when their hold ends: expired holds
+ * (a process killed while holding) are dropped before counting. */
+static const char acquire_script[] = "local max, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+                                     "local t = redis.call('TIME')\n"
+                                     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+                                     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+                                     "if redis.call('ZCARD', KEYS[1]) >= max then return 0 end\n"
+                                     "redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])\n"
+                                     "redis.call('PEXPIRE', KEYS[1], ttl)\n"
+                                     "return 1\n";
+
+int hs_ratelimit_acquire(hs_redis_t *r, const char *key, const char *holder, long max, long ttl_ms,
+                         const char *code, hs_err_t *err)
+{
+    char m[24], t[24];
+    snprintf(m, sizeof m, "%ld", max);
+    snprintf(t, sizeof t, "%ld", ttl_ms);
+    const char *argv[] = {"EVAL", acquire_script, "1", key, holder, m, t};
+    redisReply *reply = hs_redis_argv(r, 7, argv, NULL);
+    int full = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0;
+    hs_redis_reply_free(reply);
+    if (!full)
+        return 0;
+    hs_err_set(err, HS_ERATE, code, "Too many at once; wait for one to finish");
+    if (err)
+        err->retry_after = 1;
+    return HS_ERATE;
+}
+
+void hs_ratelimit_release(hs_redis_t *r, const char *key, const char *holder)
+{
+    const char *argv[] = {"ZREM", key, holder};
+    hs_redis_reply_free(hs_redis_argv(r, 3, argv, NULL));
 }

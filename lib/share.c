@@ -90,7 +90,7 @@ int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *p
          * many-address attacker can do out of reach.) */
         char key[160];
         snprintf(key, sizeof key, "hs:rl:share:%s:%.100s", l.id, client ? client : "-");
-        if ((rc = hs_ratelimit(ctx->redis, key, 5, 60000, 0, err)))
+        if ((rc = hs_ratelimit_guard(ctx->redis, key, 5, 60000, 0, err)))
             return rc;
         if (!password || !hs_password_verify(l.password_hash, password)) {
             /* Only wrong guesses count toward the limit, not asking. */

@@ -1,4 +1,5 @@
 /* The auth app: /api/v1/auth (accounts, tokens, sessions) and /health. */
+#include <stdio.h>
 #include <string.h>
 
 #include "hs/auth.h"
@@ -133,15 +134,19 @@ static void on_change_password(hs_req_t *req)
 
 static void on_sessions(hs_req_t *req)
 {
-    hs_session_t *list;
-    size_t n;
+    hs_session_page_t page;
     hs_err_t err;
-    if (hs_store_session_list(req->ctx->store, req->auth.sub, req->arena, &list, &n, &err)) {
+    int limit;
+    if (hs_req_limit_or_reply(req, 100, 100, &limit))
+        return;
+    if (hs_store_session_list(req->ctx->store, req->auth.sub, hs_req_query(req, "cursor"), limit,
+                              req->arena, &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }
+    hs_session_t *list = page.items;
     cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < page.n; i++) {
         cJSON *s = cJSON_CreateObject();
         cJSON_AddStringToObject(s, "id", list[i].id);
         hs_json_add_time(s, "created_at", list[i].created_at);
@@ -152,6 +157,10 @@ static void on_sessions(hs_req_t *req)
         cJSON_AddBoolToObject(s, "current", strcmp(list[i].id, req->auth.sid) == 0);
         cJSON_AddItemToArray(items, s);
     }
+    if (page.next_cursor)
+        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
+    else
+        cJSON_AddNullToObject(o, "next_cursor");
     hs_reply_json(req, 200, o);
 }
 
@@ -167,6 +176,46 @@ static void on_delete_session(hs_req_t *req)
         hs_reply_empty(req, 204);
 }
 
+/* Reads one line of stdin into buf without its newline; "" at the end. */
+static const char *read_line(char *buf, size_t n)
+{
+    if (!fgets(buf, (int)n, stdin))
+        buf[0] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return buf;
+}
+
+/* `hs-auth create-admin`: the explicit admin bootstrap. Reads three lines
+ * from stdin (username, email, password; the password is never an argument,
+ * so it stays out of ps and shell history); an existing username is only
+ * promoted and needs the first line alone. */
+static int create_admin(hs_ctx_t *ctx)
+{
+    char name[256], email[512], password[512];
+    hs_arena_t a = {0};
+    hs_user_t u;
+    hs_err_t err;
+    int created;
+    read_line(name, sizeof name);
+    read_line(email, sizeof email);
+    read_line(password, sizeof password);
+    int rc = hs_auth_create_admin(ctx, &a, name, email, password, &u, &created, &err);
+    explicit_bzero(password, sizeof password);
+    if (rc)
+        fprintf(stderr, "hs-auth create-admin: %s\n", err.message);
+    else
+        printf("%s admin %s (%s)\n", created ? "created" : "promoted", u.username, u.id);
+    hs_arena_free(&a);
+    return rc ? 1 : 0;
+}
+
+static const hs_command_t commands[] = {
+    {"create-admin",
+     "make an admin: reads username, email and password lines from stdin (an existing user "
+     "needs only the username)",
+     create_admin},
+};
+
 static const hs_route_t routes[] = {
     {"GET", "/health", hs_health_handler, 0},
     {"POST", "/api/v1/auth/register", on_register, 0},
@@ -181,6 +230,7 @@ static const hs_route_t routes[] = {
 
 int main(int argc, char **argv)
 {
-    static const hs_app_t app = {"auth", routes, sizeof routes / sizeof routes[0], NULL, 0};
+    static const hs_app_t app = {"auth", routes, sizeof routes / sizeof routes[0], commands,
+                                 sizeof commands / sizeof commands[0]};
     return hs_app_main(&app, argc, argv);
 }

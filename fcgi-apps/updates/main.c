@@ -7,11 +7,14 @@
  * A waiting request holds this process (and its Redis connection) for the
  * whole wait, which is why it is an app of its own with its own process
  * count: long polls never starve the other route groups. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hs/events.h"
 #include "hs/json.h"
+#include "hs/ratelimit.h"
 
 #define UPDATES_LIMIT           500 /* events per reply */
 #define UPDATES_TIMEOUT_DEFAULT 25  /* seconds */
@@ -243,8 +246,22 @@ static void on_updates(hs_req_t *req)
         reply_updates(req, NULL, last, 1);
         return;
     }
+    /* A waiting poll holds this process: one user may hold only
+     * updates_per_user of them, so nobody can take every process. */
+    char slots[64], holder[40];
+    snprintf(slots, sizeof slots, "hs:polls:%s", req->auth.sub);
+    snprintf(holder, sizeof holder, "%d-%lld", (int)getpid(), (long long)hs_now_ms());
+    if (timeout > 0 &&
+        hs_ratelimit_acquire(req->ctx->redis, slots, holder, req->ctx->cfg.updates_per_user,
+                             (timeout + 10) * 1000L, "too_many_polls", &err)) {
+        hs_reply_error(req, &err);
+        return;
+    }
     hs_ev_list_t l;
-    if (read_updates(req, since, timeout * 1000, &l, &err)) {
+    int rc = read_updates(req, since, timeout * 1000, &l, &err);
+    if (timeout > 0)
+        hs_ratelimit_release(req->ctx->redis, slots, holder);
+    if (rc) {
         hs_event_list_free(&l);
         hs_reply_error(req, &err);
         return;

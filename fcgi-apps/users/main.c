@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "hs/auth.h"
+#include "hs/chats.h"
 #include "hs/json.h"
 #include "hs/users.h"
 
@@ -59,6 +60,10 @@ static void on_update(hs_req_t *req)
         u.bio = bio;
     if (cJSON_HasObjectItem(body, "avatar_file_id"))
         u.avatar_file_id = avatar; /* null clears it */
+    if (settings && hs_chat_adds_setting_check(settings, &err)) {
+        hs_reply_error(req, &err);
+        return;
+    }
     if (settings) {
         char *s = cJSON_PrintUnformatted(settings);
         size_t n = s ? strlen(s) : 0;

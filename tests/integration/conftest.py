@@ -3,8 +3,10 @@ the FastCGI apps, started by conf/stack.sh) on free loopback ports, each in
 its own temporary runtime folder.
 
 Fixtures:
-  stack       the session's main stack (generous rate limits). Its first user,
-              registered before any test runs, is the admin: stack.admin.
+  stack       the session's main stack (generous rate limits).
+  stack.admin the stack's admin, made with `hs-auth create-admin` (nobody
+              becomes admin by registering first) on first use; every stack
+              has one.
   make_stack  a factory for extra stacks with their own HS_* overrides
               (small rate limits, CORS origins, a Redis to stop...); they are
               stopped when the test ends.
@@ -38,19 +40,24 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hsapi import BIN_DIR, ROOT, Client  # noqa: E402
+from hsapi import BIN_DIR, PASSWORD, ROOT, Client, User, uniq  # noqa: E402
 
 SANITIZE = os.environ.get("HS_SANITIZE") == "1"
 KEEP = os.environ.get("HS_KEEP_RUNDIR") == "1"
 START_TIMEOUT = 20
 STOP_TIMEOUT = 10
 
-# The main stack registers many users and fails logins on purpose; the rate
-# limits are tested on stacks of their own. argon2 keeps its defaults.
+# The main stack registers many users, fails logins on purpose and has
+# shared users create many chats and offers; the rate limits are tested on
+# stacks of their own. argon2 keeps its defaults.
 MAIN_ENV = {
     "HS_REGISTER_IP_BURST": "100000",
     "HS_LOGIN_IP_BURST": "100000",
     "HS_LOGIN_ACCOUNT_BURST": "100000",
+    "HS_CHAT_CREATE_PER_HOUR": "1000000",
+    "HS_INVITE_BURST": "1000000",
+    "HS_P2P_OFFER_BURST": "100000",
+    "HS_UPDATES_PER_USER": "100",
     "HS_WS_BRIDGES": "2",
 }
 WS_BRIDGE = "hs-ws-bridge"
@@ -124,6 +131,7 @@ class Stack(Client):
         self.proc = None
         self.stopped = False
         self.extra_procs = []  # redis-servers a test started again (start_redis)
+        self._admin = None
         self.bridges_up = False
         env = {k: v for k, v in os.environ.items() if not k.startswith("HS_")}
         env.update({
@@ -360,6 +368,35 @@ class Stack(Client):
                                      + _read(self.log_path("redis.log"), 20))
             time.sleep(0.02)
 
+    # -- the admin ------------------------------------------------------------
+    @property
+    def admin(self):
+        """The stack's admin (a logged-in User), made on first use."""
+        if self._admin is None:
+            self._admin = self.create_admin()
+        return self._admin
+
+    def run_command(self, app, *args, stdin=""):
+        """Runs `hs-<app> <args>` against this stack's config and data, as an
+        operator would on the server; returns the CompletedProcess."""
+        env = dict(self.env, HS_CONFIG=os.path.join(self.rundir, "hypersend.conf"),
+                   HS_DATA_DIR=os.path.join(self.rundir, "data"))
+        if SANITIZE:
+            env["ASAN_OPTIONS"] = f"log_path={self.rundir}/logs/asan:detect_leaks=1"
+            env["UBSAN_OPTIONS"] = f"log_path={self.rundir}/logs/ubsan:print_stacktrace=1"
+        return subprocess.run([str(BIN_DIR / f"hs-{app}"), *args], input=stdin, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    def create_admin(self, prefix="admin"):
+        """A new admin account made with `hs-auth create-admin`, logged in."""
+        name = uniq(prefix)
+        r = self.run_command("auth", "create-admin",
+                             stdin=f"{name}\n{name}@example.com\n{PASSWORD}\n")
+        assert r.returncode == 0 and r.stdout.startswith("created admin"), (r.stdout, r.stderr)
+        login = User(None, name.lower(), f"{name.lower()}@example.com", PASSWORD, None, None,
+                     None, "admin", {})
+        return self.login(login)
+
     # -- the WebSocket bridges ------------------------------------------------
     @property
     def ws_bridges(self):
@@ -479,9 +516,7 @@ def stack():
     s = Stack("main", MAIN_ENV)
     try:
         s.start()
-        # The first account on a fresh store becomes the admin: take it here,
-        # before any test (or another file) registers someone.
-        s.admin = s.register(prefix="admin")
+        s.admin  # noqa: B018 (made now, before any test runs)
     except BaseException:
         s.stop()
         raise

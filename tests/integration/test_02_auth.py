@@ -1,11 +1,16 @@
 """/api/v1/auth: register, login, refresh (rotation and reuse detection),
 logout, me, change-password and sessions."""
+import asyncio
+import os
+import sqlite3
+import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from hsapi import API, HEX24, ISO_TIME, PASSWORD, assert_error, assert_ok, jwt_claims, uniq
+from wsclient import WS, open_refused
 
 AUTH = f"{API}/auth"
 
@@ -45,18 +50,35 @@ def test_register_response(stack):
     assert me["id"] == b["id"] and me["username"] == name.lower()
 
 
-def test_first_user_is_admin_on_main_stack(stack, user_a):
+def test_admin_is_made_on_purpose(stack, user_a):
     assert stack.admin.role == "admin"
     assert user_a.role == "user"
     assert assert_ok(stack.me(stack.admin.access))["role"] == "admin"
     assert assert_ok(stack.me(user_a.access))["role"] == "user"
 
 
-def test_first_user_is_admin_on_fresh_stack(make_stack):
+def test_registering_first_makes_nobody_admin(make_stack):
+    """A fresh deploy cannot be raced: the first account to register is an
+    ordinary user; `hs-auth create-admin` makes admins."""
     s = make_stack()
-    first, second, third = s.register(), s.register(), s.register()
-    assert (first.role, second.role, third.role) == ("admin", "user", "user")
-    assert s.me(second.access).json()["role"] == "user"
+    first, second = s.register(), s.register()
+    assert (first.role, second.role) == ("user", "user")
+    assert s.me(first.access).json()["role"] == "user"
+    assert_error(s.post(f"{API}/users/{second.id}/disable", token=first.access), 403,
+                 "admin_required")
+    # the operator promotes an existing account (the username alone)...
+    r = s.run_command("auth", "create-admin", stdin=f"{first.username}\n")
+    assert r.returncode == 0 and r.stdout.startswith(f"promoted admin {first.username}"), r
+    assert s.me(first.access).json()["role"] == "admin"
+    assert assert_ok(s.post(f"{API}/users/{second.id}/disable", token=first.access))["disabled"]
+    # ...or creates one, with the registration rules
+    r = s.run_command("auth", "create-admin", stdin="newadmin\nnewadmin@example.com\nshort\n")
+    assert r.returncode == 1 and "password" in r.stderr.lower(), r
+    r = s.run_command("auth", "create-admin", stdin="nobody_here\n")
+    assert r.returncode == 1 and "email" in r.stderr, r
+    admin = s.create_admin()
+    assert admin.role == "admin" and s.me(admin.access).json()["role"] == "admin"
+    assert s.register().role == "user"
 
 
 @pytest.mark.parametrize("username", [
@@ -368,3 +390,125 @@ def test_delete_session_malformed_id(stack, user_a, sid):
 def test_delete_session_unknown_id(stack, user_a):
     assert_error(stack.delete(f"{AUTH}/sessions/{'a' * 24}", token=user_a.access), 404,
                  "session_not_found")
+
+
+# -- revocation: the store is the truth, Redis a cache (docs/architecture.md) -------------------
+def redis_cli(s, *args):
+    return subprocess.run(["redis-cli", "-p", str(s.redis_port), *args], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_revocations_survive_a_redis_restart(make_stack):
+    """Logout, a deleted session, a password change and a disabled account
+    are stored; a Redis that restarts empty must not bring any of their
+    tokens back, over HTTP or WebSocket."""
+    s = make_stack()
+    admin = s.admin
+    u = s.register()
+    gone, deleted = s.login(u), s.login(u)
+    assert s.post(f"{AUTH}/logout", token=gone.access).status_code == 204
+    assert s.delete(f"{AUTH}/sessions/{deleted.session_id}", token=u.access).status_code == 204
+    pw = s.register()
+    old = s.login(pw)
+    r = s.put(f"{AUTH}/change-password", token=pw.access,
+              json={"old_password": PASSWORD, "new_password": "a brand new passphrase 42"})
+    assert assert_ok(r)["revoked_sessions"] == 1
+    victim = s.register()
+    assert_ok(s.post(f"{API}/users/{victim.id}/disable", token=admin.access))
+    dead = (gone, deleted, old, victim)
+    for t in dead:
+        assert_error(s.me(t.access), 401, "token_revoked")
+
+    s.kill_redis()
+    s.start_redis()
+    # empty (the bridges may have written their liveness keys since)
+    assert redis_cli(s, "EXISTS", f"hs:deny:sid:{gone.session_id}", "hs:auth:warm") == "0"
+    for t in dead:
+        assert_error(s.me(t.access), 401, "token_revoked")
+    # the cache was warmed from the store: the same answers, now from Redis
+    assert redis_cli(s, "EXISTS", "hs:auth:warm") == "1"
+    assert redis_cli(s, "EXISTS", f"hs:deny:sid:{gone.session_id}") == "1"
+    for t in dead:
+        assert_error(s.me(t.access), 401, "token_revoked")
+    for t in (u, pw, admin):
+        assert s.me(t.access).status_code == 200
+
+    async def sockets():
+        return [await open_refused(s.ws_url(0), t.access) for t in dead]
+    assert asyncio.run(sockets()) == [(4401, "token_revoked")] * len(dead)
+
+    async def alive():
+        ws = await WS.connect(s.ws_url(0), u.access)
+        await ws.close()
+    asyncio.run(alive())
+
+
+def test_a_cold_cache_is_detected_whoever_asks_first(make_stack):
+    """The WebSocket bridge may be the first to see the empty Redis."""
+    s = make_stack()
+    u = s.register()
+    other = s.login(u)
+    assert s.post(f"{AUTH}/logout", token=other.access).status_code == 204
+    s.kill_redis()
+    s.start_redis()
+    assert asyncio.run(open_refused(s.ws_url(0), other.access)) == (4401, "token_revoked")
+    assert_error(s.me(other.access), 401, "token_revoked")
+    assert s.me(u.access).status_code == 200
+
+
+def add_sessions(s, user_id, n, after_sid):
+    """n sessions of user_id written straight into the stack's SQLite file
+    (logins would cost n argon2 hashes), used 1 ms after session after_sid,
+    so they list between it and any later login."""
+    db = sqlite3.connect(os.path.join(s.rundir, "data", "hypersend.db"), timeout=10)
+    try:
+        (t,) = db.execute("SELECT last_used_at FROM sessions WHERE id = ?", (after_sid,)).fetchone()
+        rows = [(os.urandom(12).hex(), user_id, t + 1, t + 86_400_000) for _ in range(n)]
+        db.executemany("INSERT INTO sessions (id, user_id, user_agent, ip, created_at,"
+                       " last_used_at, expires_at) VALUES (?, ?, 'bulk', '', ?3, ?3, ?4)", rows)
+        db.commit()
+    finally:
+        db.close()
+
+
+def test_password_change_ends_every_other_session_however_many(make_stack):
+    """1,002 sessions: the change revokes them all, the oldest included (it
+    was past the first 1,000 the session list returns), and its token can
+    neither call the API nor open a WebSocket; the list pages past 1,000."""
+    s = make_stack()
+    u = s.register()
+    oldest = s.login(u)
+    add_sessions(s, u.id, 999, oldest.session_id)
+    newest = s.login(u)
+    # 1,002 sessions, listed 100 at a time with a cursor
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        b = assert_ok(s.get(f"{AUTH}/sessions", token=newest.access, params=params))
+        seen += [i["id"] for i in b["items"]]
+        cursor = b["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 1002
+    assert seen[0] == newest.session_id and seen[-1] == u.session_id
+    assert seen.index(oldest.session_id) == 1000  # past the first 1,000
+    assert_error(s.get(f"{AUTH}/sessions", token=u.access, params={"cursor": "nope"}), 400,
+                 "invalid_cursor")
+
+    r = s.put(f"{AUTH}/change-password", token=newest.access,
+              json={"old_password": PASSWORD, "new_password": "a brand new passphrase 42"})
+    assert assert_ok(r)["revoked_sessions"] == 1001
+    for t in (u, oldest):
+        assert_error(s.me(t.access), 401, "token_revoked")
+    assert asyncio.run(open_refused(s.ws_url(0), oldest.access)) == (4401, "token_revoked")
+    assert s.me(newest.access).status_code == 200
+    b = assert_ok(s.get(f"{AUTH}/sessions", token=newest.access))
+    assert [i["id"] for i in b["items"]] == [newest.session_id] and b["next_cursor"] is None
+    # a session started after the change works, over HTTP and WebSocket
+    later = s.login(u, password="a brand new passphrase 42")
+    assert s.me(later.access).status_code == 200
+
+    async def alive():
+        ws = await WS.connect(s.ws_url(0), later.access)
+        await ws.close()
+    asyncio.run(alive())

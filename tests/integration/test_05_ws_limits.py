@@ -189,9 +189,7 @@ def test_since_beyond_retention_needs_resync(small):
 def beat(make_module_stack):
     """A stack whose bridge pings every second and drops a client silent
     for two."""
-    s = make_module_stack(HS_WS_IDLE_TIMEOUT=2, HS_WS_HEARTBEAT=1)
-    s.admin = s.register(prefix="admin")  # the first account: the admin
-    return s
+    return make_module_stack(HS_WS_IDLE_TIMEOUT=2, HS_WS_HEARTBEAT=1)
 
 
 def test_idle_client_closed_4408(beat):

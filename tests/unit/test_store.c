@@ -77,8 +77,14 @@ static void users(void **state)
     hs_err_t err;
     make_user(&a, "alice", "Alice A");
     make_user(&b, "bob", "Bobby");
-    assert_string_equal(a.role, "admin"); /* the first user */
+    /* being first makes nobody admin; the role is set on purpose */
+    assert_string_equal(a.role, "user");
     assert_string_equal(b.role, "user");
+    assert_int_equal(hs_store_user_set_role(st, a.id, "admin", 5, &err), 0);
+    assert_int_equal(hs_store_user_get(st, a.id, &arena, &got, &err), 0);
+    assert_string_equal(got.role, "admin");
+    assert_int_equal(hs_store_user_set_role(st, "0123456789abcdef01234567", "admin", 5, &err),
+                     HS_ENOTFOUND);
 
     dup = b;
     hs_id_new(dup.id);
@@ -224,14 +230,23 @@ static void sessions(void **state)
     (void)state;
     hs_user_t u, other;
     hs_err_t err;
-    hs_session_t got, *list;
+    hs_session_t got;
+    hs_session_page_t list;
     size_t n;
     char **ids;
     make_user(&u, "sess", "");
     make_user(&other, "sess2", "");
     hs_session_t s1 = new_session(&u, "h1"), s2 = new_session(&u, "h2"), s3 = new_session(&u, "h3");
-    assert_int_equal(hs_store_session_list(st, u.id, &arena, &list, &n, &err), 0);
-    assert_int_equal(n, 3);
+    assert_int_equal(hs_store_session_list(st, u.id, NULL, 2, &arena, &list, &err), 0);
+    assert_int_equal(list.n, 2);
+    assert_non_null(list.next_cursor);
+    const char *first = list.items[0].id, *second = list.items[1].id;
+    assert_int_equal(hs_store_session_list(st, u.id, list.next_cursor, 2, &arena, &list, &err), 0);
+    assert_int_equal(list.n, 1);
+    assert_null(list.next_cursor);
+    assert_string_not_equal(list.items[0].id, first);
+    assert_string_not_equal(list.items[0].id, second);
+    assert_int_equal(hs_store_session_list(st, u.id, "12.zz", 2, &arena, &list, &err), HS_EINVAL);
 
     /* someone else cannot revoke it */
     assert_int_equal(hs_store_session_revoke(st, s1.id, other.id, 9, &err), HS_ENOTFOUND);
@@ -244,9 +259,21 @@ static void sessions(void **state)
                      0);
     assert_int_equal(n, 1);
     assert_string_equal(ids[0], s2.id);
-    assert_int_equal(hs_store_session_list(st, u.id, &arena, &list, &n, &err), 0);
-    assert_int_equal(n, 1);
-    assert_string_equal(list[0].id, s3.id);
+    assert_int_equal(hs_store_session_list(st, u.id, NULL, 100, &arena, &list, &err), 0);
+    assert_int_equal(list.n, 1);
+    assert_string_equal(list.items[0].id, s3.id);
+    /* other tests revoke sessions now: only these two are revoked at 9 and 10 */
+    hs_session_t *gone;
+    int seen1 = 0, seen2 = 0;
+    assert_int_equal(hs_store_session_revoked_since(st, 9, &arena, &gone, &n, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        seen1 += strcmp(gone[i].id, s1.id) == 0;
+        seen2 += strcmp(gone[i].id, s2.id) == 0;
+    }
+    assert_true(seen1 == 1 && seen2 == 1);
+    assert_int_equal(hs_store_session_revoked_since(st, 10, &arena, &gone, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_string_not_equal(gone[i].id, s1.id);
 }
 
 static void refresh_rotation(void **state)

@@ -27,6 +27,13 @@ int hs_auth_register(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const c
                      const char *password, const hs_client_t *client, hs_user_t *user,
                      hs_tokens_t *tok, hs_err_t *err);
 
+/* The explicit admin bootstrap (`hs-auth create-admin`; no account becomes
+ * admin by being first): makes the user named username an admin, creating
+ * it with email and password (same rules as registration) when there is
+ * none; *created tells which. */
+int hs_auth_create_admin(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const char *email,
+                         const char *password, hs_user_t *user, int *created, hs_err_t *err);
+
 /* Logs in by username or email. Unknown user and wrong password give the
  * same 401 in the same time; failures are rate limited per account and
  * per address (429 with retry_after). */

@@ -18,7 +18,14 @@ typedef struct hs_chat_req {
 } hs_chat_req_t;
 
 /* Creates a chat owned by creator (direct: with exactly one other user; an
- * existing direct chat of the two is returned with *existed = 1). */
+ * existing direct chat of the two is returned with *existed = 1). Limited
+ * per creator: chat_create_per_hour new chats, and the people put into a
+ * group or channel spend the invite budget; each must accept additions by
+ * creator (settings.allow_group_adds, 403 add_not_allowed). */
+/* 0 when a user's settings object has a valid allow_group_adds (absent,
+ * "everyone", "followed" or "nobody"), else HS_EINVAL invalid_value. */
+int hs_chat_adds_setting_check(const cJSON *settings, hs_err_t *err);
+
 int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_chat_req_t *r,
                    hs_chat_t *out, int *existed, hs_err_t *err);
 

@@ -63,6 +63,11 @@ typedef struct hs_config {
     char *p2p_turn_urls;
     char *p2p_turn_secret;
     long p2p_turn_ttl;
+    /* anti-spam limits per sender (issue 11) */
+    long p2p_offer_burst, p2p_offer_period;
+    long invite_burst, invite_period;
+    long chat_create_per_hour;
+    long updates_per_user;
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;

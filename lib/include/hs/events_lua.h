@@ -4,6 +4,11 @@
 #ifndef HS_EVENTS_LUA_H
 #define HS_EVENTS_LUA_H
 
+/* Seconds a stream outlives its newest entry's retention: MINID only trims
+ * on the next XADD, so a chat that goes quiet would keep its stream for ever
+ * without a TTL; every XADD pushes the expiry to retention + this margin. */
+#define HS_EV_TTL_MARGIN "5"
+
 #define HS_EVENT_PUBLISH_LUA                                                                       \
     "local t = redis.call('TIME')\n"                                                               \
     "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                       \
@@ -18,6 +23,7 @@
     "redis.call('SET', KEYS[2], id)\n"                                                             \
     "local minid = string.format('%.0f', ms - tonumber(ARGV[3]) * 1000)\n"                         \
     "redis.call('XADD', KEYS[1], 'MINID', '~', minid, id, 'type', ARGV[1], 'data', ARGV[2])\n"     \
+    "redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]) + " HS_EV_TTL_MARGIN ")\n"                    \
     "redis.call('PUBLISH', KEYS[1], id .. ' ' .. ARGV[1] .. ' ' .. ARGV[2])\n"                     \
     "return id\n"
 

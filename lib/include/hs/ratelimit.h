@@ -14,4 +14,20 @@
 int hs_ratelimit(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
                  hs_err_t *err);
 
+/* As hs_ratelimit for limits that protect accounts and secrets (login,
+ * registration, password changes, share-link passwords): these fail
+ * closed, so an unreachable Redis gives HS_EUNAVAIL (503
+ * limiter_unavailable, Retry-After) rather than unlimited guesses. */
+int hs_ratelimit_guard(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
+                       hs_err_t *err);
+
+/* A limit on things held at once (long-polls of one user): takes one of
+ * max slots of key for holder, for at most ttl_ms (a holder that dies
+ * frees its slot then). All taken: HS_ERATE with the given code and
+ * retry_after. Redis unreachable: allowed (fails open). Give the slot back
+ * with hs_ratelimit_release. */
+int hs_ratelimit_acquire(hs_redis_t *r, const char *key, const char *holder, long max, long ttl_ms,
+                         const char *code, hs_err_t *err);
+void hs_ratelimit_release(hs_redis_t *r, const char *key, const char *holder);
+
 #endif

@@ -37,6 +37,13 @@ typedef struct hs_session {
     int64_t revoked_at; /* 0 while active */
 } hs_session_t;
 
+/* One page of sessions; next_cursor is NULL on the last page. */
+typedef struct hs_session_page {
+    hs_session_t *items;
+    size_t n;
+    const char *next_cursor;
+} hs_session_page_t;
+
 /* One page of users; next_cursor is NULL on the last page. */
 typedef struct hs_user_page {
     hs_user_t *items;
@@ -209,6 +216,8 @@ typedef struct hs_store_ops {
     int (*user_update_profile)(hs_store_t *st, const hs_user_t *u, hs_err_t *err);
     int (*user_set_password)(hs_store_t *st, const char *id, const char *hash, int64_t now,
                              hs_err_t *err);
+    int (*user_set_role)(hs_store_t *st, const char *id, const char *role, int64_t now,
+                         hs_err_t *err);
     int (*user_set_disabled)(hs_store_t *st, const char *id, int disabled, int64_t now,
                              hs_err_t *err);
     int (*user_search)(hs_store_t *st, const char *prefix, const char *after, int limit,
@@ -225,8 +234,10 @@ typedef struct hs_store_ops {
                           int64_t refresh_expires, hs_err_t *err);
     int (*session_get)(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
                        hs_err_t *err);
-    int (*session_list)(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_session_t **out,
-                        size_t *n, hs_err_t *err);
+    int (*session_list)(hs_store_t *st, const char *user_id, const char *cursor, int limit,
+                        hs_arena_t *a, hs_session_page_t *out, hs_err_t *err);
+    int (*session_revoked_since)(hs_store_t *st, int64_t since, hs_arena_t *a, hs_session_t **out,
+                                 size_t *n, hs_err_t *err);
     int (*session_revoke)(hs_store_t *st, const char *id, const char *user_id, int64_t now,
                           hs_err_t *err);
     int (*session_revoke_others)(hs_store_t *st, const char *user_id, const char *keep_id,
@@ -341,8 +352,9 @@ static inline int hs_store_ping(hs_store_t *st, hs_err_t *err)
 {
     return st->ops->ping(st, err);
 }
-/* Inserts u (id, username, email, hash, times filled by the caller). The very
- * first user becomes "admin", every other one "user"; u->role is set to it.
+/* Inserts u (id, username, email, hash, times filled by the caller) with
+ * u->role ("admin" only when asked; anything else is "user"). Admins are
+ * made on purpose (hs-auth create-admin), never by being first.
  * HS_ECONFLICT with code username_taken / email_taken on duplicates. */
 static inline int hs_store_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err)
 {
@@ -369,6 +381,12 @@ static inline int hs_store_user_set_password(hs_store_t *st, const char *id, con
                                              int64_t now, hs_err_t *err)
 {
     return st->ops->user_set_password(st, id, hash, now, err);
+}
+/* Sets the account role ("admin" or "user"); HS_ENOTFOUND when no such id. */
+static inline int hs_store_user_set_role(hs_store_t *st, const char *id, const char *role,
+                                         int64_t now, hs_err_t *err)
+{
+    return st->ops->user_set_role(st, id, role, now, err);
 }
 static inline int hs_store_user_set_disabled(hs_store_t *st, const char *id, int disabled,
                                              int64_t now, hs_err_t *err)
@@ -419,11 +437,20 @@ static inline int hs_store_session_get(hs_store_t *st, const char *id, hs_arena_
 {
     return st->ops->session_get(st, id, a, out, err);
 }
-/* The user's active sessions, most recently used first. */
-static inline int hs_store_session_list(hs_store_t *st, const char *user_id, hs_arena_t *a,
-                                        hs_session_t **out, size_t *n, hs_err_t *err)
+/* One page of the user's active sessions, most recently used first, after
+ * cursor (NULL: from the start); HS_EINVAL invalid_cursor for a bad one. */
+static inline int hs_store_session_list(hs_store_t *st, const char *user_id, const char *cursor,
+                                        int limit, hs_arena_t *a, hs_session_page_t *out,
+                                        hs_err_t *err)
 {
-    return st->ops->session_list(st, user_id, a, out, n, err);
+    return st->ops->session_list(st, user_id, cursor, limit, a, out, err);
+}
+/* Every session revoked at or after since (ms), whoever's: what a cold
+ * revocation cache must learn again. */
+static inline int hs_store_session_revoked_since(hs_store_t *st, int64_t since, hs_arena_t *a,
+                                                 hs_session_t **out, size_t *n, hs_err_t *err)
+{
+    return st->ops->session_revoked_since(st, since, a, out, n, err);
 }
 /* Revokes one active session of user_id; HS_ENOTFOUND if it is not theirs. */
 static inline int hs_store_session_revoke(hs_store_t *st, const char *id, const char *user_id,

@@ -73,18 +73,65 @@ int hs__sq_session_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_session
                           err);
 }
 
-static const char SQL_LIST[] = "SELECT " SESSION_COLS " FROM sessions"
-                               " WHERE user_id = ?1 AND revoked_at = 0 AND expires_at > ?2"
-                               " ORDER BY last_used_at DESC, id DESC LIMIT 1000";
+/* Most recently used first; the cursor is "<last_used_at>.<id>" of the last
+ * row, and the next page starts strictly after it. */
+static const char SQL_LIST[] =
+    "SELECT " SESSION_COLS ", printf('%d.%s', last_used_at, id) FROM sessions"
+    " WHERE user_id = ?1 AND revoked_at = 0 AND expires_at > ?2"
+    " AND (?3 IS NULL OR (last_used_at, id) < (?3, ?4))"
+    " ORDER BY last_used_at DESC, id DESC LIMIT ?5";
 
-int hs__sq_session_list(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_session_t **out,
-                        size_t *n, hs_err_t *err)
+/* Splits a cursor into its time and id; -1 when it is not one. */
+static int parse_cursor(const char *c, int64_t *ts, char id[HS_ID_LEN + 1])
 {
+    int64_t v = 0;
+    int digits = 0;
+    for (; *c >= '0' && *c <= '9' && digits < 18; c++, digits++)
+        v = v * 10 + (*c - '0');
+    if (!digits || *c != '.' || !hs_id_valid(c + 1))
+        return -1;
+    *ts = v;
+    memcpy(id, c + 1, HS_ID_LEN + 1);
+    return 0;
+}
+
+int hs__sq_session_list(hs_store_t *st, const char *user_id, const char *cursor, int limit,
+                        hs_arena_t *a, hs_session_page_t *out, hs_err_t *err)
+{
+    int64_t ts = 0;
+    char after[HS_ID_LEN + 1];
+    memset(out, 0, sizeof *out);
+    if (cursor && parse_cursor(cursor, &ts, after))
+        return hs_err_set(err, HS_EINVAL, "invalid_cursor", "This cursor is not valid");
     sqlite3_stmt *s = hs__sq_prepare(st, SQL_LIST, err);
     if (!s)
         return HS_EINTERNAL;
     hs__sq_bind_text(s, 1, user_id);
     sqlite3_bind_int64(s, 2, hs_now_ms());
+    if (cursor) {
+        sqlite3_bind_int64(s, 3, ts);
+        hs__sq_bind_text(s, 4, after);
+    } else {
+        sqlite3_bind_null(s, 3);
+        sqlite3_bind_null(s, 4);
+    }
+    sqlite3_bind_int(s, 5, limit + 1);
+    int more;
+    return hs__sq_page(st, s, limit, sizeof *out->items, read_session, 8, a, (void **)&out->items,
+                       &out->n, &out->next_cursor, &more, err);
+}
+
+/* Sessions revoked at or after since, for warming a cold revocation cache. */
+static const char SQL_REVOKED_SINCE[] = "SELECT " SESSION_COLS " FROM sessions"
+                                        " WHERE revoked_at >= ?1";
+
+int hs__sq_session_revoked_since(hs_store_t *st, int64_t since, hs_arena_t *a, hs_session_t **out,
+                                 size_t *n, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_REVOKED_SINCE, err);
+    if (!s)
+        return HS_EINTERNAL;
+    sqlite3_bind_int64(s, 1, since);
     size_t cap = 0;
     *out = NULL;
     *n = 0;

@@ -79,6 +79,8 @@ int hs__sq_user_find_login(hs_store_t *st, const char *login, hs_arena_t *a, hs_
 int hs__sq_user_update_profile(hs_store_t *st, const hs_user_t *u, hs_err_t *err);
 int hs__sq_user_set_password(hs_store_t *st, const char *id, const char *hash, int64_t now,
                              hs_err_t *err);
+int hs__sq_user_set_role(hs_store_t *st, const char *id, const char *role, int64_t now,
+                         hs_err_t *err);
 int hs__sq_user_set_disabled(hs_store_t *st, const char *id, int disabled, int64_t now,
                              hs_err_t *err);
 int hs__sq_user_search(hs_store_t *st, const char *prefix, const char *after, int limit,
@@ -95,8 +97,10 @@ int hs__sq_session_create(hs_store_t *st, const hs_session_t *s, const char *ref
                           int64_t refresh_expires, hs_err_t *err);
 int hs__sq_session_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
                        hs_err_t *err);
-int hs__sq_session_list(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_session_t **out,
-                        size_t *n, hs_err_t *err);
+int hs__sq_session_list(hs_store_t *st, const char *user_id, const char *cursor, int limit,
+                        hs_arena_t *a, hs_session_page_t *out, hs_err_t *err);
+int hs__sq_session_revoked_since(hs_store_t *st, int64_t since, hs_arena_t *a, hs_session_t **out,
+                                 size_t *n, hs_err_t *err);
 int hs__sq_session_revoke(hs_store_t *st, const char *id, const char *user_id, int64_t now,
                           hs_err_t *err);
 int hs__sq_session_revoke_others(hs_store_t *st, const char *user_id, const char *keep_id,

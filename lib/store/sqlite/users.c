@@ -33,8 +33,7 @@ static int user_page(hs_store_t *st, sqlite3_stmt *s, int limit, int cursor_col,
 
 static const char SQL_CREATE[] =
     "INSERT INTO users (id, username, email, password_hash, display_name, bio, settings, role,"
-    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, '', '{}',"
-    " CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END, ?6, ?6)"
+    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, '', '{}', ?7, ?6, ?6)"
     " RETURNING role";
 
 int hs__sq_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err)
@@ -48,6 +47,7 @@ int hs__sq_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err)
     hs__sq_bind_text(s, 4, u->password_hash);
     hs__sq_bind_text(s, 5, u->display_name ? u->display_name : "");
     sqlite3_bind_int64(s, 6, u->created_at);
+    hs__sq_bind_text(s, 7, u->role && strcmp(u->role, "admin") == 0 ? "admin" : "user");
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         u->role = strcmp((const char *)sqlite3_column_text(s, 0), "admin") == 0 ? "admin" : "user";
@@ -137,6 +137,20 @@ int hs__sq_user_set_disabled(hs_store_t *st, const char *id, int disabled, int64
         return HS_EINTERNAL;
     hs__sq_bind_text(s, 1, id);
     sqlite3_bind_int(s, 2, disabled ? 1 : 0);
+    sqlite3_bind_int64(s, 3, now);
+    return update_one(st, s, err);
+}
+
+static const char SQL_ROLE[] = "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1";
+
+int hs__sq_user_set_role(hs_store_t *st, const char *id, const char *role, int64_t now,
+                         hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_ROLE, err);
+    if (!s)
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, id);
+    hs__sq_bind_text(s, 2, strcmp(role, "admin") == 0 ? "admin" : "user");
     sqlite3_bind_int64(s, 3, now);
     return update_one(st, s, err);
 }
