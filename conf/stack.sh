@@ -45,6 +45,14 @@ export HS_PORT="$port"
 export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
 export HS_UPDATES_PROCS="${HS_UPDATES_PROCS:-4}"
+# lighttpd's room for connections (conf/lighttpd.conf): as many descriptors
+# as this machine lets a process have, at most 32768, half of them for
+# connections, so that thousands of slow sockets do not fill it.
+fds=$(ulimit -Hn)
+[ "$fds" = unlimited ] || [ "$fds" -gt 32768 ] && fds=32768
+ulimit -n "$fds" 2>/dev/null || fds=$(ulimit -n)
+export HS_MAX_FDS="$fds"
+export HS_MAX_CONNS="$((fds / 2))"
 if [ "${HS_SANITIZE:-0}" = 1 ]; then
 	export ASAN_OPTIONS="log_path=$rundir/logs/asan:detect_leaks=1:abort_on_error=0"
 	export UBSAN_OPTIONS="log_path=$rundir/logs/ubsan:print_stacktrace=1:halt_on_error=1"
