@@ -1,9 +1,10 @@
 """Slow clients never hold an app process (issue 11, defect 12).
 
 Each app has two processes. Bodies are buffered whole by lighttpd before an
-app sees them, except the upload routes (chunks, tus), which stream; those
-refuse an anonymous request before reading its body, and read an
-authenticated one with a deadline (body_timeout) that keeps what arrived.
+app sees them, except the upload routes (chunks, tus), which stream to
+hs-files processes of their own (HS_UPLOAD_PROCS); those refuse an
+anonymous request before reading its body, and read an authenticated one
+with a deadline (body_timeout) that keeps what arrived.
 Here 20 connections per route group send a request whose body never
 finishes, and everybody else is still served at once.
 """
@@ -18,6 +19,7 @@ from test_03_helpers import FILES, init_upload, start_stack, stop_stack, upload_
 
 SLOW = 20          # connections per route
 QUICK = 1.0        # seconds a normal request may take meanwhile
+BODY_TIMEOUT = 3   # body_timeout of this file's stack (30 by default)
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {"Content-Type": "application/offset+octet-stream"}
 
@@ -25,7 +27,7 @@ OCTETS = {"Content-Type": "application/offset+octet-stream"}
 @pytest.fixture(scope="module")
 def slow_stack():
     # body_timeout short, so that the authenticated stall below is quick.
-    s = start_stack("slowbody", HS_BODY_TIMEOUT="2")
+    s = start_stack("slowbody", HS_BODY_TIMEOUT=str(BODY_TIMEOUT))
     yield s
     stop_stack(s)
 
@@ -75,13 +77,17 @@ def test_slow_bodies_do_not_freeze_the_apps(slow_stack):
          {"Content-Type": "multipart/form-data; boundary=b"}),
         ("PUT", f"{API}/files/upload/{up['upload_id']}/chunks/0", None, {}),
         ("PATCH", tus_path, None, {**TUS, **OCTETS, "Upload-Offset": "0"}),
+        # Authenticated uploads are read (with a deadline) by processes of
+        # their own: they never hold those of downloads and share links.
+        ("PUT", f"{API}/files/upload/{up['upload_id']}/chunks/0", owner.access, {}, 1 << 20),
+        ("PATCH", tus_path, owner.access, {**TUS, **OCTETS, "Upload-Offset": "0"}, 1000),
         ("POST", f"{API}/p2p/initiate", owner.access, json_h),
     ]
     socks = []
     try:
-        for method, path, token, headers in slow:
+        for method, path, token, headers, *length in slow:
             for _ in range(SLOW):
-                socks.append(open_slow(s, method, path, token, headers))
+                socks.append(open_slow(s, method, path, token, headers, *length))
         time.sleep(0.3)  # let them all reach lighttpd (and any app)
         checks = {
             "health": lambda: s.get("/health", timeout=5),
@@ -134,7 +140,7 @@ def read_reply(sock, timeout):
 
 def test_stalled_upload_gives_up_and_keeps_what_arrived(slow_stack):
     """An authenticated upload that stops sending is given up after
-    body_timeout (2 s here) with body_timeout; a tus upload keeps the bytes
+    body_timeout (3 s here) with body_timeout; a tus upload keeps the bytes
     that arrived, and the processes serve others meanwhile."""
     import json
     s = slow_stack
@@ -160,7 +166,7 @@ def test_stalled_upload_gives_up_and_keeps_what_arrived(slow_stack):
         assert status == 400, body
         assert json.loads(body)["error"]["code"] == "body_timeout"
         assert headers.get("upload-offset") == "400"
-        assert 1.5 < waited < 6, waited
+        assert BODY_TIMEOUT - 0.5 < waited < BODY_TIMEOUT + 4, waited
         status, headers, body = read_reply(stalled[1], 10)
         assert status == 400 and json.loads(body)["error"]["code"] == "body_timeout", body
     finally:
