@@ -47,12 +47,14 @@ export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
 export HS_UPDATES_PROCS="${HS_UPDATES_PROCS:-4}"
 export HS_UPLOAD_PROCS="${HS_UPLOAD_PROCS:-4}"
-# lighttpd's room for connections (conf/lighttpd.conf): as many descriptors
-# as this machine lets a process have, at most 32768, half of them for
+# lighttpd's room for connections (conf/lighttpd.conf): 32768 descriptors,
+# or as many as this machine lets a process have, half of them for
 # connections, so that thousands of slow sockets do not fill it.
-fds=$(ulimit -Hn)
-[ "$fds" = unlimited ] || [ "$fds" -gt 32768 ] && fds=32768
-ulimit -n "$fds" 2>/dev/null || fds=$(ulimit -n)
+fds=32768
+if ! ulimit -n "$fds" 2>/dev/null; then
+	fds=$(ulimit -Hn)
+	ulimit -n "$fds" 2>/dev/null || fds=$(ulimit -n)
+fi
 export HS_MAX_FDS="$fds"
 export HS_MAX_CONNS="$((fds / 2))"
 if [ "${HS_SANITIZE:-0}" = 1 ]; then
