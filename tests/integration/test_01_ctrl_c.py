@@ -50,3 +50,25 @@ def test_sigint_to_the_process_group_leaves_nothing_running():
         finally:
             problems = s.stop()
             assert not problems, problems
+
+
+def test_apps_exit_when_lighttpd_is_killed():
+    """However lighttpd ends (here SIGKILL, which it cannot pass on), the apps
+    it spawned do not stay behind waiting on their sockets."""
+    s = Stack("pdeath", {"HS_WS_BRIDGES": "1"})
+    s.start()
+    try:
+        apps = [p for p, c in s.leftovers() if "/hs-" in c and "hs-ws-bridge" not in c]
+        assert len(apps) >= 6, s.leftovers()
+        (lighttpd,) = s._group_pids("lighttpd")
+        os.kill(lighttpd, signal.SIGKILL)
+        deadline = time.monotonic() + GONE_WITHIN
+        left = [p for p in apps if os.path.exists(f"/proc/{p}")]
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = [p for p in apps if os.path.exists(f"/proc/{p}")
+                    and open(f"/proc/{p}/stat").read().split(") ")[-1][:1] != "Z"]
+        assert not left, f"{GONE_WITHIN} s after lighttpd's SIGKILL these apps remain: {left}"
+    finally:
+        problems = s.stop()
+        assert not problems, problems
