@@ -1,5 +1,6 @@
 # Hypersend. `make run` and `make test` are the two commands a newcomer needs;
-# both install missing Debian packages first (conf/install-deps.sh).
+# both install missing Debian packages first (conf/install-deps.sh): `run`
+# only what building and serving need, `test` the test toolchain too.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -43,7 +44,7 @@ PYTHON ?= /usr/bin/python3
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all deps run test unit integration sanitize-test check-format format bench install clean
+.PHONY: all deps deps-run run test unit integration sanitize-test check-format format bench install clean
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -82,13 +83,18 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# What building and serving need (no Node, no browser, no test tools).
+deps-run:
+	@conf/install-deps.sh run
+
+# Everything: the run set, the test toolchain and the Node test packages.
 deps:
-	@conf/install-deps.sh
+	@conf/install-deps.sh test
 	@conf/node-deps.sh
 
 # Builds, then runs redis-server and lighttpd (which spawns the apps) in the
 # foreground on http://127.0.0.1:8080 until Ctrl-C. HS_PORT overrides the port.
-run: deps
+run: deps-run
 	@$(MAKE) --no-print-directory all
 	@conf/stack.sh run "$(CURDIR)/run"
 

@@ -1,19 +1,45 @@
 #!/bin/sh
-# Installs the Debian packages Hypersend builds, runs and tests with.
+# Installs the Debian packages Hypersend needs, in two sets:
+#   run   what building and serving need (`make run`): compiler, libraries,
+#         lighttpd, redis-server, curl;
+#   test  run plus what the tests need (`make test`): clang (libFuzzer) and
+#         llvm, clang-format, cmocka, Python with pytest, Node with npm,
+#         chromium for the browser tests, wrk.
 # Idempotent: asks dpkg first and only calls apt-get for what is missing.
+#
+#   conf/install-deps.sh run|test
+#
+# HS_INITD_DIR (default /etc/init.d) is for the tests of this script.
 set -eu
 
-PKGS="build-essential pkg-config git ca-certificates clang-format
-libfcgi-dev libmongoc-dev libbson-dev libjwt-dev libcjson-dev libssl-dev
-libhiredis-dev libwebsockets-dev libsqlite3-dev libargon2-dev libmagic-dev
-libcmocka-dev lighttpd redis-server wrk
-python3 python3-pytest python3-requests python3-websockets curl procps
-libuv1-dev chromium"
+set_name=${1:-test}
+RUN_PKGS="build-essential pkg-config ca-certificates curl procps
+libfcgi-dev libbson-dev libjwt-dev libcjson-dev libssl-dev libhiredis-dev
+libwebsockets-dev libsqlite3-dev libargon2-dev libmagic-dev libuv1-dev
+lighttpd redis-server"
+TEST_PKGS="clang-format clang libclang-rt-14-dev llvm libcmocka-dev libmongoc-dev
+python3 python3-pytest python3-requests python3-websockets chromium wrk"
 
-# Node runs the tus-js-client tests; any node+npm already on PATH will do.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	PKGS="$PKGS nodejs npm"
-fi
+case $set_name in
+run) PKGS=$RUN_PKGS ;;
+test)
+	PKGS="$RUN_PKGS $TEST_PKGS"
+	# Node runs the tus-js-client and browser tests; any node (18 or later)
+	# and npm already on PATH will do, else Debian's.
+	if command -v node >/dev/null 2>&1; then
+		major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+		[ "$major" -ge 18 ] 2>/dev/null ||
+			echo "install-deps: the node on PATH is version $major; the tests need 18 or later" >&2
+	else
+		PKGS="$PKGS nodejs"
+	fi
+	command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+	;;
+*)
+	echo "usage: $0 run|test" >&2
+	exit 2
+	;;
+esac
 
 missing=""
 for p in $PKGS; do
@@ -30,13 +56,20 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
 	exit 1
 fi
-echo "install-deps: installing$missing"
+echo "install-deps ($set_name): installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
-# Debian starts these daemons on install; Hypersend runs its own instances.
+# Debian starts these daemons when it installs them; Hypersend runs its own
+# instances. Only a package installed just now is stopped and disabled: a
+# lighttpd or redis-server the machine already had is left as it was.
 for svc in lighttpd redis-server; do
+	case " $(echo $missing) " in
+	*" $svc "*) ;;
+	*) continue ;;
+	esac
 	if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
-	if [ -x "/etc/init.d/$svc" ]; then "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
+	initd=${HS_INITD_DIR:-/etc/init.d}
+	if [ -x "$initd/$svc" ]; then "$initd/$svc" stop >/dev/null 2>&1 || true; fi
 done

@@ -7,7 +7,8 @@
 #   conf/stack.sh run RUNDIR
 #
 # Environment: HS_PORT (8080), HS_REDIS_PORT (6390), HS_BIN_DIR (build/bin),
-# HS_PROCS (processes per app, 2), HS_WS_PORT (first bridge, 8091),
+# HS_PROCS (processes per app, 2), HS_UPLOAD_PROCS (hs-files processes for
+# upload bodies, 4), HS_WS_PORT (first bridge, 8091),
 # HS_WS_BRIDGES (bridges, 1; bridge i listens on HS_WS_PORT+2i and serves
 # /metrics on HS_WS_PORT+2i+1), HS_SANITIZE=1 (collect ASan/UBSan logs in
 # RUNDIR/logs), HS_QUIET=1 (no banner). Any other HS_* key overrides config.
@@ -45,6 +46,17 @@ export HS_PORT="$port"
 export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
 export HS_UPDATES_PROCS="${HS_UPDATES_PROCS:-4}"
+export HS_UPLOAD_PROCS="${HS_UPLOAD_PROCS:-4}"
+# lighttpd's room for connections (conf/lighttpd.conf): 32768 descriptors,
+# or as many as this machine lets a process have, half of them for
+# connections, so that thousands of slow sockets do not fill it.
+fds=32768
+if ! ulimit -n "$fds" 2>/dev/null; then
+	fds=$(ulimit -Hn)
+	ulimit -n "$fds" 2>/dev/null || fds=$(ulimit -n)
+fi
+export HS_MAX_FDS="$fds"
+export HS_MAX_CONNS="$((fds / 2))"
 if [ "${HS_SANITIZE:-0}" = 1 ]; then
 	export ASAN_OPTIONS="log_path=$rundir/logs/asan:detect_leaks=1:abort_on_error=0"
 	export UBSAN_OPTIONS="log_path=$rundir/logs/ubsan:print_stacktrace=1:halt_on_error=1"

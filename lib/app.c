@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,21 +124,27 @@ static const char *client_ip(hs_req_t *req)
     return hs_req_header(req, "REMOTE_ADDR");
 }
 
-/* Reads what is left of a body the handler did not consume (it answered
- * early, e.g. 401). lighttpd streams bodies (stream-request-body = 2): if
- * the reply left before the body arrived, it would read the rest of the
- * body as the next request on a keep-alive connection. The response is
- * still buffered, so it leaves after this. Past DRAIN_MAX the connection is
- * let go instead of reading gigabytes nobody wants. */
-#define DRAIN_MAX (64LL << 20)
-static void drain(hs_req_t *req)
+/* Bounds every read of the request body on this FastCGI connection: a
+ * client that stops sending (slowly or not at all) ends the read after
+ * body_timeout seconds (hs_req_read) instead of holding this process. The
+ * connection is new for each request (lighttpd does not keep it). */
+static void set_body_deadline(hs_ctx_t *ctx, FCGX_Request *fr)
 {
-    long long left = hs_req_content_length(req) - req->body_read;
-    if (left <= 0 || left > DRAIN_MAX)
-        return;
-    char buf[16384];
-    while (hs_req_read(req, buf, sizeof buf) > 0)
-        ;
+    struct timeval tv = {.tv_sec = ctx->cfg.body_timeout};
+    if (setsockopt(fr->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv))
+        hs_log_error(ctx, "SO_RCVTIMEO on the FastCGI connection: %s", strerror(errno));
+}
+
+/* The reply is written; a body the handler did not read (an early 401 or
+ * 4xx, a stalled upload) is never waited for: this process goes back to
+ * serving. Without this, libfcgi's close keeps reading the connection
+ * until it has been quiet for 2 s, which a slow client never lets happen.
+ * The front ends the client connection (lighttpd does not keep alive a
+ * connection whose body was not all taken). */
+static void leave_body(hs_req_t *req)
+{
+    if (req->body_timed_out || hs_req_content_length(req) > req->body_read)
+        shutdown(req->fcgx->ipcFd, SHUT_RD);
 }
 
 static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_arena_t *arena)
@@ -170,7 +178,7 @@ static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_a
         hs_reply_fail(&req, HS_EINTERNAL, NULL, NULL);
     }
     hs_log_access(&req);
-    drain(&req);
+    leave_body(&req);
     cJSON_Delete(req.json);
     hs_arena_reset(arena);
 }
@@ -185,6 +193,26 @@ static void usage(const hs_app_t *app)
             app->name, app->ncommands ? " [COMMAND]" : "", app->name);
     for (size_t i = 0; i < app->ncommands; i++)
         fprintf(stderr, "  %-10s %s\n", app->commands[i].name, app->commands[i].doc);
+}
+
+/* For an app the web server spawned itself (lighttpd's bin-path sets
+ * HS_EXIT_WITH_PARENT=1): the server alone decides when it stops. A
+ * terminal's Ctrl-C reaches the whole process group; were the apps to die
+ * of it, lighttpd would respawn them while shutting down and leave the new
+ * ones waiting on a socket nobody connects to. So SIGINT is ignored, and
+ * the app gets SIGTERM when its parent goes away, however it ends. Apps
+ * started by spawn-fcgi (whose parent exits at once) do not set it.
+ * -1 when the parent is already gone. */
+static int bind_to_parent(hs_ctx_t *ctx)
+{
+    const char *v = getenv("HS_EXIT_WITH_PARENT");
+    if (!v || strcmp(v, "1") != 0)
+        return 0;
+    pid_t parent = getppid();
+    signal(SIGINT, SIG_IGN);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+        hs_log_error(ctx, "PR_SET_PDEATHSIG: %s", strerror(errno));
+    return getppid() != parent || parent == 1 ? -1 : 0;
 }
 
 int hs_app_main(const hs_app_t *app, int argc, char **argv)
@@ -238,12 +266,17 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (bind_to_parent(&ctx)) {
+        hs_ctx_close(&ctx);
+        return 0;
+    }
 
     FCGX_Init();
     FCGX_Request fr;
     FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
     hs_arena_t arena = {0};
     while (FCGX_Accept_r(&fr) >= 0) {
+        set_body_deadline(&ctx, &fr);
         serve_one(&ctx, app, &fr, &arena);
         FCGX_Finish_r(&fr);
     }

@@ -28,6 +28,8 @@ const hs_conf_key_t hs_config_keys[] = {
      "Refresh token lifetime in seconds (480 h)"},
     {"max_json_body", I(max_json_body), "65536", 1024, 16777216,
      "Largest accepted JSON request body in bytes"},
+    {"body_timeout", I(body_timeout), "30", 1, 3600,
+     "Seconds an upload body may send nothing before the app gives up on it"},
     {"cors_origins", S(cors_origins), "", 0, 0,
      "Comma-separated origins allowed to call the API from a browser"},
     {"access_log", S(access_log), "-", 0, 0, "Access log file; - means standard error"},

@@ -4,11 +4,14 @@
 #include "hs/log.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <fcgiapp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hs/log.h"
 
 static const char *reason(int status)
 {
@@ -135,6 +138,15 @@ size_t hs_req_read(hs_req_t *req, void *buf, size_t n)
 {
     int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
     int got = FCGX_GetStr(buf, chunk, req->fcgx->in);
+    /* The connection has SO_RCVTIMEO (hs_app): a stalled client ends the
+     * read with EAGAIN instead of holding this process. */
+    int e = FCGX_GetError(req->fcgx->in);
+    if (got < chunk && (e == EAGAIN || e == EWOULDBLOCK) && !req->body_timed_out) {
+        req->body_timed_out = 1;
+        hs_log_error(req->ctx, "%s %s: no body bytes for %ld s after %lld; giving up", req->method,
+                     req->path, req->ctx->cfg.body_timeout,
+                     (long long)(req->body_read + (got > 0 ? got : 0)));
+    }
     if (got <= 0)
         return 0;
     req->body_read += got;
@@ -282,6 +294,15 @@ void hs_reply_empty(hs_req_t *req, int status)
 
 void hs_reply_error(hs_req_t *req, const hs_err_t *e)
 {
+    /* A body that stopped arriving is the cause of whatever a handler made
+     * of the short read (wrong size, bad multipart): say so. */
+    hs_err_t timeout;
+    if (req->body_timed_out && e->status >= 400 && e->status < 500) {
+        hs_err_set(&timeout, HS_EINVAL, "body_timeout",
+                   "The request body stopped arriving (nothing for %ld s); send it again",
+                   req->ctx->cfg.body_timeout);
+        e = &timeout;
+    }
     cJSON *root = cJSON_CreateObject(), *o = cJSON_AddObjectToObject(root, "error");
     cJSON_AddNumberToObject(o, "status", e->status);
     cJSON_AddStringToObject(o, "code", e->code ? e->code : hs_err_code(e->rc));

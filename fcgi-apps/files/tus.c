@@ -199,6 +199,11 @@ void on_tus_patch(hs_req_t *req)
         return;
     }
     offset_header(req, now_at);
+    if (req->body_timed_out) {
+        /* What arrived is kept (Upload-Offset says up to where). */
+        hs_reply_fail(req, HS_EINVAL, "body_timeout", NULL);
+        return;
+    }
     hs_reply_empty(req, 204);
 }
 

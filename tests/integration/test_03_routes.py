@@ -190,7 +190,13 @@ def test_oversized_body(stack, owner, pattern, size):
     data = (head + "x" * (size - len(head) - 2) + '"}').encode()
     assert len(data) == size
     r = stack.post(body_path(pattern), token=owner.access, data=data, headers=JSON_HDR)
-    assert_error(r, 413, "payload_too_large")
+    if size > 1024 * 1024:
+        # Past the front's cap for buffered bodies (1 MiB, as on every JSON
+        # route: test_02_errors.py::test_body_over_server_cap) lighttpd
+        # answers 413 itself, before the body reaches the app.
+        assert r.status_code == 413
+    else:
+        assert_error(r, 413, "payload_too_large")
 
 
 def test_valid_bodies_reach_the_handler(stack, owner):

@@ -53,8 +53,19 @@ const now = () => performance.now();
 
 // -- the relay format, independently ----------------------------------------
 
+// Loads an ES module of the web client (www/js, no build step) in Node.
+// www/ is no package with "type": "module", so Node 18 (Debian 12's) would
+// read a .js file there as CommonJS; its source is imported as an ES module
+// instead (the module imports nothing). Browsers have Web Crypto as a global,
+// Node 18 only as node:crypto's webcrypto.
+async function importWebModule(rel) {
+  if (!globalThis.crypto?.subtle) globalThis.crypto = crypto.webcrypto;
+  const src = fs.readFileSync(new URL(rel, import.meta.url), 'utf8');
+  return import(`data:text/javascript;base64,${Buffer.from(src).toString('base64')}`);
+}
+
 async function cryptoCase() {
-  const p2p = await import('../../www/js/p2p-relay.js');
+  const p2p = await importWebModule('../../www/js/p2p-relay.js');
   const id = crypto.randomBytes(12).toString('hex');
   const out = { cases: [] };
   // The module's key pair on one side, node's ECDH on the other.

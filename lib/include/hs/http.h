@@ -51,6 +51,7 @@ struct hs_req {
     int nquery;
     hs_claims_t auth;   /* for HS_ROUTE_AUTH routes */
     int64_t body_read;  /* bytes of the body read so far */
+    int body_timed_out; /* a body read waited body_timeout and gave up */
     struct cJSON *json; /* the parsed body, owned by the request */
     /* response */
     char *headers; /* extra header lines, each ending in \r\n */
@@ -73,7 +74,8 @@ int hs_req_body(hs_req_t *req, size_t max, char **buf, size_t *len, hs_err_t *er
 
 /* The declared Content-Length, or -1 when absent or malformed. */
 long long hs_req_content_length(hs_req_t *req);
-/* Reads up to n bytes of the body: the count read, 0 at its end. */
+/* Reads up to n bytes of the body: the count read, 0 at its end, or 0 when
+ * the client sent nothing for body_timeout seconds (then body_timed_out). */
 size_t hs_req_read(hs_req_t *req, void *buf, size_t n);
 
 /* Adds a response header; call before replying. This is the one way a
