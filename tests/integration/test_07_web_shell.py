@@ -159,3 +159,22 @@ def test_no_console_errors(out):
     assert e["a2"] == [E401]  # the revoked session's next request
     assert e["b"] == [] and e["poll"] == []
     assert out["elapsed_ms"] < 40000
+
+
+def csp_directives(csp):
+    return {d.split()[0]: d.split()[1:] for d in (x.strip() for x in csp.split(";")) if d}
+
+
+def test_csp_connects_only_to_the_own_origin(stack):
+    """connect-src is the page's own origin only: 'self' covers its same-origin
+    ws:/wss: in CSP3 browsers (the "auth" step above sees the WebSocket
+    open), and no other host can be reached by a script on the page. The
+    nginx and Apache configs send the same policy."""
+    import re
+    from hsapi import ROOT
+    csp = stack.get("/").headers.get("Content-Security-Policy", "")
+    assert csp_directives(csp)["connect-src"] == ["'self'"], csp
+    for conf in ("nginx.conf", "apache.conf"):
+        text = (ROOT / "conf" / conf).read_text()
+        found = re.findall(r"Content-Security-Policy \"([^\"]+)\"", text)
+        assert found and all(csp_directives(f) == csp_directives(csp) for f in found), (conf, found)
