@@ -154,12 +154,12 @@ static void on_login(hs_req_t *req)
  * (browsers). The cookie is only read from a request whose body is JSON: a
  * form another site's page could post cannot carry that type (and
  * SameSite=Strict keeps the cookie off cross-site requests anyway). A
- * refresh by cookie answers by cookie; a refused one clears it. */
+ * refresh by cookie answers by cookie; a refused cookie is cleared. */
 static void on_refresh(hs_req_t *req)
 {
     cJSON *body;
     const char *refresh;
-    int cookie;
+    int cookie, from_cookie = 0;
     if (hs_json_body_or_reply(req, &body) ||
         hs_json_string_or_reply(req, body, "refresh_token", 0, 1, 128, &refresh) ||
         cookie_opt_or_reply(req, body, &cookie))
@@ -170,7 +170,7 @@ static void on_refresh(hs_req_t *req)
             hs_reply_fail(req, HS_EINVAL, "missing_field", "The field 'refresh_token' is required");
             return;
         }
-        cookie = 1;
+        cookie = from_cookie = 1;
         const char *ctype = hs_req_header(req, "CONTENT_TYPE");
         if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
             (ctype[16] && ctype[16] != ';' && ctype[16] != ' ')) {
@@ -190,7 +190,7 @@ static void on_refresh(hs_req_t *req)
     hs_tokens_t t;
     hs_err_t err;
     if (hs_auth_refresh(req->ctx, req->arena, refresh, &c, &u, &t, &err)) {
-        if (cookie && err.status == 401)
+        if (from_cookie && err.status == 401)
             set_refresh_cookie(req, NULL);
         hs_reply_error(req, &err);
     } else {
