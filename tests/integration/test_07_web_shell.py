@@ -222,3 +222,17 @@ def test_csp_connects_only_to_the_own_origin(stack):
         text = (ROOT / "conf" / conf).read_text()
         found = re.findall(r"Content-Security-Policy \"([^\"]+)\"", text)
         assert found and all(csp_directives(f) == csp_directives(csp) for f in found), (conf, found)
+
+
+def test_csp_refuses_other_origins_in_the_browser(out):
+    """The browser enforces it: from the sign-in page, a WebSocket and a fetch
+    to another origin (the same server as localhost) are refused, while the
+    page's own WebSocket opened in the auth step ("Live")."""
+    other = out["csp_other"]
+    ws_other = other.replace("http", "ws", 1)
+    assert out["csp"] == sorted([f"connect-src {ws_other}/ws", f"connect-src {other}/health",
+                                 "fetch TypeError", "ws not open"]), out["csp"]
+    errors = out["errors"]["csp"]
+    assert errors and all("Content Security Policy" in e for e in errors), errors
+    assert any(f"{ws_other}/ws" in e for e in errors) and any(f"{other}/health" in e
+                                                                for e in errors), errors

@@ -19,6 +19,8 @@
 //              with the stack's key): a reload renews it before use
 //   skew       the same in a browser whose clock is 2 h behind, so the
 //              server answers 401 token_expired and api.js refreshes
+//   csp        a WebSocket and a fetch to another origin (localhost for
+//              127.0.0.1) are refused by the page's connect-src
 //   notfound   an unknown hash
 //   profile    the display name and bio edited in Settings, as the other
 //              user's People view shows them (as text)
@@ -280,6 +282,36 @@ async function main() {
       result.signout = { statuses: statuses.slice(3).filter((x) => !x.includes('/p2p/')),
         cookie_after: await refreshCookie(K.context) };
       await K.context.close();
+    }
+
+    // -- the CSP: another origin cannot be reached from the page ------------
+    {
+      const C = await newPage(browser, 'csp');
+      await C.page.goto(`${BASE}/`);
+      await C.page.waitForSelector('#auth-form');
+      const other = BASE.replace('127.0.0.1', 'localhost'); // same port, another origin
+      result.csp = await C.page.evaluate(async (o) => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation',
+          (e) => seen.push(`${e.effectiveDirective} ${e.blockedURI}`));
+        try {
+          const ws = new WebSocket(`${o.replace('http', 'ws')}/ws`);
+          await new Promise((r) => { ws.onerror = r; ws.onopen = r; setTimeout(r, 2000); });
+          seen.push(`ws ${ws.readyState === WebSocket.OPEN ? 'open' : 'not open'}`);
+        } catch (e) {
+          seen.push(`ws ${e.name}`);
+        }
+        try {
+          await fetch(`${o}/health`);
+          seen.push('fetch ok');
+        } catch (e) {
+          seen.push(`fetch ${e.name}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        return seen.sort();
+      }, other);
+      result.csp_other = other;
+      await C.context.close();
     }
 
     // -- 404 ---------------------------------------------------------------
