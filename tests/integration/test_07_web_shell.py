@@ -17,6 +17,9 @@ separate sessions); the tests below each assert one part of what it saw:
   stack's key) is renewed before use, by the cookie, which rotates; with the
   browser's clock 2 h slow the server answers 401 token_expired and the
   client refreshes and retries.
+- tabs: two tabs with an expired access token reloaded at once make one
+  refresh between them (the second waits for the lock, then takes the
+  token the first stored), since the cookie is single-use.
 - signout: a request of the view still under way when the user signs out
   (held by the test until the session is revoked) is aborted: no 401 of it
   reaches the console; the cookie is gone.
@@ -112,6 +115,13 @@ def test_session_survives_reload_and_expiry(out):
     assert k["signed_in"] and k["renewed"]
     assert k["statuses"] == ["GET /api/v1/auth/me 401", "POST /api/v1/auth/refresh 200",
                              "GET /api/v1/auth/me 200"]
+
+
+def test_tabs_share_one_refresh(out):
+    t = out["tabs"]
+    assert t["refreshes"] == [200], t
+    assert t["same_token"] and t["renewed"] and t["rotated"] and t["signed_in"]
+    assert out["errors"]["a3"] == []
 
 
 def test_sign_out_aborts_what_is_under_way(out):

@@ -17,6 +17,8 @@
 //   reload     a reload stays signed in
 //   expired    the stored access token replaced by an expired one (signed
 //              with the stack's key): a reload renews it before use
+//   tabs       two tabs, an expired access token, reloaded at once: one
+//              refresh between them
 //   skew       the same in a browser whose clock is 2 h behind, so the
 //              server answers 401 token_expired and api.js refreshes
 //   csp        a WebSocket and a fetch to another origin (localhost for
@@ -230,6 +232,43 @@ async function main() {
       access_renewed: s2.access_token !== forged, refresh_rotated: !!c2 && c2.value !== c1.value,
       me_ok: (await api('GET', '/auth/me', s2.access_token)).status === 200,
       in_reach: await tokenInReach(a, c2 && c2.value) };
+
+    // -- two tabs of one browser, both with an expired access token,
+    // reloaded at once: one refresh (the cookie is single-use; the second
+    // tab waits for the lock and takes the token the first one got) ------
+    {
+      const a3 = await A.context.newPage();
+      errors.a3 = [];
+      a3.on('console', (m) => { if (m.type() === 'error') errors.a3.push(`console: ${m.text()}`); });
+      a3.on('pageerror', (e) => errors.a3.push(`pageerror: ${e.message}`));
+      await a3.goto(`${BASE}/#/people`);
+      await view(a3, 'people');
+      const refreshes = [];
+      const onResponse = (r) => {
+        if (r.url().endsWith('/api/v1/auth/refresh')) refreshes.push(r.status());
+      };
+      A.context.on('response', onResponse);
+      // Both tabs leave the app (a page of the origin without its script),
+      // so that nothing renews the token before both start again at once.
+      await Promise.all([a.goto(`${BASE}/openapi.json`), a3.goto(`${BASE}/openapi.json`)]);
+      const forged2 = expire(s2.access_token);
+      await a.evaluate((t) => {
+        const s = JSON.parse(localStorage.getItem('hs.session'));
+        s.access_token = t;
+        localStorage.setItem('hs.session', JSON.stringify(s));
+      }, forged2);
+      const before = await refreshCookie(A.context);
+      await Promise.all([a.goto(`${BASE}/#/people`), a3.goto(`${BASE}/#/people`)]);
+      await Promise.all([view(a, 'people'), view(a3, 'people')]);
+      await Promise.all([connOpen(a, 'ws'), connOpen(a3, 'ws')]);
+      const [t1, t3] = [await session(a), await session(a3)];
+      const after = await refreshCookie(A.context);
+      A.context.off('response', onResponse);
+      result.tabs = { refreshes, same_token: t1.access_token === t3.access_token,
+        renewed: t1.access_token !== forged2, rotated: after.value !== before.value,
+        signed_in: (await a3.locator('#auth-form').count()) === 0 };
+      await a3.close();
+    }
 
     // -- the same with a clock 2 h slow: the server's 401 token_expired ---
     {
