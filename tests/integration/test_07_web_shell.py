@@ -17,9 +17,9 @@ separate sessions); the tests below each assert one part of what it saw:
   stack's key) is renewed before use, by the cookie, which rotates; with the
   browser's clock 2 h slow the server answers 401 token_expired and the
   client refreshes and retries.
-- tabs: two tabs with an expired access token reloaded at once make one
-  refresh between them (the second waits for the lock, then takes the
-  token the first stored), since the cookie is single-use.
+- tabs: two tabs with an expired access token started at once renew one
+  at a time (the cookie is single-use): no refresh is refused, both end
+  signed in.
 - signout: a request of the view still under way when the user signs out
   (held by the test until the session is revoked) is aborted: no 401 of it
   reaches the console; the cookie is gone.
@@ -119,8 +119,13 @@ def test_session_survives_reload_and_expiry(out):
 
 def test_tabs_share_one_refresh(out):
     t = out["tabs"]
-    assert t["refreshes"] == [200], t
-    assert t["same_token"] and t["renewed"] and t["rotated"] and t["signed_in"]
+    # Never two at once (the second would spend a spent cookie: 401
+    # refresh_token_reused and the session revoked). Usually one: the tab
+    # that waited for the lock takes the token the first one stored; but
+    # localStorage reaches another tab's process asynchronously, so it may
+    # not see it yet and renew once more, in turn, with the rotated cookie.
+    assert t["refreshes"] in ([200], [200, 200]), t
+    assert t["both_valid"] and t["renewed"] and t["rotated"] and t["signed_in"]
     assert out["errors"]["a3"] == []
 
 
