@@ -135,14 +135,15 @@ export class Api {
       payload = JSON.stringify(json);
     }
     if (auth && this.token) h.Authorization = `Bearer ${this.token}`;
-    // Each request can be aborted by abortAll() as well as by its caller.
+    // A request with the access token can be aborted by abortAll() as well
+    // as by its caller (not a refresh: its answer carries the next cookie).
     const ctl = new AbortController();
     const onAbort = () => ctl.abort();
     if (signal) {
       if (signal.aborted) ctl.abort();
       else signal.addEventListener('abort', onAbort, { once: true });
     }
-    this.inflight.add(ctl);
+    if (h.Authorization) this.inflight.add(ctl);
     try {
       return await fetch(this.url(path), { method, headers: h, body: payload, signal: ctl.signal,
         credentials: 'same-origin' });
@@ -155,9 +156,9 @@ export class Api {
     }
   }
 
-  // Aborts every request under way (their promises reject with an
-  // AbortError): at sign-out, so that none of them comes back with the 401
-  // of a session that has just ended.
+  // Aborts every request with the access token under way (their promises
+  // reject with an AbortError): at sign-out, so that none of them comes
+  // back with the 401 of a session that has just ended.
   abortAll() {
     for (const ctl of this.inflight) ctl.abort();
     this.inflight.clear();
