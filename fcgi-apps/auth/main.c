@@ -1,6 +1,7 @@
 /* The auth app: /api/v1/auth (accounts, tokens, sessions) and /health. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hs/auth.h"
 #include "hs/health.h"
@@ -15,9 +16,74 @@ static hs_client_t client_of(hs_req_t *req)
     return c;
 }
 
+/* The refresh-token cookie of browser clients (docs/security.md): HttpOnly
+ * so page script never reads it, SameSite=Strict so no other site's page
+ * sends it, Secure when the request came over TLS, and scoped to the one
+ * path that reads it. Logout clears it with the same attributes. */
+#define REFRESH_COOKIE      "hs_refresh"
+#define REFRESH_COOKIE_PATH "/api/v1/auth/refresh"
+
+static int over_tls(hs_req_t *req)
+{
+    const char *https = hs_req_header(req, "HTTPS");
+    return https && strcasecmp(https, "on") == 0;
+}
+
+/* Sets the cookie to token (NULL: expires it now). */
+static void set_refresh_cookie(hs_req_t *req, const char *token)
+{
+    char v[256];
+    snprintf(v, sizeof v, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
+             REFRESH_COOKIE, token ? token : "", REFRESH_COOKIE_PATH,
+             token ? req->ctx->cfg.refresh_token_ttl : 0L, over_tls(req) ? "; Secure" : "");
+    hs_reply_header(req, "Set-Cookie", v);
+}
+
+/* The refresh token of the request's cookie, or NULL (absent, or not a
+ * token's shape: base64url, at most 128 characters). */
+static const char *refresh_cookie(hs_req_t *req)
+{
+    const char *c = hs_req_header(req, "HTTP_COOKIE");
+    size_t nlen = strlen(REFRESH_COOKIE);
+    while (c && *c) {
+        while (*c == ' ' || *c == ';')
+            c++;
+        size_t len = strcspn(c, ";");
+        if (len > nlen && strncmp(c, REFRESH_COOKIE "=", nlen + 1) == 0) {
+            size_t vlen = len - nlen - 1;
+            const char *v = c + nlen + 1;
+            if (vlen == 0 || vlen > 128 ||
+                strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") <
+                    vlen)
+                return NULL;
+            return hs_arena_strndup(req->arena, v, vlen);
+        }
+        c += len;
+    }
+    return NULL;
+}
+
+/* The optional "cookie": true of login, register and refresh bodies: the
+ * browser's opt-in to the cookie. */
+static int cookie_opt_or_reply(hs_req_t *req, const cJSON *body, int *cookie)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "cookie");
+    *cookie = 0;
+    if (!c || cJSON_IsNull(c))
+        return 0;
+    if (!cJSON_IsBool(c)) {
+        hs_reply_fail(req, HS_EINVAL, "wrong_type", "'cookie' must be a boolean");
+        return -1;
+    }
+    *cookie = cJSON_IsTrue(c);
+    return 0;
+}
+
 /* Replies with a token pair; the user fields are present for register and
- * login, which share the seed's response shape. */
-static void reply_tokens(hs_req_t *req, int status, const hs_user_t *u, const hs_tokens_t *t)
+ * login, which share the seed's response shape. With cookie the refresh
+ * token goes only into the cookie, never into the body. */
+static void reply_tokens(hs_req_t *req, int status, const hs_user_t *u, const hs_tokens_t *t,
+                         int cookie)
 {
     cJSON *o = cJSON_CreateObject();
     if (u) {
@@ -27,7 +93,10 @@ static void reply_tokens(hs_req_t *req, int status, const hs_user_t *u, const hs
         cJSON_AddStringToObject(o, "role", u->role);
     }
     cJSON_AddStringToObject(o, "access_token", t->access_token);
-    cJSON_AddStringToObject(o, "refresh_token", t->refresh_token);
+    if (cookie)
+        set_refresh_cookie(req, t->refresh_token);
+    else
+        cJSON_AddStringToObject(o, "refresh_token", t->refresh_token);
     cJSON_AddStringToObject(o, "token_type", "bearer");
     cJSON_AddNumberToObject(o, "expires_in", (double)t->expires_in);
     cJSON_AddStringToObject(o, "session_id", t->session_id);
@@ -38,10 +107,12 @@ static void on_register(hs_req_t *req)
 {
     cJSON *body;
     const char *username, *email, *password;
+    int cookie;
     if (hs_json_body_or_reply(req, &body) ||
         hs_json_string_or_reply(req, body, "username", 1, 1, 64, &username) ||
         hs_json_string_or_reply(req, body, "email", 1, 1, 254, &email) ||
-        hs_json_string_or_reply(req, body, "password", 1, 1, 256, &password))
+        hs_json_string_or_reply(req, body, "password", 1, 1, 256, &password) ||
+        cookie_opt_or_reply(req, body, &cookie))
         return;
     hs_client_t c = client_of(req);
     hs_user_t u;
@@ -50,17 +121,19 @@ static void on_register(hs_req_t *req)
     if (hs_auth_register(req->ctx, req->arena, username, email, password, &c, &u, &t, &err))
         hs_reply_error(req, &err);
     else
-        reply_tokens(req, 201, &u, &t);
+        reply_tokens(req, 201, &u, &t, cookie);
 }
 
 static void on_login(hs_req_t *req)
 {
     cJSON *body;
     const char *username, *email, *password;
+    int cookie;
     if (hs_json_body_or_reply(req, &body) ||
         hs_json_string_or_reply(req, body, "username", 0, 1, 254, &username) ||
         hs_json_string_or_reply(req, body, "email", 0, 1, 254, &email) ||
-        hs_json_string_or_reply(req, body, "password", 1, 1, 256, &password))
+        hs_json_string_or_reply(req, body, "password", 1, 1, 256, &password) ||
+        cookie_opt_or_reply(req, body, &cookie))
         return;
     if (!username && !email) {
         hs_reply_fail(req, HS_EINVAL, "missing_field", "Send 'username' or 'email'");
@@ -74,33 +147,66 @@ static void on_login(hs_req_t *req)
                       &err))
         hs_reply_error(req, &err);
     else
-        reply_tokens(req, 200, &u, &t);
+        reply_tokens(req, 200, &u, &t, cookie);
 }
 
+/* A refresh token from the body (JSON clients), else from the cookie
+ * (browsers). The cookie is only read from a request whose body is JSON: a
+ * form another site's page could post cannot carry that type (and
+ * SameSite=Strict keeps the cookie off cross-site requests anyway). A
+ * refresh by cookie answers by cookie; a refused cookie is cleared. */
 static void on_refresh(hs_req_t *req)
 {
     cJSON *body;
     const char *refresh;
+    int cookie, from_cookie = 0;
     if (hs_json_body_or_reply(req, &body) ||
-        hs_json_string_or_reply(req, body, "refresh_token", 1, 1, 128, &refresh))
+        hs_json_string_or_reply(req, body, "refresh_token", 0, 1, 128, &refresh) ||
+        cookie_opt_or_reply(req, body, &cookie))
         return;
+    if (!refresh) {
+        refresh = refresh_cookie(req);
+        if (!refresh && !cookie) {
+            hs_reply_fail(req, HS_EINVAL, "missing_field", "The field 'refresh_token' is required");
+            return;
+        }
+        cookie = from_cookie = 1;
+        const char *ctype = hs_req_header(req, "CONTENT_TYPE");
+        if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
+            (ctype[16] && ctype[16] != ';' && ctype[16] != ' ')) {
+            hs_reply_fail(req, HS_EMEDIA, "json_required",
+                          "Send the refresh request as application/json");
+            return;
+        }
+        if (!refresh) {
+            set_refresh_cookie(req, NULL);
+            hs_reply_fail(req, HS_EAUTH, "invalid_refresh_token",
+                          "No refresh token: sign in again");
+            return;
+        }
+    }
     hs_client_t c = client_of(req);
     hs_user_t u;
     hs_tokens_t t;
     hs_err_t err;
-    if (hs_auth_refresh(req->ctx, req->arena, refresh, &c, &u, &t, &err))
+    if (hs_auth_refresh(req->ctx, req->arena, refresh, &c, &u, &t, &err)) {
+        if (from_cookie && err.status == 401)
+            set_refresh_cookie(req, NULL);
         hs_reply_error(req, &err);
-    else
-        reply_tokens(req, 200, NULL, &t);
+    } else {
+        reply_tokens(req, 200, NULL, &t, cookie);
+    }
 }
 
 static void on_logout(hs_req_t *req)
 {
     hs_err_t err;
-    if (hs_auth_revoke_session(req->ctx, req->auth.sub, req->auth.sid, &err))
+    if (hs_auth_revoke_session(req->ctx, req->auth.sub, req->auth.sid, &err)) {
         hs_reply_error(req, &err);
-    else
+    } else {
+        set_refresh_cookie(req, NULL); /* a browser's: the session is over */
         hs_reply_empty(req, 204);
+    }
 }
 
 static void on_me(hs_req_t *req)

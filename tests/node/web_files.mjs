@@ -9,7 +9,8 @@
 //        --peer-session JSON --peer-name NAME [--out DIR]
 //
 // --session / --peer-session: {"access_token","refresh_token","session_id",
-// "user":{id,username,email,role}}, put in localStorage as the shell keeps it.
+// "user":{id,username,email,role}}: the refresh token goes into the context's
+// HttpOnly cookie and the rest into localStorage, as the shell keeps them.
 //
 // Cases:
 //   files  upload PATH in the Files view; at about a quarter the browser goes
@@ -49,15 +50,24 @@ const sha256File = (p) => sha256(fs.readFileSync(p));
 const now = () => performance.now();
 const T0 = performance.now();
 
-// A context (fresh profile) for one person; session: put in localStorage
-// before the first page runs (only when absent, so a reload keeps the
-// tokens the page may have rotated).
+// A context (fresh profile) for one person; session: held as the web client
+// holds it, the refresh token in its HttpOnly cookie and the rest in
+// localStorage, put there before the first page runs (only when absent, so
+// a reload keeps the tokens the page may have rotated). Two contexts given
+// the same session share its refresh token; neither spends it while the
+// access token lasts.
 async function person(browser, label, session, opts = {}) {
   const ctx = await browser.newContext({ acceptDownloads: true, viewport: DESKTOP, ...opts });
   if (session) {
+    const { refresh_token: rt, ...kept } = JSON.parse(session);
+    if (rt) {
+      await ctx.addCookies([{ name: 'hs_refresh', value: rt, domain: new URL(ARGV.base).hostname,
+        path: '/api/v1/auth/refresh', httpOnly: true, sameSite: 'Strict' }]);
+      kept.cookie = true;
+    }
     await ctx.addInitScript(([k, v]) => {
       if (!localStorage.getItem(k)) localStorage.setItem(k, v);
-    }, ['hs.session', session]);
+    }, ['hs.session', JSON.stringify(kept)]);
   }
   const page = await ctx.newPage();
   const errors = [];
@@ -392,8 +402,10 @@ async function sendCase(a, browser, out, people) {
   ]);
 }
 
+const ARGV = parseArgs(process.argv.slice(2));
+
 async function main() {
-  const a = parseArgs(process.argv.slice(2));
+  const a = ARGV;
   a.out = a.out || fs.mkdtempSync(path.join(os.tmpdir(), 'hs-web-out-'));
   fs.mkdirSync(a.out, { recursive: true });
   const out = { case: a.case, log: [] };

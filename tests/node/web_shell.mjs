@@ -12,25 +12,35 @@
 //
 // Steps (each one's findings under its own key):
 //   auth       a weak password and a wrong one as the form shows them, then
-//              registration through the form
+//              registration through the form; the refresh token is only in
+//              the HttpOnly cookie, nowhere in localStorage/sessionStorage
 //   reload     a reload stays signed in
 //   expired    the stored access token replaced by an expired one (signed
 //              with the stack's key): a reload renews it before use
+//   tabs       two tabs, an expired access token, reloaded at once: one
+//              refresh between them
 //   skew       the same in a browser whose clock is 2 h behind, so the
 //              server answers 401 token_expired and api.js refreshes
+//   csp        a WebSocket and a fetch to another origin (localhost for
+//              127.0.0.1) are refused by the page's connect-src
 //   notfound   an unknown hash
 //   profile    the display name and bio edited in Settings, as the other
 //              user's People view shows them (as text)
 //   follow     follow/unfollow and the counts on both sides; Message
 //   sessions   two sessions listed; revoking one signs that browser out at
-//              its next request
+//              its next request (the bridge's own 4401 is held back there,
+//              so that the request is what finds out, every time)
 //   password   a wrong current password, a change, sign-out and sign-in
 //              with the new password
 //   poll       the WebSocket refused (routeWebSocket): the shell long-polls,
-//              events arrive; unblocked, it switches back to the WebSocket
+//              events arrive; unblocked, it switches back to the WebSocket;
+//              then a 4401 token_revoked close signs out without a refresh
+//   signout    a request of the view still under way at sign-out (held by
+//              the test until the session is revoked) is aborted, not
+//              answered 401
 //   layout     phone (390x844) and desktop screenshots, no horizontal
 //              overflow, keyboard focus
-//   errors     every page's console errors
+//   errors     every page's console errors, each with the path it concerns
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -76,7 +86,7 @@ async function api(method, p, token, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
 async function newPage(browser, name, viewport = DESKTOP, setup = null) {
@@ -87,13 +97,51 @@ async function newPage(browser, name, viewport = DESKTOP, setup = null) {
   const page = await context.newPage();
   errors[name] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') errors[name].push(`console: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    const loc = m.location();
+    const where = loc && loc.url && /\/api\/v1\//.test(loc.url) ? ` @ ${new URL(loc.url).pathname}` : '';
+    errors[name].push(`console: ${m.text()}${where}`);
   });
   page.on('pageerror', (e) => errors[name].push(`pageerror: ${e.message}`));
   return { context, page };
 }
 
 const session = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('hs.session')));
+const REFRESH_COOKIE = 'hs_refresh';
+const refreshCookie = async (context) => (await context.cookies()).find((c) => c.name === REFRESH_COOKIE) || null;
+
+// Where page script could find the refresh token: any storage key or value
+// naming it or holding its value, and document.cookie.
+async function tokenInReach(page, value) {
+  return page.evaluate(([v, name]) => {
+    const found = [];
+    for (const [label, st] of [['localStorage', localStorage], ['sessionStorage', sessionStorage]]) {
+      for (let i = 0; i < st.length; i += 1) {
+        const k = st.key(i);
+        const val = st.getItem(k) || '';
+        if (/refresh/i.test(k) || /refresh_token/.test(val) || (v && val.includes(v))) found.push(`${label}:${k}`);
+      }
+    }
+    if (document.cookie.includes(name) || (v && document.cookie.includes(v))) found.push('document.cookie');
+    return found;
+  }, [value, REFRESH_COOKIE]);
+}
+
+// Requests of the API under way on a page (the long-poll aside), to wait
+// until the page is idle before the test changes something under it.
+function trackRequests(page) {
+  const open = new Set();
+  const isApi = (r) => r.url().includes('/api/v1/') && !r.url().includes('/api/v1/updates');
+  page.on('request', (r) => { if (isApi(r)) open.add(r); });
+  page.on('requestfinished', (r) => open.delete(r));
+  page.on('requestfailed', (r) => open.delete(r));
+  return async () => {
+    for (let quiet = 0; quiet < 3;) {
+      await sleep(100);
+      quiet = open.size ? 0 : quiet + 1;
+    }
+  };
+}
 const view = (page, v) => page.waitForSelector(`main[data-view="${v}"]`, { timeout: 10000 });
 const text = (page, sel) => page.locator(sel).first().textContent();
 
@@ -150,6 +198,11 @@ async function main() {
     await connOpen(a, 'ws');
     const s1 = await session(a);
     me.id = s1.user.id;
+    result.me_id = me.id;
+    const c1 = await refreshCookie(A.context);
+    result.cookie = { present: !!c1, httpOnly: c1 && c1.httpOnly, sameSite: c1 && c1.sameSite,
+      path: c1 && c1.path, secure: c1 && c1.secure, in_reach: await tokenInReach(a, c1 && c1.value),
+      stored_keys: Object.keys(s1).sort() };
     result.auth.registered = { user: s1.user.username, id_ok: /^[0-9a-f]{24}$/.test(me.id),
       conn: await text(a, '#conn .conn-label'), nav: await a.locator('nav.mainnav a').count(),
       active: await a.getAttribute('nav.mainnav a[aria-current="page"]', 'href') };
@@ -158,7 +211,8 @@ async function main() {
     await a.reload();
     await view(a, 'people');
     result.reload = { signed_in: (await a.locator('#auth-form').count()) === 0,
-      same_session: (await session(a)).session_id === s1.session_id };
+      same_session: (await session(a)).session_id === s1.session_id,
+      in_reach: await tokenInReach(a, c1 && c1.value) };
 
     // -- an expired access token: renewed before use ----------------------
     const forged = expire(s1.access_token);
@@ -172,17 +226,72 @@ async function main() {
     await view(a, 'people');
     await connOpen(a, 'ws');
     const s2 = await session(a);
+    const c2 = await refreshCookie(A.context);
     result.expired = { server_says: check.body && check.body.error && check.body.error.code,
       signed_in: (await a.locator('#auth-form').count()) === 0,
-      access_renewed: s2.access_token !== forged, refresh_rotated: s2.refresh_token !== s1.refresh_token,
-      me_ok: (await api('GET', '/auth/me', s2.access_token)).status === 200 };
+      access_renewed: s2.access_token !== forged, refresh_rotated: !!c2 && c2.value !== c1.value,
+      me_ok: (await api('GET', '/auth/me', s2.access_token)).status === 200,
+      in_reach: await tokenInReach(a, c2 && c2.value) };
+
+    // -- two tabs of one browser, both with an expired access token,
+    // started at once: the refreshes run one at a time under the lock (the
+    // cookie is single-use), and the second tab takes the token the first
+    // one stored; none is refused ---------------------------------------
+    {
+      const a3 = await A.context.newPage();
+      errors.a3 = [];
+      a3.on('console', (m) => { if (m.type() === 'error') errors.a3.push(`console: ${m.text()}`); });
+      a3.on('pageerror', (e) => errors.a3.push(`pageerror: ${e.message}`));
+      await a3.goto(`${BASE}/#/people`);
+      await view(a3, 'people');
+      const refreshes = [];
+      const onResponse = (r) => {
+        if (r.url().endsWith('/api/v1/auth/refresh')) refreshes.push(r.status());
+      };
+      A.context.on('response', onResponse);
+      // Both tabs leave the app (a page of the origin without its script),
+      // so that nothing renews the token before both start again at once.
+      await Promise.all([a.goto(`${BASE}/openapi.json`), a3.goto(`${BASE}/openapi.json`)]);
+      const forged2 = expire(s2.access_token);
+      await a.evaluate((t) => {
+        const s = JSON.parse(localStorage.getItem('hs.session'));
+        s.access_token = t;
+        localStorage.setItem('hs.session', JSON.stringify(s));
+      }, forged2);
+      const before = await refreshCookie(A.context);
+      await Promise.all([a.goto(`${BASE}/#/people`), a3.goto(`${BASE}/#/people`)]);
+      await Promise.all([view(a, 'people'), view(a3, 'people')]);
+      await Promise.all([connOpen(a, 'ws'), connOpen(a3, 'ws')]);
+      const [t1, t3] = [await session(a), await session(a3)];
+      const after = await refreshCookie(A.context);
+      A.context.off('response', onResponse);
+      result.tabs = { refreshes,
+        both_valid: (await api('GET', '/auth/me', t1.access_token)).status === 200
+          && (await api('GET', '/auth/me', t3.access_token)).status === 200,
+        renewed: t1.access_token !== forged2, rotated: after.value !== before.value,
+        signed_in: (await a3.locator('#auth-form').count()) === 0 };
+      await a3.close();
+    }
 
     // -- the same with a clock 2 h slow: the server's 401 token_expired ---
     {
-      const login = await api('POST', '/auth/login', null, { username: me.name, password: me.pass });
-      const sk = { access_token: expire(login.body.access_token), refresh_token: login.body.refresh_token,
+      const login = await api('POST', '/auth/login', null, { username: me.name, password: me.pass, cookie: true });
+      const sk = { access_token: expire(login.body.access_token), cookie: true,
         session_id: login.body.session_id, user: { id: me.id, username: me.name } };
+      const skCookie = login.headers.get('set-cookie').split(';')[0].split('=')[1];
+      // the view's first list, held until the sign-out below has revoked the session
+      let heldSeen;
+      const held = new Promise((r) => { heldSeen = r; });
+      let release;
+      const released = new Promise((r) => { release = r; });
       const K = await newPage(browser, 'skew', DESKTOP, async (c) => {
+        await c.addCookies([{ name: REFRESH_COOKIE, value: skCookie, domain: new URL(BASE).hostname,
+          path: '/api/v1/auth/refresh', httpOnly: true, sameSite: 'Strict' }]);
+        await c.route(/\/api\/v1\/users\/[0-9a-f]{24}\/following/, async (route) => {
+          heldSeen();
+          await released;
+          await route.continue().catch(() => {}); // the page may have aborted it
+        });
         await c.addInitScript((s) => {
           if (!sessionStorage.getItem('seeded')) {
             localStorage.setItem('hs.session', s);
@@ -198,13 +307,53 @@ async function main() {
       await K.page.goto(`${BASE}/#/people`);
       await view(K.page, 'people');
       const sks = await session(K.page);
+      const kc = await refreshCookie(K.context);
       result.skew = { signed_in: (await K.page.locator('#auth-form').count()) === 0,
-        renewed: sks.access_token !== sk.access_token && sks.refresh_token !== sk.refresh_token,
+        renewed: sks.access_token !== sk.access_token && !!kc && kc.value !== skCookie,
         statuses: statuses.slice(0, 3) };
       // This session is done with: sign it out so the sessions step sees two.
+      // The view's list request is under way (held above) when the sign-out
+      // revokes the session, then let go: the page must have aborted it
+      // rather than show its 401.
+      await held;
       await K.page.click('button.signout');
       await K.page.waitForSelector('#auth-form');
+      await K.page.waitForFunction(() => !localStorage.getItem('hs.session'));
+      release();
+      await sleep(500);
+      result.signout = { statuses: statuses.slice(3).filter((x) => !x.includes('/p2p/')),
+        cookie_after: await refreshCookie(K.context) };
       await K.context.close();
+    }
+
+    // -- the CSP: another origin cannot be reached from the page ------------
+    {
+      const C = await newPage(browser, 'csp');
+      await C.page.goto(`${BASE}/`);
+      await C.page.waitForSelector('#auth-form');
+      const other = BASE.replace('127.0.0.1', 'localhost'); // same port, another origin
+      result.csp = await C.page.evaluate(async (o) => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation',
+          (e) => seen.push(`${e.effectiveDirective} ${e.blockedURI}`));
+        try {
+          const ws = new WebSocket(`${o.replace('http', 'ws')}/ws`);
+          await new Promise((r) => { ws.onerror = r; ws.onopen = r; setTimeout(r, 2000); });
+          seen.push(`ws ${ws.readyState === WebSocket.OPEN ? 'open' : 'not open'}`);
+        } catch (e) {
+          seen.push(`ws ${e.name}`);
+        }
+        try {
+          await fetch(`${o}/health`);
+          seen.push('fetch ok');
+        } catch (e) {
+          seen.push(`fetch ${e.name}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        return seen.sort();
+      }, other);
+      result.csp_other = other;
+      await C.context.close();
     }
 
     // -- 404 ---------------------------------------------------------------
@@ -276,11 +425,23 @@ async function main() {
     result.follow.chat_id = result.follow.message_hash.split('/')[2];
 
     // -- sessions: two, one revoked -------------------------------------------
-    const A2 = await newPage(browser, 'a2');
+    // The bridge checks each connection's session at its own moment of a
+    // heartbeat period, and may close a2's socket (4401 token_revoked)
+    // before or after a2's next request: its closes are held back here, so
+    // the request is what finds out (the socket's way is the poll step's).
+    const A2 = await newPage(browser, 'a2', DESKTOP, async (c) => {
+      await c.routeWebSocket(/\/ws(\?|$|\/)/, (ws) => {
+        const server = ws.connectToServer();
+        server.onClose(() => {});
+      });
+    });
     const a2 = A2.page;
+    const a2idle = trackRequests(a2);
     await a2.goto(`${BASE}/#/people`);
     await uiLogin(a2, me.name, me.pass);
     await view(a2, 'people');
+    await connOpen(a2, 'ws');
+    await a2idle();
     const a2sid = (await session(a2)).session_id;
     await a.goto(`${BASE}/#/settings`);
     await a.waitForSelector('#sessions[data-count]');
@@ -339,10 +500,14 @@ async function main() {
 
     // -- long-poll when the WebSocket is refused ---------------------------------
     let blocked = true;
+    let lastWs = null;
     const P = await newPage(browser, 'poll', DESKTOP, async (c) => {
       await c.routeWebSocket(/\/ws(\?|$|\/)/, (ws) => {
         if (blocked) ws.close({ code: 1011, reason: 'blocked by the test' });
-        else ws.connectToServer();
+        else {
+          ws.connectToServer();
+          lastWs = ws;
+        }
       });
       await c.addInitScript(() => localStorage.setItem('hs.realtime', JSON.stringify({ probeMin: 1500, probeMax: 1500 })));
     });
@@ -370,6 +535,16 @@ async function main() {
     await p.waitForFunction((n) => Number(document.querySelector('#conn').dataset.events) > n, before, { timeout: 10000 });
     await sleep(300);
     result.poll.ws_events = Number(await p.getAttribute('#conn', 'data-events')) - before;
+    // The bridge's close for a revoked session: signed out, no refresh tried.
+    const pStatuses = [];
+    p.on('response', (r) => {
+      if (r.url().includes('/api/v1/auth/')) pStatuses.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
+    });
+    await lastWs.close({ code: 4401, reason: 'token_revoked' });
+    await p.waitForSelector('#auth-form', { timeout: 10000 });
+    await sleep(300);
+    result.poll.revoked = { notice: await text(p, '.notice'), auth_requests: pStatuses,
+      stored: await session(p) };
 
     // -- layout: keyboard and screens ------------------------------------------
     await b.goto(`${BASE}/#/settings`);

@@ -1,5 +1,7 @@
-// The web client's shell: the session (kept in localStorage, so a reload
-// stays signed in; the refresh token renews it silently), one real-time
+// The web client's shell: the session (the access token and who signed in,
+// kept in localStorage so a reload and the other tabs stay signed in; the
+// refresh token is never in reach of page script: the server keeps it in an
+// HttpOnly cookie, see js/api.js), renewed silently; one real-time
 // connection for every view (the WebSocket, or the long-poll of js/poll.js
 // when the WebSocket cannot connect), the navigation, and a hash router that
 // mounts one view at a time. Views live in js/views/<name>.js and export
@@ -123,9 +125,17 @@ function loadSession() {
   }
 }
 
+// Stores what the tabs share. The access token lives at most its 15
+// minutes and page script could use it from memory just as well, so
+// localStorage gives a thief nothing that lasts; what lasts (the refresh
+// token) is in the HttpOnly cookie, and is never written here.
 function saveSession(session) {
-  if (session) localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  else localStorage.removeItem(SESSION_KEY);
+  if (session) {
+    const { refresh_token: dropped, ...shared } = session;
+    localStorage.setItem(SESSION_KEY, JSON.stringify(shared));
+  } else {
+    localStorage.removeItem(SESSION_KEY);
+  }
 }
 
 // Seconds left on a JWT by this machine's clock (negative once expired;
@@ -140,10 +150,11 @@ function tokenTtl(token) {
   }
 }
 
-// The Api of the shell: tabs of one browser share the session, so a refresh
-// (which spends the refresh token) runs under a lock across tabs and first
-// looks whether another tab has just rotated the pair; a 401 that means the
-// session is gone (revoked elsewhere, signed out) ends it here too.
+// The Api of the shell: tabs of one browser share the session (and the
+// cookie), so a refresh (which spends the refresh token) runs under a lock
+// across tabs and first looks whether another tab has just renewed the
+// access token; a 401 that means the session is gone (revoked elsewhere,
+// signed out) ends it here too.
 class ShellApi extends Api {
   constructor(opts) {
     super(opts);
@@ -155,8 +166,7 @@ class ShellApi extends Api {
   // sending, rather than after the server's 401 token_expired (which api.js
   // still handles, e.g. when this machine's clock is wrong).
   async request(method, path, opts = {}) {
-    if (opts.auth !== false && this.session && this.session.refresh_token
-      && tokenTtl(this.session.access_token) < 5) {
+    if (opts.auth !== false && this.canRefresh && tokenTtl(this.session.access_token) < 5) {
       try {
         await this.refresh();
       } catch (e) {
@@ -187,10 +197,10 @@ class ShellApi extends Api {
   async refreshShared() {
     const stored = loadSession();
     const mine = this.session;
-    if (stored && mine && stored.refresh_token !== mine.refresh_token
+    if (stored && mine && stored.access_token !== mine.access_token
       && stored.user && mine.user && stored.user.id === mine.user.id
       && tokenTtl(stored.access_token) > 30) {
-      this.session = stored; // another tab rotated the pair: use its tokens
+      this.session = stored; // another tab renewed it: use its token
       return;
     }
     await super.refresh();
@@ -345,6 +355,7 @@ function sessionEnded(notice) {
   if (!ctx) return;
   const { api } = ctx;
   teardown();
+  api.abortAll(); // their answers would only be more 401s
   api.session = null; // nothing of it is usable any more
   saveSession(null);
   localStorage.removeItem(LAST_ID_KEY);
@@ -363,6 +374,14 @@ async function start(api) {
     if (el) Object.assign(el.dataset, { events: String(count), lastEvent: ev.id, lastType: ev.type });
   });
   socket.on('state', updateConn);
+  // The bridge closes with 4401 and the reason token_revoked (or a disabled
+  // account) when the session ended elsewhere; the socket does not retry
+  // (js/ws.js), and the shell signs out as after a REST 401 of that kind.
+  socket.on('close', (c) => {
+    if (c && c.code === 4401 && !c.willRetry && SESSION_GONE.has(c.reason) && api.onGone) {
+      api.onGone(c);
+    }
+  });
   socket.on('transport', (t) => {
     updateConn();
     if (t === 'poll') toast('Live updates are unavailable; checking for updates by polling instead.');
@@ -385,6 +404,9 @@ async function start(api) {
     async signOut() {
       signingOut = true;
       teardown();
+      // Requests of the views still under way would come back 401 once the
+      // session is revoked: drop them first.
+      api.abortAll();
       localStorage.removeItem(LAST_ID_KEY);
       await api.logout(); // forgets the tokens whatever the server says
       signIn();
@@ -442,6 +464,9 @@ window.addEventListener('hashchange', () => show(true));
   }
   const api = new ShellApi({ session, onTokens: saveSession });
   try {
+    // A session saved before the cookie still holds its refresh token in
+    // storage: spend it at once for the cookie, and forget it.
+    if (session.refresh_token) await api.refresh();
     await start(api);
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {

@@ -62,6 +62,10 @@ export class Emitter {
 
 // Close codes after which reconnecting cannot help.
 const FATAL = new Set([4403]);
+// Reasons of a 4401 that no refresh can help: the session was revoked (sign
+// out, password change, revoked from another device) or the account
+// disabled. A refresh would only be refused (one more 401).
+const SESSION_ENDED = new Set(['token_revoked', 'account_disabled', 'user_disabled']);
 const QUEUE_MAX = 256;
 
 export class Socket extends Emitter {
@@ -213,13 +217,15 @@ export class Socket extends Emitter {
     const code = e.code;
     // 4400: our since is not an event id; drop it and start live.
     if (code === 4400) this.lastId = null;
+    const ended = code === 4401 && SESSION_ENDED.has(e.reason);
+    if (ended) this.stopped = true;
     const willRetry = !this.stopped && !FATAL.has(code);
     this.emit('state', willRetry ? 'connecting' : 'closed');
     this.emit('close', { code, reason: e.reason, willRetry });
     if (!willRetry) return;
     if (code === 4401) {
-      // An expired or revoked token: one refresh; if that fails, the user
-      // has to sign in again.
+      // An expired (or otherwise refused) token: one refresh; if that
+      // fails, the user has to sign in again.
       try {
         await this.api.refresh();
       } catch (err) {

@@ -141,7 +141,7 @@ export class Upload extends Emitter {
       },
       onShouldRetry: (err, attempt) => {
         const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
-        if (status === 401 && attempt < 2 && api.session && api.session.refresh_token) {
+        if (status === 401 && attempt < 2 && api.canRefresh) {
           // An expired access token: refresh it once, then the same request again.
           this.refreshing = api.refresh().catch(() => {}).finally(() => {
             this.refreshing = null;
