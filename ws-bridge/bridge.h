@@ -47,12 +47,33 @@ struct hs_chan {
     size_t nusers, capusers;
 };
 
+/* A user's membership of one chat, as this bridge knows it, with the
+ * per-chat throttle of the user's typing relays (client.c). */
+typedef struct hs_bmember {
+    hs_chan_t *chan;    /* hs:ev:chat:<id>; its name holds the key of chatmap */
+    int64_t typing_at;  /* ms of the last relayed start (0: none, or a stop since) */
+    int64_t typing_win; /* ms the current relay window began */
+    unsigned typing_n;  /* relays in that window */
+} hs_bmember_t;
+
+/* A chat the user left while one of their connections was still replaying
+ * (hub.c): the replay reads its stream up to the removal, no further. */
+typedef struct hs_bleft {
+    char chat_id[HS_ID_LEN + 1];
+    hs_ev_id_t at; /* the removal's event id */
+} hs_bleft_t;
+
 /* A user with at least one connection on this bridge. */
 struct hs_buser {
     char id[HS_ID_LEN + 1];
-    hs_chan_t *self;   /* hs:ev:user:<id> */
-    hs_chan_t **chats; /* hs:ev:chat:<id> of every chat they are in */
+    hs_chan_t *self;      /* hs:ev:user:<id> */
+    hs_bmember_t **chats; /* every chat they are in */
     size_t nchats, capchats;
+    hs_map_t chatmap; /* chat id -> hs_bmember_t: membership checks in O(1) */
+    hs_bleft_t *left; /* see hs_bleft_t; emptied once no connection replays */
+    size_t nleft, capleft;
+    int epoch;        /* the Redis epoch the membership was read in */
+    int64_t rate_tat; /* client events: the rate limiter's theoretical arrival time (ms) */
     hs_conn_t *conns; /* list through conn->unext */
     size_t nconns;
 };
@@ -158,6 +179,8 @@ void hs_hub_sync_ready(hs_bridge_t *b);
 void hs_hub_reap(hs_bridge_t *b, int all);
 /* The chat channel of user u for chat_id, or NULL if u is not a member. */
 hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id);
+/* u's membership of chat_id (O(1)), or NULL if u is not a member. */
+hs_bmember_t *hs_hub_member(hs_buser_t *u, const char *chat_id);
 
 /* sub.c */
 void hs_sub_start(hs_bridge_t *b);

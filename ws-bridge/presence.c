@@ -69,8 +69,8 @@ void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
     argv[n++] = key;
     size_t k = 1;
     for (size_t i = 0; i < u->nchats; i++)
-        if (u->chats[i]->presence) {
-            argv[n++] = u->chats[i]->name;
+        if (u->chats[i]->chan->presence) {
+            argv[n++] = u->chats[i]->chan->name;
             k++;
         }
     snprintf(nkeys, sizeof nkeys, "%zu", k);
