@@ -23,8 +23,8 @@ static void copy_id(char out[HS_ID_LEN + 1], const cJSON *v)
         out[0] = 0;
 }
 
-void hs_delivery_parse(const char *type, size_t tlen, const char *data, size_t dlen,
-                       int want_chat, hs_delivery_ev_t *out)
+void hs_delivery_parse(const char *type, size_t tlen, const char *data, size_t dlen, int want_chat,
+                       hs_delivery_ev_t *out)
 {
     out->change = HS_DELIVERY_NONE;
     out->chat_id[0] = out->user_id[0] = 0;
@@ -124,7 +124,8 @@ int hs_delivery_admit(hs_delivery_t *d, const char *type, size_t tlen, const cha
          * no longer theirs */
         if (at < d->ngone)
             return ev->change != HS_DELIVERY_DELETED;
-        hs_delivery_leave(d, ev->chat_id); /* out of memory: the caller's membership still applies */
+        hs_delivery_leave(d,
+                          ev->chat_id); /* out of memory: the caller's membership still applies */
         return 1;
     }
     return at == d->ngone;

@@ -380,6 +380,7 @@ static hs_ev_t *parse(const char *p, size_t n, char origin[HS_ID_LEN + 1], const
         origin[HS_ID_LEN] = 0;
         if (!(ev = hs_ev_new(*tlen + dl + 24)))
             return NULL;
+        ev->droppable = 1;
         ev->len = (size_t)sprintf(ev->json, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)*tlen, t,
                                   (int)dl, data);
         return ev;

@@ -283,6 +283,7 @@ int main(int argc, char **argv)
         goto out;
     signal(SIGPIPE, SIG_IGN);
     hs_random_hex(b->bridge_id, 8);
+    hs_work_init(b);
     init_handles(b);
     if (start(b) == 0) {
         status = 0;
@@ -299,6 +300,7 @@ int main(int argc, char **argv)
         lws_context_destroy(b->lws); /* the second half, with the loop stopped */
     hs_hub_reap(b, 1);
     uv_loop_close(&b->loop);
+    hs_work_shutdown(b); /* the loop ended: no work item is left */
     hs_map_free(&b->users);
     hs_map_free(&b->chans);
     free(b->wbuf);

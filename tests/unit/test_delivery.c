@@ -27,8 +27,7 @@ static void removal_ends_the_chat_until_added_back(void **state)
     assert_true(admit(&d, "member.removed", "{\"chat_id\":\"" CHAT "\",\"user_id\":\"" ME "\"}"));
     assert_true(hs_delivery_gone(&d, CHAT));
     assert_false(admit(&d, "message.created", "{\"chat_id\":\"" CHAT "\"}"));
-    assert_false(
-        admit(&d, "member.added", "{\"chat_id\":\"" CHAT "\",\"user_id\":\"" OTHER "\"}"));
+    assert_false(admit(&d, "member.added", "{\"chat_id\":\"" CHAT "\",\"user_id\":\"" OTHER "\"}"));
     assert_false(admit(&d, "chat.deleted", "{\"chat_id\":\"" CHAT "\"}"));
     assert_true(admit(&d, "message.created", "{\"chat_id\":\"" CHAT2 "\"}"));
     assert_true(admit(&d, "member.added", "{\"chat_id\":\"" CHAT "\",\"user_id\":\"" ME "\"}"));

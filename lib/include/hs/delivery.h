@@ -34,8 +34,8 @@ typedef struct hs_delivery_ev {
 /* Classifies an event (type of tlen bytes, data the JSON of dlen bytes).
  * Only member.added, member.removed and chat.deleted data are parsed; with
  * want_chat, the chat_id of any other event is parsed too. */
-void hs_delivery_parse(const char *type, size_t tlen, const char *data, size_t dlen,
-                       int want_chat, hs_delivery_ev_t *out);
+void hs_delivery_parse(const char *type, size_t tlen, const char *data, size_t dlen, int want_chat,
+                       hs_delivery_ev_t *out);
 
 /* Whether ev ends (-1), starts (1) or leaves unchanged (0) user_id's
  * membership of ev->chat_id. */
