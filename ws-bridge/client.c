@@ -97,10 +97,18 @@ static int chat_rate_ok(hs_bmember_t *m, int64_t now)
     return 1;
 }
 
+/* Refuses an event over a limit. Not counted towards the 4400 close: a
+ * client that sends too fast is told so and slowed down, not cut off (one
+ * that also stops reading is closed by its own replies, 4429). */
 static void rate_limited(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *message)
 {
     b->m.client_rate_limited++;
-    hs_client_error(b, c, ref, "rate_limited", message);
+    b->m.client_errors++;
+    cJSON *o = reply_obj("error", ref);
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", "rate_limited");
+    cJSON_AddStringToObject(e, "message", message);
+    send_obj(b, c, o);
 }
 
 /* Queues the event o (taken) for the thread pool; an error when c already

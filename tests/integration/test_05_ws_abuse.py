@@ -45,9 +45,8 @@ def metric(stack, name, i=0):
 def test_typing_stop_flood_reaches_no_one(stack):
     """The reported attack: a member sends typing "stop" as fast as the
     socket takes it. Nothing is relayed (there was no start), the excess is
-    refused with rate_limited, the flooder alone is cut off (4400 after 20
-    refusals in a row; its client may see a reset instead, as it was still
-    sending), and the other member hears nothing and stays."""
+    refused with rate_limited (the flooder is slowed down, not cut off), and
+    the other member hears nothing and stays."""
     a, b = register_many(stack, 2, prefix="wfl")
     g = group(stack, a, [b])["id"]
 
@@ -56,19 +55,16 @@ def test_typing_stop_flood_reaches_no_one(stack):
             wa = await cs.open(stack.ws_url(0), a.access, name="flooder", max_queue=None)
             wb = await cs.open(stack.ws_url(0), b.access, name="member")
             frame = json.dumps({"type": "typing", "chat_id": g, "state": "stop"})
-            for _ in range(110):  # the burst (100), then a few refusals, not 20
+            for _ in range(5000):
                 await wa.send(frame)
             e = await wa.take(match("error"))
             assert e["error"]["code"] == "rate_limited", e
             await wa.quiet(lambda o: o["type"] == "error" and o["error"]["code"] != "rate_limited",
                            window=0.3)
-            try:
-                for _ in range(5000):
-                    await wa.send(frame)
-            except Exception:  # noqa: BLE001 - the bridge closed the flooder meanwhile
-                pass
-            code = await wa.closed(timeout=10)
-            assert code in (4400, None), code
+            refused = [o for o in wa.seen if o["type"] == "error"]
+            assert len(refused) >= 4000, len(refused)  # 100 at once, then 50 a second
+            await asyncio.sleep(0.1)
+            await wa.ping()  # told to slow down, not cut off
             await wb.quiet(typing_of(a.id), window=0.5)
             m = await rest(send, stack, a, g, "after the flood")
             ev = await wb.take(match("message.created", chat_id=g))
@@ -177,3 +173,27 @@ def test_ephemeral_events_never_close_a_slow_reader(small):
             assert len(typing) < 10 * len(typists), "nothing was dropped"
             assert metric(small, "hs_ws_ephemeral_drops_total") > 0
     asyncio.run(run())
+
+
+def test_flood_of_client_events_leaves_delivery_fast(make_stack, tmp_path):
+    """Members flooding presence queries of a 300-member group (and then a
+    mix of presence, typing, read and ping) from another process: the other
+    members' delivery latency stays within a generous bound (the store and
+    Redis work of client events runs off the bridge's loop; before, one such
+    flood held deliveries back by seconds). bench/ws_flood.py measures the
+    same with more members and readers."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from ws_flood import measure, seed
+    s = make_stack()
+    owner = s.register(prefix="wlat")
+    g = group(s, owner, [], name="large")["id"]
+    mid = send(s, owner, g, "read me")["id"]
+    tokens = seed(s.rundir, g, 300, str(tmp_path / "tokens"))
+    readers, flooders = tokens[:5], tokens[5:8]
+    for mode in ("presence", "mixed"):
+        r = measure(s.ws_url(0), s.redis_port, g, readers, flooders, mode, rate=50, seconds=3,
+                    message_id=mid)
+        assert r["readers_closed"] == 0, r
+        assert r["delivered"] == r["expected"], r
+        assert r["flood_frames"] > 1000, r  # it was a flood
+        assert r["p99_ms"] < 250, (mode, r)
