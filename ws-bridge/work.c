@@ -88,6 +88,7 @@ hs_work_t *hs_work_new(hs_conn_t *c, hs_work_fn run, hs_work_done_fn done, cJSON
 static void work_free(hs_work_t *w)
 {
     cJSON_Delete(w->ev);
+    free(w->payload);
     free(w->reply);
     free(w);
 }
