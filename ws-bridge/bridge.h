@@ -5,7 +5,8 @@
  *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes
  *   hub.c      hs_hub_*    users, channels, routing of events, replay
  *   sub.c      hs_sub_*    the Redis subscriber connection
- *   client.c   hs_client_* events a client sends
+ *   client.c   hs_client_* events a client sends: validation, limits
+ *   work.c     hs_work_*   their store and Redis work, on libuv's thread pool
  *   presence.c hs_presence_* online / offline across bridges
  *   metrics.c  hs_metrics_* Prometheus text on a loopback port
  *   map.c      hs_map_*    string-keyed hash map

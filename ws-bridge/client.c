@@ -497,16 +497,19 @@ void hs_client_event(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len)
     b->m.client_events++;
     if (c->state == HS_CONN_CLOSING || !c->user)
         return;
-    cJSON *o = cJSON_ParseWithLength(text, len);
-    char refbuf[8 * REF_MAX];
-    const char *ref = o ? ref_of(o, refbuf, sizeof refbuf) : NULL;
-    if (ref && !*ref)
-        ref = NULL;
+    /* before parsing: an event over the limit costs a static reply (without
+     * its ref, as it was not read), so a flood costs the loop little */
     if (!user_rate_ok(c->user, hs_now_ms())) {
-        rate_limited(b, c, ref, "Too many events; slow down");
-        cJSON_Delete(o);
+        static const char limited[] = "{\"type\":\"error\",\"error\":{\"code\":\"rate_limited\","
+                                      "\"message\":\"Too many events; slow down\"}}";
+        b->m.client_rate_limited++;
+        b->m.client_errors++;
+        hs_conn_reply(b, c, limited, sizeof limited - 1);
         return;
     }
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    char refbuf[8 * REF_MAX];
+    const char *ref;
     if (!o) {
         hs_client_error(b, c, NULL, "invalid_json", "The frame is not valid JSON");
         return;

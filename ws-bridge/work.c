@@ -25,11 +25,15 @@
  *     arrival, and nothing touches the freed connection. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "bridge.h"
 #include "hs/log.h"
 
 #define WORK_QUEUE_MAX 32
+#define WORKER_NICE    5
 
 /* The thread's own context, opened on its first item. */
 static __thread hs_ctx_t *thread_ctx;
@@ -38,6 +42,9 @@ static hs_ctx_t *worker_ctx(hs_bridge_t *b)
 {
     if (thread_ctx)
         return thread_ctx;
+    /* deliveries first: on a busy machine the loop gets the CPU before
+     * client events' store work (Linux: nice is per thread) */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
     hs_ctx_t *t = malloc(sizeof *t);
     if (!t)
         return NULL;
