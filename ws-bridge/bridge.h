@@ -66,6 +66,13 @@ typedef struct hs_bleft {
     hs_ev_id_t at; /* the removal's event id */
 } hs_bleft_t;
 
+/* A user's client-event budget still spent when their last connection
+ * closed: kept until it refills, so reconnecting does not reset it. */
+typedef struct hs_owed {
+    char id[HS_ID_LEN + 1];
+    int64_t rate_tat;
+} hs_owed_t;
+
 /* A user with at least one connection on this bridge. */
 struct hs_buser {
     char id[HS_ID_LEN + 1];
@@ -137,6 +144,7 @@ struct hs_bridge {
     char run_id[48]; /* of the Redis server the streams live in */
     int epoch;       /* bumped when Redis restarted empty */
     hs_map_t users, chans;
+    hs_map_t owed; /* user id -> hs_owed_t: rate limits that outlive a user's last connection */
     hs_conn_t *all, *dirty, *syncing;
     size_t nconns;
     void *sub; /* redisAsyncContext, only sub.c knows the type */
@@ -210,6 +218,8 @@ void hs_hub_sync_ready(hs_bridge_t *b);
 /* Unsubscribes channels no local user needed for a few seconds (all: every
  * channel without users, at shutdown). */
 void hs_hub_reap(hs_bridge_t *b, int all);
+/* Forgets the spent budgets of users who left, once refilled (all: every one). */
+void hs_hub_reap_owed(hs_bridge_t *b, int all);
 /* The chat channel of user u for chat_id, or NULL if u is not a member. */
 hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id);
 /* u's membership of chat_id (O(1)), or NULL if u is not a member. */

@@ -244,8 +244,57 @@ static void syncing_del(hs_bridge_t *b, hs_conn_t *c)
     c->snext = c->sprev = NULL;
 }
 
+typedef struct owed_reap {
+    hs_owed_t **done;
+    size_t n, cap;
+    int64_t before;
+} owed_reap_t;
+
+static void owed_collect(void *val, void *ud)
+{
+    hs_owed_t *o = val;
+    owed_reap_t *r = ud;
+    if (o->rate_tat > r->before)
+        return;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        hs_owed_t **p = realloc(r->done, cap * sizeof *p);
+        if (!p)
+            return;
+        r->done = p;
+        r->cap = cap;
+    }
+    r->done[r->n++] = o;
+}
+
+void hs_hub_reap_owed(hs_bridge_t *b, int all)
+{
+    owed_reap_t r = {.before = all ? INT64_MAX : hs_now_ms()};
+    hs_map_each(&b->owed, owed_collect, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        hs_map_del(&b->owed, r.done[i]->id);
+        free(r.done[i]);
+    }
+    free(r.done);
+}
+
+/* Keeps u's spent client-event budget (client.c) past their last connection. */
+static void owed_keep(hs_bridge_t *b, const hs_buser_t *u)
+{
+    if (u->rate_tat <= hs_now_ms() || hs_map_get(&b->owed, u->id))
+        return;
+    hs_owed_t *o = malloc(sizeof *o);
+    if (!o)
+        return;
+    memcpy(o->id, u->id, sizeof o->id);
+    o->rate_tat = u->rate_tat;
+    if (hs_map_put(&b->owed, o->id, o))
+        free(o);
+}
+
 static void user_free(hs_bridge_t *b, hs_buser_t *u)
 {
+    owed_keep(b, u);
     while (u->nchats)
         user_leave(b, u, CHAT_KEY(u->chats[u->nchats - 1]->chan));
     if (u->self)
@@ -295,6 +344,11 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
     if (hs_map_put(&b->users, u->id, u)) {
         free(u);
         return NULL;
+    }
+    hs_owed_t *owed = hs_map_del(&b->owed, u->id);
+    if (owed) {
+        u->rate_tat = owed->rate_tat;
+        free(owed);
     }
     u->self = chan_get(b, "user", user_id);
     if (!u->self || chan_add_user(u->self, u)) {

@@ -122,6 +122,29 @@ def test_presence_queries_are_rate_limited_per_user(stack):
     asyncio.run(run())
 
 
+def test_reconnecting_does_not_refill_the_budget(stack):
+    """The per-user budget outlives the user's last connection: a client
+    that spent it, closes and reconnects at once is still limited (it would
+    otherwise get 100 more events per reconnect)."""
+    u = stack.register(prefix="wrc")
+
+    async def run():
+        async with Clients() as cs:
+            w1 = await cs.open(stack.ws_url(0), u.access, name="first", max_queue=None)
+            for _ in range(150):
+                await w1.send({"type": "ping"})
+            await w1.take(match("error"))  # the budget is spent
+            await w1.close()
+            w2 = await cs.open(stack.ws_url(0), u.access, name="again", max_queue=None)
+            for i in range(60):  # fewer than the burst: all would pass with a fresh budget
+                await w2.send({"type": "ping", "ref": f"a{i}"})
+            replies = [await w2.take(lambda o, r=f"a{i}": o.get("ref") == r or (
+                o["type"] == "error" and "ref" not in o), what=f"reply a{i}") for i in range(60)]
+            limited = [r for r in replies if r["type"] == "error"]
+            assert limited and {r["error"]["code"] for r in limited} == {"rate_limited"}, replies
+    asyncio.run(run())
+
+
 @pytest.fixture(scope="module")
 def small(make_module_stack):
     return make_module_stack(**SMALL)
