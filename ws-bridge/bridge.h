@@ -5,7 +5,8 @@
  *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes
  *   hub.c      hs_hub_*    users, channels, routing of events, replay
  *   sub.c      hs_sub_*    the Redis subscriber connection
- *   client.c   hs_client_* events a client sends
+ *   client.c   hs_client_* events a client sends: validation, limits
+ *   work.c     hs_work_*   their store and Redis work, on libuv's thread pool
  *   presence.c hs_presence_* online / offline across bridges
  *   metrics.c  hs_metrics_* Prometheus text on a loopback port
  *   map.c      hs_map_*    string-keyed hash map
@@ -25,11 +26,13 @@ typedef struct hs_bridge hs_bridge_t;
 typedef struct hs_buser hs_buser_t;
 typedef struct hs_conn hs_conn_t;
 typedef struct hs_chan hs_chan_t;
+typedef struct hs_work hs_work_t;
 
 /* One event as clients receive it, shared by every queue it is in. */
 typedef struct hs_ev {
     unsigned refs;
     int stored;    /* has an id (kept in a stream); else ephemeral */
+    int droppable; /* another user's ephemeral event: dropped, not queued, for a slow reader */
     hs_ev_id_t id; /* stored events only */
     size_t len;
     char json[]; /* one line, no newline */
@@ -47,12 +50,40 @@ struct hs_chan {
     size_t nusers, capusers;
 };
 
+/* A user's membership of one chat, as this bridge knows it, with the
+ * per-chat throttle of the user's typing relays (client.c). */
+typedef struct hs_bmember {
+    hs_chan_t *chan;    /* hs:ev:chat:<id>; its name holds the key of chatmap */
+    int64_t typing_at;  /* ms of the last relayed start (0: none, or a stop since) */
+    int64_t typing_win; /* ms the current relay window began */
+    unsigned typing_n;  /* relays in that window */
+} hs_bmember_t;
+
+/* A chat the user left while one of their connections was still replaying
+ * (hub.c): the replay reads its stream up to the removal, no further. */
+typedef struct hs_bleft {
+    char chat_id[HS_ID_LEN + 1];
+    hs_ev_id_t at; /* the removal's event id */
+} hs_bleft_t;
+
+/* A user's client-event budget still spent when their last connection
+ * closed: kept until it refills, so reconnecting does not reset it. */
+typedef struct hs_owed {
+    char id[HS_ID_LEN + 1];
+    int64_t rate_tat;
+} hs_owed_t;
+
 /* A user with at least one connection on this bridge. */
 struct hs_buser {
     char id[HS_ID_LEN + 1];
-    hs_chan_t *self;   /* hs:ev:user:<id> */
-    hs_chan_t **chats; /* hs:ev:chat:<id> of every chat they are in */
+    hs_chan_t *self;      /* hs:ev:user:<id> */
+    hs_bmember_t **chats; /* every chat they are in */
     size_t nchats, capchats;
+    hs_map_t chatmap; /* chat id -> hs_bmember_t: membership checks in O(1) */
+    hs_bleft_t *left; /* see hs_bleft_t; emptied once no connection replays */
+    size_t nleft, capleft;
+    int epoch;        /* the Redis epoch the membership was read in */
+    int64_t rate_tat; /* client events: the rate limiter's theoretical arrival time (ms) */
     hs_conn_t *conns; /* list through conn->unext */
     size_t nconns;
 };
@@ -79,20 +110,21 @@ struct hs_conn {
     hs_ev_id_t last_sent;    /* newest stored event queued */
     hs_ev_t **q;             /* ring */
     uint32_t qhead, qlen, qcap;
+    uint32_t qdurable; /* queued objects that are not droppable (the 4429 count) */
     int64_t last_rx_ms, exp_s;
     int64_t check_at_s; /* next revocation check */
     char *rx;           /* a client message being assembled */
     size_t rxlen;
-    int refused; /* client events refused in a row */
-    struct {
-        hs_chan_t *chan;
-        int64_t at;
-    } typing[4];
+    int refused;           /* client events refused in a row */
+    struct hs_work *wq;    /* client events waiting for the one in flight (work.c) */
+    struct hs_work *wlast; /* the end of wq */
+    struct hs_work *wbusy; /* the client event being handled off the loop */
+    unsigned nwq;
 };
 
 typedef struct hs_metrics_counters {
     uint64_t accepted, closed, events_in, deliveries, frames, drops_slow, redis_reconnects,
-        replayed, client_events, client_errors;
+        replayed, client_events, client_errors, drops_ephemeral, client_rate_limited;
 } hs_metrics_counters_t;
 
 /* The single context of the bridge process. */
@@ -112,6 +144,7 @@ struct hs_bridge {
     char run_id[48]; /* of the Redis server the streams live in */
     int epoch;       /* bumped when Redis restarted empty */
     hs_map_t users, chans;
+    hs_map_t owed; /* user id -> hs_owed_t: rate limits that outlive a user's last connection */
     hs_conn_t *all, *dirty, *syncing;
     size_t nconns;
     void *sub; /* redisAsyncContext, only sub.c knows the type */
@@ -122,6 +155,35 @@ struct hs_bridge {
     unsigned char *wbuf; /* LWS_PRE + one frame */
     size_t wcap;
     hs_metrics_counters_t m;
+    uint64_t work_in_flight; /* client events on the thread pool */
+    uv_mutex_t workers_lock; /* guards workers (worker threads add themselves) */
+    hs_ctx_t **workers;      /* each worker thread's context, closed after the loop */
+    size_t nworkers;
+};
+
+/* A client event handled off the loop (work.c has the lifetime rules). */
+typedef void (*hs_work_fn)(hs_ctx_t *ctx, hs_work_t *w);
+typedef void (*hs_work_done_fn)(hs_bridge_t *b, hs_conn_t *c, hs_work_t *w);
+
+struct hs_work {
+    uv_work_t req;
+    hs_bridge_t *b;
+    hs_conn_t *conn;      /* NULL once the connection closed: the result is dropped */
+    hs_work_t *next;      /* the connection's FIFO */
+    hs_work_fn run;       /* on a worker thread, with that thread's context */
+    hs_work_done_fn done; /* on the loop, only while conn is open; may be NULL */
+    cJSON *ev;            /* the client's event (owned) */
+    char user_id[HS_ID_LEN + 1];
+    char chat_id[HS_ID_LEN + 1];
+    char chan[64];
+    char ref[512]; /* the ref to echo, as JSON text, when has_ref */
+    int has_ref;
+    char *payload; /* a publication to make (owned) */
+    char *reply;   /* a JSON object for the connection (owned) */
+    size_t reply_len;
+    int refused; /* reply is an error: counts towards the 4400 close */
+    int64_t exp; /* auth: the new token's claims */
+    char sid[HS_ID_LEN + 1];
 };
 
 /* conn.c */
@@ -156,8 +218,12 @@ void hs_hub_sync_ready(hs_bridge_t *b);
 /* Unsubscribes channels no local user needed for a few seconds (all: every
  * channel without users, at shutdown). */
 void hs_hub_reap(hs_bridge_t *b, int all);
+/* Forgets the spent budgets of users who left, once refilled (all: every one). */
+void hs_hub_reap_owed(hs_bridge_t *b, int all);
 /* The chat channel of user u for chat_id, or NULL if u is not a member. */
 hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id);
+/* u's membership of chat_id (O(1)), or NULL if u is not a member. */
+hs_bmember_t *hs_hub_member(hs_buser_t *u, const char *chat_id);
 
 /* sub.c */
 void hs_sub_start(hs_bridge_t *b);
@@ -173,14 +239,35 @@ void hs_client_event(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len)
 /* Sends {"type":"error",...}; counts towards the 4400 abuse close. */
 void hs_client_error(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *code,
                      const char *message);
+/* Counts one refused event of c; the ABUSE_LIMIT-th in a row closes it (4400). */
+void hs_client_refused(hs_bridge_t *b, hs_conn_t *c);
+
+/* work.c */
+void hs_work_init(hs_bridge_t *b);
+/* Closes the worker threads' contexts; only after the loop has ended. */
+void hs_work_shutdown(hs_bridge_t *b);
+/* A work item for c's event ev (owned from here) with its ref (JSON text or
+ * NULL); NULL when out of memory (ev is then still the caller's). */
+hs_work_t *hs_work_new(hs_conn_t *c, hs_work_fn run, hs_work_done_fn done, cJSON *ev,
+                       const char *ref);
+/* Queues w behind c's other events (takes w); -1 (w freed) when too many wait. */
+int hs_work_submit(hs_bridge_t *b, hs_conn_t *c, hs_work_t *w);
+/* c is closing: drops its waiting items and orphans the running one. */
+void hs_work_detach(hs_conn_t *c);
+/* Worker side: sets the reply to o (freed here), or an error reply. */
+void hs_work_reply(hs_work_t *w, cJSON *o);
+void hs_work_error(hs_work_t *w, const char *code, const char *message);
+/* A reply object {"type":type,"ref":..}. */
+cJSON *hs_work_obj(const hs_work_t *w, const char *type);
 
 /* presence.c */
 /* The user's first / last connection on this bridge came or went. */
 void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta);
 /* Renews this bridge's liveness key (its connection counts stay valid). */
 void hs_presence_alive(hs_bridge_t *b);
-/* Replies presence.state for the members of chat. */
-void hs_presence_query(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *chat_id);
+/* Worker side of a presence query: presence.state for the members of
+ * w->chat_id. */
+void hs_presence_query(hs_ctx_t *ctx, hs_work_t *w);
 
 /* accept.c */
 /* Listens on host:port (IPv4) and hands each request head to lws. */

@@ -17,6 +17,11 @@
 #define RING_MIN      8
 #define RING_KEEP     64 /* an idle connection keeps a ring at most this large */
 #define CLOSE_GRACE_S 5
+/* Ephemeral events (typing, presence, signals of others) wait behind at
+ * most this many queued objects (or ws_queue_max if smaller); beyond that
+ * the reader is slow and they are dropped for it, never counted towards its
+ * 4429 close: what others send must not be able to close a reader. */
+#define EPHEMERAL_BACKLOG 64
 /* lws keeps the close opcode out of its public enum (lws_close_reason()
  * feeds it); 4 is its value in lws' ABI-frozen enum lws_write_protocol. */
 #define WRITE_CLOSE ((enum lws_write_protocol)4)
@@ -28,6 +33,7 @@ hs_ev_t *hs_ev_new(size_t len)
         return NULL;
     ev->refs = 1;
     ev->stored = 0;
+    ev->droppable = 0;
     ev->id.ms = ev->id.seq = 0;
     ev->len = len;
     return ev;
@@ -67,6 +73,7 @@ static void dirty_del(hs_bridge_t *b, hs_conn_t *c)
 
 static void queue_clear(hs_conn_t *c)
 {
+    c->qdurable = 0;
     for (uint32_t i = 0; i < c->qlen; i++)
         hs_ev_unref(c->q[(c->qhead + i) & (c->qcap - 1)]);
     free(c->q);
@@ -94,7 +101,13 @@ void hs_conn_push(hs_bridge_t *b, hs_conn_t *c, hs_ev_t *ev)
 {
     if (c->state == HS_CONN_CLOSING)
         return;
-    if (c->qlen >= (uint32_t)b->ctx.cfg.ws_queue_max) {
+    uint32_t max = (uint32_t)b->ctx.cfg.ws_queue_max;
+    if (ev->droppable) {
+        if (c->qlen >= (max < EPHEMERAL_BACKLOG ? max : EPHEMERAL_BACKLOG)) {
+            b->m.drops_ephemeral++;
+            return;
+        }
+    } else if (c->qdurable >= max) {
         b->m.drops_slow++;
         hs_conn_close(b, c, 4429, "slow reader: too many events waiting");
         return;
@@ -106,6 +119,7 @@ void hs_conn_push(hs_bridge_t *b, hs_conn_t *c, hs_ev_t *ev)
     ev->refs++;
     c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = ev;
     c->qlen++;
+    c->qdurable += !ev->droppable;
     if (ev->stored && hs_event_id_cmp(ev->id, c->last_sent) > 0)
         c->last_sent = ev->id;
     dirty_add(b, c);
@@ -159,8 +173,11 @@ void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c)
     if (!k)
         return;
     int n = lws_write(c->wsi, b->wbuf + LWS_PRE, len, LWS_WRITE_TEXT);
-    for (uint32_t i = 0; i < k; i++)
-        hs_ev_unref(c->q[(c->qhead + i) & (c->qcap - 1)]);
+    for (uint32_t i = 0; i < k; i++) {
+        hs_ev_t *ev = c->q[(c->qhead + i) & (c->qcap - 1)];
+        c->qdurable -= !ev->droppable;
+        hs_ev_unref(ev);
+    }
     c->qhead = (c->qhead + k) & (c->qcap - 1);
     c->qlen -= k;
     b->m.frames++;
@@ -307,6 +324,8 @@ static void closed(hs_bridge_t *b, hs_conn_t *c)
 {
     if (!c->wsi)
         return; /* never established */
+    /* lws frees c after this callback: no work item may point at it */
+    hs_work_detach(c);
     if (c->user)
         hs_hub_detach(b, c);
     dirty_del(b, c);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "hs/delivery.h"
 #include "hs/log.h"
 
 #define REPLAY_BATCH 1000
@@ -117,47 +118,103 @@ void hs_hub_reap(hs_bridge_t *b, int all)
     free(r.idle);
 }
 
+#define CHAT_KEY(ch) ((ch)->name + sizeof(HS_EV_PREFIX "chat:") - 1)
+
+hs_bmember_t *hs_hub_member(hs_buser_t *u, const char *chat_id)
+{
+    return hs_map_get(&u->chatmap, chat_id);
+}
+
 hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id)
 {
-    size_t pl = sizeof(HS_EV_PREFIX "chat:") - 1;
-    for (size_t i = 0; i < u->nchats; i++)
-        if (strcmp(u->chats[i]->name + pl, chat_id) == 0)
-            return u->chats[i];
-    return NULL;
+    hs_bmember_t *m = hs_hub_member(u, chat_id);
+    return m ? m->chan : NULL;
 }
 
 static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int presence)
 {
-    if (hs_hub_user_chat(u, chat_id))
+    if (hs_hub_member(u, chat_id))
         return 0;
     if (u->nchats == u->capchats) {
         size_t cap = u->capchats ? u->capchats * 2 : 8;
-        hs_chan_t **p = realloc(u->chats, cap * sizeof *p);
+        hs_bmember_t **p = realloc(u->chats, cap * sizeof *p);
         if (!p)
             return -1;
         u->chats = p;
         u->capchats = cap;
     }
-    hs_chan_t *ch = chan_get(b, "chat", chat_id);
+    hs_bmember_t *m = calloc(1, sizeof *m);
+    hs_chan_t *ch = m ? chan_get(b, "chat", chat_id) : NULL;
     if (!ch || chan_add_user(ch, u)) {
+        free(m);
+        return -1;
+    }
+    m->chan = ch;
+    if (hs_map_put(&u->chatmap, CHAT_KEY(ch), m)) {
+        chan_drop_user(b, ch, u);
+        free(m);
         return -1;
     }
     ch->presence = presence;
-    u->chats[u->nchats++] = ch;
+    u->chats[u->nchats++] = m;
     return 0;
 }
 
 static void user_leave(hs_bridge_t *b, hs_buser_t *u, const char *chat_id)
 {
-    hs_chan_t *ch = hs_hub_user_chat(u, chat_id);
-    if (!ch)
+    hs_bmember_t *m = hs_map_del(&u->chatmap, chat_id);
+    if (!m)
         return;
     for (size_t i = 0; i < u->nchats; i++)
-        if (u->chats[i] == ch) {
+        if (u->chats[i] == m) {
             u->chats[i] = u->chats[--u->nchats];
             break;
         }
-    chan_drop_user(b, ch, u);
+    chan_drop_user(b, m->chan, u);
+    free(m);
+}
+
+static int user_replaying(const hs_buser_t *u)
+{
+    for (const hs_conn_t *c = u->conns; c; c = c->unext)
+        if (c->in_sync)
+            return 1;
+    return 0;
+}
+
+/* u left chat_id with the event at: live delivery of the chat ends now;
+ * a connection of u still replaying reads the chat up to that event. */
+static void user_left(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, hs_ev_id_t at)
+{
+    if (!hs_hub_member(u, chat_id))
+        return;
+    user_leave(b, u, chat_id);
+    if (!user_replaying(u))
+        return;
+    for (size_t i = 0; i < u->nleft; i++)
+        if (strcmp(u->left[i].chat_id, chat_id) == 0) {
+            u->left[i].at = at;
+            return;
+        }
+    if (u->nleft == u->capleft) {
+        size_t cap = u->capleft ? u->capleft * 2 : 4;
+        hs_bleft_t *p = realloc(u->left, cap * sizeof *p);
+        if (!p)
+            return; /* the other replays then skip the chat's last events */
+        u->left = p;
+        u->capleft = cap;
+    }
+    memcpy(u->left[u->nleft].chat_id, chat_id, HS_ID_LEN + 1);
+    u->left[u->nleft++].at = at;
+}
+
+static void left_forget(hs_buser_t *u, const char *chat_id)
+{
+    for (size_t i = 0; i < u->nleft; i++)
+        if (strcmp(u->left[i].chat_id, chat_id) == 0) {
+            u->left[i] = u->left[--u->nleft];
+            return;
+        }
 }
 
 static void syncing_add(hs_bridge_t *b, hs_conn_t *c)
@@ -187,15 +244,94 @@ static void syncing_del(hs_bridge_t *b, hs_conn_t *c)
     c->snext = c->sprev = NULL;
 }
 
+typedef struct owed_reap {
+    hs_owed_t **done;
+    size_t n, cap;
+    int64_t before;
+} owed_reap_t;
+
+static void owed_collect(void *val, void *ud)
+{
+    hs_owed_t *o = val;
+    owed_reap_t *r = ud;
+    if (o->rate_tat > r->before)
+        return;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        hs_owed_t **p = realloc(r->done, cap * sizeof *p);
+        if (!p)
+            return;
+        r->done = p;
+        r->cap = cap;
+    }
+    r->done[r->n++] = o;
+}
+
+void hs_hub_reap_owed(hs_bridge_t *b, int all)
+{
+    owed_reap_t r = {.before = all ? INT64_MAX : hs_now_ms()};
+    hs_map_each(&b->owed, owed_collect, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        hs_map_del(&b->owed, r.done[i]->id);
+        free(r.done[i]);
+    }
+    free(r.done);
+}
+
+/* Keeps u's spent client-event budget (client.c) past their last connection. */
+static void owed_keep(hs_bridge_t *b, const hs_buser_t *u)
+{
+    if (u->rate_tat <= hs_now_ms() || hs_map_get(&b->owed, u->id))
+        return;
+    hs_owed_t *o = malloc(sizeof *o);
+    if (!o)
+        return;
+    memcpy(o->id, u->id, sizeof o->id);
+    o->rate_tat = u->rate_tat;
+    if (hs_map_put(&b->owed, o->id, o))
+        free(o);
+}
+
 static void user_free(hs_bridge_t *b, hs_buser_t *u)
 {
+    owed_keep(b, u);
     while (u->nchats)
-        user_leave(b, u, u->chats[u->nchats - 1]->name + sizeof(HS_EV_PREFIX "chat:") - 1);
+        user_leave(b, u, CHAT_KEY(u->chats[u->nchats - 1]->chan));
     if (u->self)
         chan_drop_user(b, u->self, u);
     hs_map_del(&b->users, u->id);
+    hs_map_free(&u->chatmap);
     free(u->chats);
+    free(u->left);
     free(u);
+}
+
+/* Makes u's chats those the store lists (the source of truth after events
+ * were lost); 0 or -1 (then u is unchanged or partly updated, and the
+ * caller retries or gives up). */
+static int user_load(hs_bridge_t *b, hs_buser_t *u)
+{
+    hs_arena_t a = {0};
+    hs_chat_ref_t *refs;
+    size_t n;
+    hs_err_t err = {0};
+    int rc = hs_store_member_chats(b->ctx.store, u->id, &a, &refs, &n, &err);
+    if (!rc) {
+        hs_map_t keep = {0};
+        for (size_t i = 0; !rc && i < n; i++)
+            rc = hs_map_put(&keep, refs[i].id, refs + i) ||
+                 user_join(b, u, refs[i].id, wants_presence(b, refs[i].kind, refs[i].member_count));
+        for (size_t i = u->nchats; !rc && i > 0; i--)
+            if (!hs_map_get(&keep, CHAT_KEY(u->chats[i - 1]->chan)))
+                user_leave(b, u, CHAT_KEY(u->chats[i - 1]->chan));
+        hs_map_free(&keep);
+    }
+    hs_arena_free(&a);
+    if (rc)
+        hs_log_error(&b->ctx, "chats of user %s not loaded: %s", u->id,
+                     err.message[0] ? err.message : "out of memory");
+    u->epoch = b->epoch;
+    return rc;
 }
 
 /* The user's channels: their own and every chat's, from the store. */
@@ -209,22 +345,18 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
         free(u);
         return NULL;
     }
+    hs_owed_t *owed = hs_map_del(&b->owed, u->id);
+    if (owed) {
+        u->rate_tat = owed->rate_tat;
+        free(owed);
+    }
     u->self = chan_get(b, "user", user_id);
     if (!u->self || chan_add_user(u->self, u)) {
         u->self = NULL;
         user_free(b, u);
         return NULL;
     }
-    hs_arena_t a = {0};
-    hs_chat_ref_t *refs;
-    size_t n;
-    hs_err_t err = {0};
-    int rc = hs_store_member_chats(b->ctx.store, user_id, &a, &refs, &n, &err);
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = user_join(b, u, refs[i].id, wants_presence(b, refs[i].kind, refs[i].member_count));
-    hs_arena_free(&a);
-    if (rc) {
-        hs_log_error(&b->ctx, "chats of user %s not loaded: %s", user_id, err.message);
+    if (user_load(b, u)) {
         user_free(b, u);
         return NULL;
     }
@@ -302,6 +434,7 @@ static hs_ev_t *parse(const char *p, size_t n, char origin[HS_ID_LEN + 1], const
         origin[HS_ID_LEN] = 0;
         if (!(ev = hs_ev_new(*tlen + dl + 24)))
             return NULL;
+        ev->droppable = 1;
         ev->len = (size_t)sprintf(ev->json, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)*tlen, t,
                                   (int)dl, data);
         return ev;
@@ -334,45 +467,39 @@ static void fanout(hs_bridge_t *b, hs_chan_t *ch, hs_ev_t *ev, const char *origi
 }
 
 /* Membership changes take effect here, after the event itself went out
- * (so a removed member still learns of the removal). */
-static void membership(hs_bridge_t *b, hs_chan_t *ch, const char *type, size_t tlen,
-                       const char *json, size_t jlen)
+ * (so a removed member still learns of the removal): the delivery rule of
+ * hs/delivery.h, applied to every local user the event concerns. */
+static void membership(hs_bridge_t *b, hs_chan_t *ch, const hs_ev_t *ev, const char *type,
+                       size_t tlen, const char *json, size_t jlen)
 {
-    int added = tlen == 12 && memcmp(type, "member.added", 12) == 0;
-    int removed = tlen == 14 && memcmp(type, "member.removed", 14) == 0;
-    int deleted = tlen == 12 && memcmp(type, "chat.deleted", 12) == 0;
-    if (!added && !removed && !deleted)
+    hs_delivery_ev_t d;
+    hs_delivery_parse(type, tlen, json, jlen, 0, &d);
+    if (d.change == HS_DELIVERY_NONE)
         return;
-    cJSON *d = cJSON_ParseWithLength(json, jlen);
-    const char *chat_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "chat_id"));
-    const char *user_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "user_id"));
-    if (!chat_id || !hs_id_valid(chat_id))
-        goto done;
-    if (deleted) {
+    if (d.change == HS_DELIVERY_DELETED) {
         if (ch->is_user)
-            goto done;
+            return;
         for (size_t k = ch->nusers; k > 0; k--)
-            user_leave(b, ch->users[k - 1], chat_id);
-        goto done;
+            user_left(b, ch->users[k - 1], d.chat_id, ev->id);
+        return;
     }
-    hs_buser_t *u = user_id ? hs_map_get(&b->users, user_id) : NULL;
+    hs_buser_t *u = hs_map_get(&b->users, d.user_id);
     if (!u)
-        goto done;
-    if (removed) {
-        user_leave(b, u, chat_id);
-    } else if (!hs_hub_user_chat(u, chat_id)) {
+        return;
+    if (hs_delivery_effect(&d, u->id) < 0) {
+        user_left(b, u, d.chat_id, ev->id);
+    } else if (!hs_hub_member(u, d.chat_id)) {
         hs_arena_t a = {0};
         hs_chat_t chat;
         hs_err_t err = {0};
-        int presence = hs_store_chat_get(b->ctx.store, chat_id, NULL, 0, &a, &chat, &err) == 0 &&
+        int presence = hs_store_chat_get(b->ctx.store, d.chat_id, NULL, 0, &a, &chat, &err) == 0 &&
                        wants_presence(b, chat.kind, chat.member_count);
-        if (user_join(b, u, chat_id, presence) == 0)
+        left_forget(u, d.chat_id);
+        if (user_join(b, u, d.chat_id, presence) == 0)
             for (hs_conn_t *c = u->conns; c; c = c->unext)
                 syncing_add(b, c); /* replays the chat from the join on */
         hs_arena_free(&a);
     }
-done:
-    cJSON_Delete(d);
 }
 
 void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char *payload,
@@ -390,10 +517,10 @@ void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char
     if (!ev)
         return;
     fanout(b, ch, ev, origin);
-    int stored = ev->stored;
+    if (ev->stored && (type[0] == 'm' || type[0] == 'c'))
+        membership(b, ch, ev, type, tlen, type + tlen + 1,
+                   plen - (size_t)(type + tlen + 1 - payload));
     hs_ev_unref(ev);
-    if (stored && (type[0] == 'm' || type[0] == 'c'))
-        membership(b, ch, type, tlen, type + tlen + 1, plen - (size_t)(type + tlen + 1 - payload));
 }
 
 void hs_hub_subscribed(hs_bridge_t *b, const char *channel, size_t clen)
@@ -424,7 +551,7 @@ static int user_active(const hs_buser_t *u)
     if (!u->self->active)
         return 0;
     for (size_t i = 0; i < u->nchats; i++)
-        if (!u->chats[i]->active)
+        if (!u->chats[i]->chan->active)
             return 0;
     return 1;
 }
@@ -436,28 +563,62 @@ static void reply_resync(hs_bridge_t *b, hs_conn_t *c, const char *reason)
     hs_conn_reply(b, c, buf, (size_t)n);
 }
 
-/* Queues everything after c->last_sent in the user's streams; 0 or -1. */
+/* The streams a replay of c reads: the user's own, every chat's, and the
+ * chats left while c was replaying (read up to the removal); allocated in
+ * a, which the caller frees. d starts with the chats c already saw
+ * removed, so nothing of them after c->last_sent goes out. */
+static const char **replay_keys(hs_conn_t *c, hs_arena_t *a, size_t *n, hs_delivery_t *d)
+{
+    hs_buser_t *u = c->user;
+    const char **keys = hs_arena_alloc(a, (u->nchats + u->nleft + 1) * sizeof *keys);
+    if (!keys)
+        return NULL;
+    *n = 0;
+    keys[(*n)++] = hs_arena_strdup(a, u->self->name);
+    for (size_t i = 0; i < u->nchats; i++)
+        keys[(*n)++] = hs_arena_strdup(a, u->chats[i]->chan->name);
+    for (size_t i = 0; i < u->nleft; i++) {
+        if (hs_event_id_cmp(u->left[i].at, c->last_sent) > 0) {
+            keys[(*n)++] = hs_arena_printf(a, HS_EV_PREFIX "chat:%s", u->left[i].chat_id);
+        } else {
+            hs_delivery_leave(d, u->left[i].chat_id);
+        }
+    }
+    return keys;
+}
+
+/* Queues everything after c->last_sent in the user's streams that the
+ * delivery rule (hs/delivery.h) gives the user; 0, 1 when the user joined
+ * a chat within it (the replay stops there and goes on once the chat is
+ * subscribed), or -1. A removal seen here ends live delivery of the chat
+ * at once, as it does live. */
 static int replay(hs_bridge_t *b, hs_conn_t *c)
 {
     hs_buser_t *u = c->user;
-    const char **keys = malloc((u->nchats + 1) * sizeof *keys);
-    if (!keys)
-        return -1;
-    keys[0] = u->self->name;
-    for (size_t i = 0; i < u->nchats; i++)
-        keys[i + 1] = u->chats[i]->name;
-    int rc = 0, more = 1;
+    hs_arena_t a = {0};
+    hs_delivery_t d;
+    hs_delivery_init(&d, u->id);
+    size_t nkeys;
+    const char **keys = replay_keys(c, &a, &nkeys, &d);
+    int rc = keys ? 0 : -1, more = 1;
     while (more && rc == 0 && c->state != HS_CONN_CLOSING) {
         hs_ev_list_t l;
         hs_err_t err = {0};
-        rc = hs_event_read(&b->ctx, keys, u->nchats + 1, c->last_sent, REPLAY_BATCH, 0, &l, &err);
+        rc = hs_event_read(&b->ctx, keys, nkeys, c->last_sent, REPLAY_BATCH, 0, &l, &err);
         more = l.more;
         for (size_t i = 0; rc == 0 && i < l.n; i++) {
+            const hs_ev_item_t *it = &l.items[i];
+            int effect;
+            hs_delivery_ev_t dev;
+            if (!hs_delivery_admit(&d, it->type, it->type_len, it->data, it->data_len, &effect,
+                                   &dev)) {
+                c->last_sent = it->id; /* read, not for this user */
+                continue;
+            }
             char id[HS_EV_ID_MAX];
-            hs_event_id_format(l.items[i].id, id);
+            hs_event_id_format(it->id, id);
             size_t len;
-            char *json = hs_event_json(id, l.items[i].type, l.items[i].type_len, l.items[i].data,
-                                       l.items[i].data_len, &len);
+            char *json = hs_event_json(id, it->type, it->type_len, it->data, it->data_len, &len);
             hs_ev_t *ev = json ? hs_ev_new(len) : NULL;
             if (!ev) {
                 free(json);
@@ -467,15 +628,35 @@ static int replay(hs_bridge_t *b, hs_conn_t *c)
             memcpy(ev->json, json, len);
             free(json);
             ev->stored = 1;
-            ev->id = l.items[i].id;
+            ev->id = it->id;
             hs_conn_push(b, c, ev);
             hs_ev_unref(ev);
             b->m.replayed++;
+            if (effect < 0) {
+                user_left(b, u, dev.chat_id, it->id);
+            } else if (effect > 0 && !hs_hub_member(u, dev.chat_id)) {
+                /* a chat joined during the gap: its stream from here on
+                 * needs its channel first */
+                left_forget(u, dev.chat_id);
+                hs_arena_t ca = {0};
+                hs_chat_t chat;
+                hs_err_t cerr = {0};
+                int presence =
+                    hs_store_chat_get(b->ctx.store, dev.chat_id, NULL, 0, &ca, &chat, &cerr) == 0 &&
+                    wants_presence(b, chat.kind, chat.member_count);
+                hs_arena_free(&ca);
+                if (user_join(b, u, dev.chat_id, presence) == 0) {
+                    rc = 1;
+                    more = 0;
+                    break;
+                }
+            }
         }
         hs_event_list_free(&l);
         hs_conn_flush(b, c); /* a long replay goes out as it is read */
     }
-    free(keys);
+    hs_delivery_free(&d);
+    hs_arena_free(&a);
     return rc;
 }
 
@@ -514,10 +695,12 @@ static void sync_conn(hs_bridge_t *b, hs_conn_t *c)
         reply_resync(b, c, "redis_restarted");
     }
     c->epoch = b->epoch;
-    if (replay(b, c)) {
-        /* the stream could not be read: try again on the next turn */
+    /* -1: the stream could not be read, try again on the next turn; 1: a
+     * chat was joined, go on once it is subscribed */
+    if (replay(b, c))
         syncing_add(b, c);
-    }
+    else if (!user_replaying(c->user))
+        c->user->nleft = 0;
 }
 
 void hs_hub_sync_ready(hs_bridge_t *b)
@@ -527,9 +710,17 @@ void hs_hub_sync_ready(hs_bridge_t *b)
     hs_conn_t *next;
     for (hs_conn_t *c = b->syncing; c; c = next) {
         next = c->snext;
-        if (c->state == HS_CONN_CLOSING)
+        if (c->state == HS_CONN_CLOSING) {
             syncing_del(b, c);
-        else if (c->user && user_active(c->user))
+            continue;
+        }
+        if (!c->user)
+            continue;
+        /* Redis restarted empty: the membership changes of the outage are
+         * lost with its events, so the store says who is in what */
+        if (c->user->epoch != b->epoch && user_load(b, c->user))
+            continue;
+        if (user_active(c->user))
             sync_conn(b, c);
     }
 }

@@ -87,6 +87,7 @@ static void sweep_cb(uv_timer_t *t)
     int64_t now = hs_now_ms(), now_s = now / 1000;
     hs_accept_sweep(b, 0);
     hs_hub_reap(b, 0);
+    hs_hub_reap_owed(b, 0);
     check_revoked(b, now_s);
     int beat = now - b->last_heartbeat_ms >= cfg->ws_heartbeat * 1000;
     if (beat)
@@ -283,6 +284,7 @@ int main(int argc, char **argv)
         goto out;
     signal(SIGPIPE, SIG_IGN);
     hs_random_hex(b->bridge_id, 8);
+    hs_work_init(b);
     init_handles(b);
     if (start(b) == 0) {
         status = 0;
@@ -298,9 +300,12 @@ int main(int argc, char **argv)
     if (b->lws)
         lws_context_destroy(b->lws); /* the second half, with the loop stopped */
     hs_hub_reap(b, 1);
+    hs_hub_reap_owed(b, 1);
     uv_loop_close(&b->loop);
+    hs_work_shutdown(b); /* the loop ended: no work item is left */
     hs_map_free(&b->users);
     hs_map_free(&b->chans);
+    hs_map_free(&b->owed);
     free(b->wbuf);
 out:
     hs_ctx_close(&b->ctx);

@@ -66,6 +66,13 @@ static size_t render(const hs_bridge_t *b, char *buf, size_t cap)
         "# TYPE hs_ws_client_events_total counter\nhs_ws_client_events_total %llu\n"
         "# HELP hs_ws_client_errors_total Client events refused.\n"
         "# TYPE hs_ws_client_errors_total counter\nhs_ws_client_errors_total %llu\n"
+        "# HELP hs_ws_ephemeral_drops_total Ephemeral events (typing, presence) not queued for "
+        "slow readers.\n"
+        "# TYPE hs_ws_ephemeral_drops_total counter\nhs_ws_ephemeral_drops_total %llu\n"
+        "# HELP hs_ws_client_rate_limited_total Client events refused by the per-user rate limit.\n"
+        "# TYPE hs_ws_client_rate_limited_total counter\nhs_ws_client_rate_limited_total %llu\n"
+        "# HELP hs_ws_work_in_flight Client events being handled on the thread pool.\n"
+        "# TYPE hs_ws_work_in_flight gauge\nhs_ws_work_in_flight %llu\n"
         "# HELP hs_ws_redis_up Whether the subscriber connection is up.\n"
         "# TYPE hs_ws_redis_up gauge\nhs_ws_redis_up %d\n",
         b->nconns, b->users.n, b->chans.n, queued, (unsigned long long)m->accepted,
@@ -73,15 +80,17 @@ static size_t render(const hs_bridge_t *b, char *buf, size_t cap)
         (unsigned long long)m->deliveries, (unsigned long long)m->frames,
         (unsigned long long)m->replayed, (unsigned long long)m->drops_slow,
         (unsigned long long)m->redis_reconnects, (unsigned long long)m->client_events,
-        (unsigned long long)m->client_errors, hs_sub_connected(b));
+        (unsigned long long)m->client_errors, (unsigned long long)m->drops_ephemeral,
+        (unsigned long long)m->client_rate_limited, (unsigned long long)b->work_in_flight,
+        hs_sub_connected(b));
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 static void respond(scrape_t *s)
 {
     uv_read_stop((uv_stream_t *)&s->tcp);
-    enum { CAP = 8192 };
-    char body[4096];
+    enum { CAP = 12288 };
+    char body[8192];
     size_t blen = render(s->b, body, sizeof body);
     int found = strncmp(s->in, "GET /metrics ", 13) == 0;
     if (!(s->out = malloc(CAP))) {

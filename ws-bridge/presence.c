@@ -69,8 +69,8 @@ void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
     argv[n++] = key;
     size_t k = 1;
     for (size_t i = 0; i < u->nchats; i++)
-        if (u->chats[i]->presence) {
-            argv[n++] = u->chats[i]->name;
+        if (u->chats[i]->chan->presence) {
+            argv[n++] = u->chats[i]->chan->name;
             k++;
         }
     snprintf(nkeys, sizeof nkeys, "%zu", k);
@@ -95,17 +95,13 @@ void hs_presence_alive(hs_bridge_t *b)
     hs_redis_reply_free(hs_redis_argv(b->ctx.redis, 5, argv, &err));
 }
 
-void hs_presence_query(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *chat_id)
+void hs_presence_query(hs_ctx_t *ctx, hs_work_t *w)
 {
-    if (!hs_hub_user_chat(c->user, chat_id)) {
-        hs_client_error(b, c, ref, "chat_not_found", "No such chat");
-        return;
-    }
     hs_arena_t a = {0};
     hs_member_page_t page;
     hs_err_t err = {0};
-    if (hs_store_member_page(b->ctx.store, chat_id, NULL, QUERY_MAX, &a, &page, &err)) {
-        hs_client_error(b, c, ref, err.code ? err.code : "internal_error", err.message);
+    if (hs_store_member_page(ctx->store, w->chat_id, NULL, QUERY_MAX, &a, &page, &err)) {
+        hs_work_error(w, err.code ? err.code : "internal_error", err.message);
         hs_arena_free(&a);
         return;
     }
@@ -118,19 +114,16 @@ void hs_presence_query(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char
         argv[n++] = hs_arena_printf(&a, "hs:online:%s", page.items[i].user_id);
     for (size_t i = 0; i < page.n; i++)
         argv[n++] = page.items[i].user_id;
-    redisReply *r = hs_redis_argv(b->ctx.redis, (int)n, argv, &err);
+    redisReply *r = hs_redis_argv(ctx->redis, (int)n, argv, &err);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != page.n) {
-        hs_client_error(b, c, ref, "redis_unavailable", "Presence is unavailable; try again");
+        hs_work_error(w, "redis_unavailable", "Presence is unavailable; try again");
         hs_redis_reply_free(r);
         hs_arena_free(&a);
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", "presence.state");
-    if (ref)
-        cJSON_AddItemToObject(o, "ref", cJSON_Parse(ref));
+    cJSON *o = hs_work_obj(w, "presence.state");
     cJSON *data = cJSON_AddObjectToObject(o, "data");
-    cJSON_AddStringToObject(data, "chat_id", chat_id);
+    cJSON_AddStringToObject(data, "chat_id", w->chat_id);
     cJSON *users = cJSON_AddArrayToObject(data, "users");
     for (size_t i = 0; i < page.n; i++) {
         const redisReply *e = r->element[i];
@@ -148,9 +141,5 @@ void hs_presence_query(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char
     }
     hs_redis_reply_free(r);
     hs_arena_free(&a);
-    char *json = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (json)
-        hs_conn_reply(b, c, json, strlen(json));
-    free(json);
+    hs_work_reply(w, o);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hs/delivery.h"
 #include "hs/events.h"
 #include "hs/json.h"
 #include "hs/ratelimit.h"
@@ -85,22 +86,6 @@ static int stream_keys(hs_req_t *req, const char *user_id, const char ***keys, s
     return 0;
 }
 
-/* The chat_id and user_id of an event's data, copied into the arena (NULL
- * when absent). */
-static void data_ids(hs_req_t *req, const hs_ev_item_t *it, const char **chat_id,
-                     const char **user_id)
-{
-    *chat_id = *user_id = NULL;
-    cJSON *d = cJSON_ParseWithLength(it->data, it->data_len);
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "chat_id");
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(d, "user_id");
-    if (cJSON_IsString(c))
-        *chat_id = hs_arena_strdup(req->arena, c->valuestring);
-    if (cJSON_IsString(u))
-        *user_id = hs_arena_strdup(req->arena, u->valuestring);
-    cJSON_Delete(d);
-}
-
 static int in_set(const char **set, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++)
@@ -116,13 +101,11 @@ static int joined_unread(hs_req_t *req, const char *me, const char **keys, size_
 {
     for (size_t i = 0; i < l->n; i++) {
         const hs_ev_item_t *it = &l->items[i];
-        if (it->type_len != 12 || memcmp(it->type, "member.added", 12) != 0)
+        hs_delivery_ev_t ev;
+        hs_delivery_parse(it->type, it->type_len, it->data, it->data_len, 0, &ev);
+        if (hs_delivery_effect(&ev, me) <= 0 || ev.change != HS_DELIVERY_ADDED)
             continue;
-        const char *chat, *user;
-        data_ids(req, it, &chat, &user);
-        if (!chat || !user || strcmp(user, me) != 0)
-            continue;
-        const char *key = hs_arena_printf(req->arena, HS_EV_PREFIX "chat:%s", chat);
+        const char *key = hs_arena_printf(req->arena, HS_EV_PREFIX "chat:%s", ev.chat_id);
         if (!in_set(keys, nkeys, key))
             return 1;
     }
@@ -154,38 +137,24 @@ static int read_updates(hs_req_t *req, hs_ev_id_t since, int block_ms, hs_ev_lis
     return rc;
 }
 
-/* Drops, in place, the events of a chat that follow the user's own removal
- * from it (until they are added back). The member list is read before the
- * streams, so a removal that lands in between (or one in the past of an
- * old since, followed by a re-join) would otherwise let a non-member read
- * what the chat said meanwhile. Only member.removed and member.added data
- * are parsed, and other events' data only once such a removal was seen:
- * the common reply costs no parsing at all. */
-static void drop_after_removal(hs_req_t *req, const char *me, hs_ev_list_t *l)
+/* Drops, in place, what the delivery rule (hs/delivery.h) keeps from the
+ * user: the events of a chat that follow their own removal from it (until
+ * they are added back). The member list is read before the streams, so a
+ * removal that lands in between (or one in the past of an old since,
+ * followed by a re-join) would otherwise let a non-member read what the
+ * chat said meanwhile. The bridge's replay applies the same rule. */
+static void drop_after_removal(const char *me, hs_ev_list_t *l)
 {
-    const char **gone = NULL;
-    size_t ngone = 0, cap = 0, kept = 0;
+    hs_delivery_t d;
+    hs_delivery_init(&d, me);
+    size_t kept = 0;
     for (size_t i = 0; i < l->n; i++) {
         const hs_ev_item_t *it = &l->items[i];
-        int removed = it->type_len == 14 && memcmp(it->type, "member.removed", 14) == 0;
-        int added = it->type_len == 12 && memcmp(it->type, "member.added", 12) == 0;
-        const char *chat = NULL, *user = NULL;
-        if (removed || added || ngone)
-            data_ids(req, it, &chat, &user);
-        int mine = (removed || added) && chat && user && strcmp(user, me) == 0;
-        if (mine && removed && !in_set(gone, ngone, chat)) {
-            gone = hs_arena_grow(req->arena, gone, ngone, &cap, sizeof *gone);
-            gone[ngone++] = chat;
-        } else if (mine && added) {
-            for (size_t g = 0; g < ngone; g++)
-                if (gone[g] && strcmp(gone[g], chat) == 0)
-                    gone[g] = NULL;
-        } else if (!mine && chat && in_set(gone, ngone, chat)) {
-            continue; /* the user's own removal (both copies) always goes out */
-        }
-        l->items[kept++] = *it;
+        if (hs_delivery_admit(&d, it->type, it->type_len, it->data, it->data_len, NULL, NULL))
+            l->items[kept++] = *it;
     }
     l->n = kept;
+    hs_delivery_free(&d);
 }
 
 /* 200 {"events":[...],"next":..,"resync_required":..}. Each event is
@@ -269,7 +238,7 @@ static void on_updates(hs_req_t *req)
     hs_ev_id_t next = hs_event_id_cmp(last, since) > 0 ? last : since;
     if (l.n) {
         next = l.items[l.n - 1].id; /* before drops: those were read too */
-        drop_after_removal(req, req->auth.sub, &l);
+        drop_after_removal(req->auth.sub, &l);
     }
     reply_updates(req, &l, next, 0);
     hs_event_list_free(&l);

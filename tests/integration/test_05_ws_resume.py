@@ -5,11 +5,15 @@ on one Redis carry events both ways; a Redis crash and restart keeps the
 sockets open and loses nothing posted after it."""
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import time
 
+import pytest
+
 from hsapi import assert_ok
-from test_04_helpers import chat_events, direct, group, register_many, send
+from test_04_helpers import chat_events, direct, group, register_many, remove_member, send
 from wsclient import Clients, id_key, match, rest, stored
 
 
@@ -209,4 +213,50 @@ def test_redis_crash_and_restart(make_stack):
                     await arrives(ws, live, f"{ws.f.name}: a message after the restart")
             w2 = await cs.open(s.ws_url(0), a.access, name="a, new connection")
             await w2.ping()
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("gap", ["subscription", "redis_restart"])
+def test_removed_during_a_gap_gets_nothing_more(make_stack, gap):
+    """Defect 5: a member removed while the bridge's Redis subscription was
+    down must not receive the chat once the bridge catches up. The bridge is
+    stopped (SIGSTOP) and its subscriber connection killed, so the gap is
+    certain: with "subscription" the streams keep the removal (the replay
+    path must apply it), with "redis_restart" Redis restarts empty after the
+    removal (its event is gone: the store decides). Either way the removed member
+    gets no message of the chat posted after the removal, then or live,
+    while the member who stays gets them all."""
+    s = make_stack()
+    a, b, c = register_many(s, 3, prefix="wgap")
+    g = group(s, a, [b, c])["id"]
+    pid = s.bridge_pid(0)
+
+    async def run():
+        async with Clients() as cs:
+            wb = await cs.open(s.ws_url(0), b.access, name="b (removed in the gap)")
+            wc = await cs.open(s.ws_url(0), c.access, name="c (stays)")
+            m0 = await rest(send, s, a, g, "before the gap")
+            for ws in (wb, wc):
+                await ws.take(created(g, m0["id"]))
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                subprocess.run(["redis-cli", "-p", str(s.redis_port), "CLIENT", "KILL",
+                                "TYPE", "pubsub"], check=True, capture_output=True, timeout=10)
+                assert (await rest(remove_member, s, a, g, b)).status_code == 204
+                if gap == "redis_restart":
+                    s.kill_redis()
+                    s.start_redis()
+                m1 = await rest(send, s, a, g, "in the gap, after the removal")
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            if gap == "subscription":
+                await wb.take(match("member.removed", chat_id=g, user_id=b.id), timeout=10)
+            else:
+                await wb.take(match("resync_required"), timeout=10)
+            await wc.take(created(g, m1["id"]), timeout=10)
+            m2 = await rest(send, s, a, g, "live, after the gap")
+            await wc.take(created(g, m2["id"]))
+            await wb.quiet(match("message.created", chat_id=g))
+            r = await wb.request({"type": "typing", "chat_id": g, "state": "start"})
+            assert r["type"] == "error" and r["error"]["code"] == "chat_not_found", r
     asyncio.run(run())
