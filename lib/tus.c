@@ -16,9 +16,14 @@ static long b64_decode(hs_arena_t *a, const char *in, size_t n, char **out)
     int len = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
     if (len < 0)
         return -1;
-    /* EVP_DecodeBlock counts the padding as zero bytes. */
-    for (size_t i = n; i > 0 && in[i - 1] == '='; i--)
-        len--;
+    /* EVP_DecodeBlock counts the padding as zero bytes. More than two
+     * '=' is not base64 ("====" would make len negative). */
+    size_t pad = 0;
+    while (pad < n && in[n - 1 - pad] == '=')
+        pad++;
+    if (pad > 2 || (size_t)len < pad)
+        return -1;
+    len -= (int)pad;
     buf[len] = '\0';
     *out = (char *)buf;
     return len;
