@@ -5,6 +5,7 @@
 #ifndef HS_FUZZ_H
 #define HS_FUZZ_H
 
+#include <cjson/cJSON.h>
 #include <fcgiapp.h>
 #include <stdint.h>
 #include <stdio.h>
