@@ -165,7 +165,8 @@ static inline int fuzz_check_reply(fuzz_req_t *f)
     FUZZ_CHECK(status >= 200 && status < 600, "status %d", status);
     const char *body = end + 4;
     size_t blen = len - (size_t)(body - out);
-    if (strstr(out, "Content-Type: application/json") && strstr(out, "Content-Type:") < end) {
+    const char *ct = strstr(out, "\r\nContent-Type: application/json\r\n");
+    if (ct && ct < end) {
         cJSON *j = cJSON_ParseWithLength(body, blen);
         FUZZ_CHECK(j != NULL, "reply body is not JSON: %.200s", body);
         if (status >= 400) {

@@ -66,7 +66,8 @@ static void parse(const char *ctype, const uint8_t *body, size_t len, size_t ste
             FUZZ_CHECK(hs_multipart_next(&m, &err) == rc, "a second next disagrees");
             break;
         }
-        FUZZ_CHECK(memchr(m.name, '\0', sizeof m.name) && memchr(m.filename, '\0', sizeof m.filename),
+        FUZZ_CHECK(memchr(m.name, '\0', sizeof m.name) &&
+                       memchr(m.filename, '\0', sizeof m.filename),
                    "unterminated name");
         put(l, m.name, strlen(m.name) + 1);
         if (m.has_filename)
