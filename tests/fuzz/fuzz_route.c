@@ -35,8 +35,8 @@ static const hs_route_t routes[] = {
     {"GET", "/health", handler, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
-static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-                                      "TRACE"};
+static const char *const methods[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                      "PATCH", "DELETE", "OPTIONS", "TRACE"};
 
 static void dispatch(const char *method, const char *path, const char *origin)
 {
@@ -62,7 +62,8 @@ static void dispatch(const char *method, const char *path, const char *origin)
         for (size_t i = 0; i < NROUTES && !found; i++) {
             hs_arena_t a = {0};
             hs_req_t r = {.arena = &a};
-            found = strcmp(routes[i].method, method) == 0 && hs_route_match(routes[i].pattern, path, &r);
+            found = strcmp(routes[i].method, method) == 0 &&
+                    hs_route_match(routes[i].pattern, path, &r);
             hs_arena_free(&a);
         }
         FUZZ_CHECK(found, "200 without a matching route");
