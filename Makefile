@@ -1,5 +1,10 @@
 # Hypersend. `make run` and `make test` are the two commands a newcomer needs;
 # both install missing Debian packages first (conf/install-deps.sh).
+#
+# Fuzzing (docs/fuzzing.md): `make fuzz` builds the libFuzzer harnesses of
+# tests/fuzz/ with clang + ASan/UBSan in build-fuzz/ and runs each for
+# FUZZ_SECONDS (60) from its seed corpus; FUZZ_TARGETS="tus json" narrows,
+# FUZZ_RUNS caps executions; `make fuzz-smoke` is the 20 s run for tests.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -168,7 +173,7 @@ FUZZ_LDEXTRA_ws_client := $(foreach f,hs_redis_argv hs_redis_reply_free hs_chat_
         hs_message_send hs_auth_verify hs_p2p_peer hs_p2p_progress,-Wl,--wrap=$(f)) \
         $(shell pkg-config --libs $(BRIDGE_PKGS) 2>/dev/null)
 
-.PHONY: fuzz-build fuzz fuzz-smoke
+.PHONY: fuzz-build fuzz fuzz-smoke fuzz-clean
 .SECONDARY: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.o)
 fuzz-build: $(FUZZ_BINS)
 
@@ -195,3 +200,6 @@ fuzz-smoke:
 
 -include $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.d) $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.d) \
          $(FUZZ_BUILD)/ws-bridge/client.d
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
