@@ -123,7 +123,8 @@ static void check_replay(fuzz_in_t *in)
         FUZZ_CHECK(json && len == strlen(json), "event json of %zu bytes", len);
         /* Types are ours ([a-z0-9._]) and data is JSON we wrote: then the
          * client form must be JSON carrying them. */
-        int plain = it->type_len == strlen(it->type) && strspn(it->type, "abcdefghijklmnopqrstuvwxyz0123456789._") == it->type_len;
+        int plain = it->type_len == strlen(it->type) &&
+                    strspn(it->type, "abcdefghijklmnopqrstuvwxyz0123456789._") == it->type_len;
         cJSON *data = cJSON_ParseWithOpts(it->data, NULL, 1); /* all of it */
         if (plain && data && it->data_len == strlen(it->data)) {
             cJSON *o = cJSON_Parse(json);

@@ -85,10 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char out[96];
         size_t n = (size_t)(mode >> 2) % 65;
         FUZZ_CHECK(hs_random_b64url(out, n) == 0, "b64url of %zu", n);
-        FUZZ_CHECK(strlen(out) == (4 * n + 2) / 3 &&
-                       strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-                           strlen(out),
-                   "b64url %s of %zu bytes", out, n);
+        FUZZ_CHECK(
+            strlen(out) == (4 * n + 2) / 3 &&
+                strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+                    strlen(out),
+            "b64url %s of %zu bytes", out, n);
     }
     }
     free(s);
