@@ -1,6 +1,11 @@
 # Hypersend. `make run` and `make test` are the two commands a newcomer needs;
 # both install missing Debian packages first (conf/install-deps.sh): `run`
 # only what building and serving need, `test` the test toolchain too.
+#
+# Fuzzing (docs/fuzzing.md): `make fuzz` builds the libFuzzer harnesses of
+# tests/fuzz/ with clang + ASan/UBSan in build-fuzz/ and runs each for
+# FUZZ_SECONDS (60) from its seed corpus; FUZZ_TARGETS="tus json" narrows,
+# FUZZ_RUNS caps executions; `make fuzz-smoke` is the 20 s run for tests.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -123,6 +128,7 @@ test: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory sanitize-test
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -145,3 +151,62 @@ clean:
 	rm -rf build build-asan
 
 -include $(LIB_OBJS:.o=.d) $(BRIDGE_SRCS:%.c=$(BUILD)/%.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c))
+
+# ---- Fuzzing (libFuzzer; docs/fuzzing.md) -------------------------------
+# One harness per parser of untrusted input, tests/fuzz/fuzz_<name>.c, built
+# with clang, ASan and UBSan against lib's sources compiled again with clang
+# and coverage instrumentation (build-fuzz/). `make fuzz` runs each harness
+# for FUZZ_SECONDS from a scratch copy of its seed corpus (the committed one
+# stays clean); FUZZ_TARGETS narrows the list, FUZZ_RUNS caps executions.
+# Any crash, leak or failed invariant fails the run and names the reproducer.
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= 0
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+                -MMD -MP -Ilib/include -Iws-bridge $(PKG_CFLAGS) \
+                $(shell pkg-config --cflags $(BRIDGE_PKGS) 2>/dev/null) \
+                -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_LIB_A   := $(FUZZ_BUILD)/libhypersend.a
+# The WebSocket harness runs the bridge's real client.c; the calls that
+# would reach the store, Redis or a socket are redirected to its stubs.
+FUZZ_EXTRA_ws_client := $(FUZZ_BUILD)/ws-bridge/client.o
+FUZZ_LDEXTRA_ws_client := $(foreach f,hs_redis_argv hs_redis_reply_free hs_chat_read \
+        hs_message_send hs_auth_verify hs_p2p_peer hs_p2p_progress,-Wl,--wrap=$(f)) \
+        $(shell pkg-config --libs $(BRIDGE_PKGS) 2>/dev/null)
+
+.PHONY: fuzz-build fuzz fuzz-smoke fuzz-clean
+.SECONDARY: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.o)
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB_A): $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+	@echo "  AR      $@"
+	@$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $$(FUZZ_EXTRA_$$*) $(FUZZ_LIB_A)
+	@echo "  LINK    $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(FUZZ_LDEXTRA_$*) $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+	@tests/fuzz/run.sh "$(FUZZ_BUILD)" "$(FUZZ_SECONDS)" "$(FUZZ_RUNS)" $(FUZZ_TARGETS)
+
+# What `make test` runs: every harness for 20 s.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+
+-include $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.d) $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.d) \
+         $(FUZZ_BUILD)/ws-bridge/client.d
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)

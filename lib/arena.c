@@ -8,6 +8,28 @@
 
 #define BLOCK_SIZE 16384
 
+/* Under AddressSanitizer, the unused part of each block is poisoned and
+ * every allocation is preceded by a poisoned redzone, so that a read or
+ * write just outside an arena buffer is reported as it would be for a
+ * malloc'd one (a whole block is one malloc to ASan otherwise). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HS_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HS_ARENA_ASAN 1
+#endif
+#endif
+#ifdef HS_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define REDZONE        sizeof(max_align_t)
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define REDZONE        0
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 struct hs_arena_block {
     hs_arena_block_t *next;
     size_t cap, used;
@@ -26,8 +48,8 @@ static void *xmalloc(size_t n)
 
 void *hs_arena_alloc(hs_arena_t *a, size_t n)
 {
-    size_t align = sizeof(max_align_t);
-    n = (n + align - 1) & ~(align - 1);
+    size_t align = sizeof(max_align_t), want = n;
+    n = ((n + align - 1) & ~(align - 1)) + REDZONE;
     hs_arena_block_t *b = a->head;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > BLOCK_SIZE ? n : BLOCK_SIZE;
@@ -36,10 +58,12 @@ void *hs_arena_alloc(hs_arena_t *a, size_t n)
         b->used = 0;
         b->next = a->head;
         a->head = b;
+        POISON(b->data, cap);
     }
-    void *p = (char *)b->data + b->used;
+    void *p = (char *)b->data + b->used + REDZONE;
     b->used += n;
-    memset(p, 0, n);
+    UNPOISON(p, want);
+    memset(p, 0, want);
     return p;
 }
 
@@ -91,10 +115,12 @@ void hs_arena_reset(hs_arena_t *a)
     /* Keep the oldest block (the tail): it is the steady-state working set. */
     while (b->next) {
         hs_arena_block_t *next = b->next;
+        UNPOISON(b->data, b->cap);
         free(b);
         b = next;
     }
     b->used = 0;
+    POISON(b->data, b->cap);
     a->head = b;
 }
 
@@ -103,6 +129,7 @@ void hs_arena_free(hs_arena_t *a)
     hs_arena_block_t *b = a->head;
     while (b) {
         hs_arena_block_t *next = b->next;
+        UNPOISON(b->data, b->cap);
         free(b);
         b = next;
     }

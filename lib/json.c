@@ -186,9 +186,11 @@ int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int
         hs_reply_fail(req, HS_EINVAL, "wrong_type", "The field '%s' must be an integer", field);
         return -1;
     }
-    /* Range first: casting an out-of-range double to int64 is undefined. */
+    /* Range first: casting an out-of-range double to int64 is undefined;
+     * (double)INT64_MAX rounds up to 2^63, itself out of range. */
     double d = v->valuedouble;
-    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
+    if (!(d >= (double)min && d <= (double)max && d < 9223372036854775808.0) ||
+        d != (double)(int64_t)d) {
         hs_reply_fail(req, HS_EINVAL, "invalid_value",
                       "The field '%s' must be an integer from %lld to %lld", field, (long long)min,
                       (long long)max);

@@ -456,7 +456,10 @@ static int on_p2p_progress(hs_bridge_t *b, hs_conn_t *c, cJSON *o, const char *r
     int bad = 0;
     const char *tid = str_field(o, "transfer_id", &bad);
     const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(o, "bytes");
+    /* Range first: casting a double beyond int64 is undefined (1e300). */
     if (!tid || bad || !cJSON_IsNumber(bytes) ||
+        !(bytes->valuedouble >= -9223372036854775808.0 &&
+          bytes->valuedouble < 9223372036854775808.0) ||
         bytes->valuedouble != (double)(int64_t)bytes->valuedouble) {
         hs_client_error(b, c, ref, "invalid_event",
                         "p2p.progress needs transfer_id (a string) and bytes (an integer)");
