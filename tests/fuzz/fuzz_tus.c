@@ -79,9 +79,9 @@ static void base64(fuzz_in_t *in)
     else
         FUZZ_CHECK(n == -1, "n %ld", n);
     size_t cap = (in->n + 2) / 3 * 4 + 1;
-    unsigned char *enc = malloc(cap);
-    int elen = EVP_EncodeBlock(enc, in->p, (int)in->n);
-    n = b64_decode(&a, (const char *)enc, (size_t)elen, &dec);
+    char *enc = malloc(cap);
+    size_t elen = hs_b64_encode(in->p, in->n, enc);
+    n = b64_decode(&a, enc, elen, &dec);
     FUZZ_CHECK(n == (long)in->n, "round trip gave %ld of %zu bytes", n, in->n);
     FUZZ_CHECK(memcmp(dec, in->p, in->n) == 0, "round trip changed the bytes");
     free(enc);
