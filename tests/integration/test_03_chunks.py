@@ -536,3 +536,43 @@ def test_tus_write_advance_window(small, owner):
             f"{'A' if winners[0] is a else 'B'}'s, the file holds "
             f"{'A' if got == a else 'B' if got == b else 'mixed'}'s bytes; others answered "
             f"{sorted({(st, body[:60]) for st, body in others if b'range_busy' not in body})}")
+
+
+def test_chunk_racing_complete_leaves_file_alone(small, owner):
+    """A chunk re-sent with other bytes while its upload completes must not
+    reach the finished file. Completing deletes the upload and its chunk
+    records in one transaction; a PUT that had found the upload just before
+    then found its chunk "missing" and wrote its bytes over the file that
+    had just been checked (sha256, type) and published."""
+    deadline = time.monotonic() + BUDGET
+    losing = ("range_busy", "chunk_conflict", "upload_not_found")
+    for trial in range(TRIALS):
+        if time.monotonic() > deadline:
+            break
+        x, y = os.urandom(CHUNK), os.urandom(CHUNK)
+        uid = init_upload(small, owner, CHUNK)["upload_id"]
+        assert_ok(put_chunk(small, owner, uid, 0, x))
+        stop = threading.Event()
+        others = []
+
+        def spam():
+            while not stop.is_set():
+                others.append(_put_raw(small, f"{FILES}/upload/{uid}/chunks/0", owner.access, y))
+
+        threads = [threading.Thread(target=spam) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.005)
+        r = complete(small, owner, uid)
+        time.sleep(0.01)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        f = assert_ok(r)
+        for st, body in others:
+            assert _losing_answer(st, body, losing), (st, body[:200])
+        got = download(small, owner, f["id"]).content
+        assert got == x, (
+            f"trial {trial}: the completed file holds "
+            f"{'the racing PUT' if got == y else 'mixed'}'s bytes; the PUTs answered "
+            f"{sorted({(st, body[:70]) for st, body in others if b'range_busy' not in body})}")
