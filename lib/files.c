@@ -173,6 +173,9 @@ static int receive_chunk(hs_ctx_t *ctx, const char *id, int64_t n, int64_t offse
     int found, rc;
     hs_blob_digest_t d = {.want = HS_DIGEST_SHA256};
     int64_t got;
+    /* "Missing" comes with "the upload is still open" in one read: a PUT
+     * that passed hs_files_upload_get just before a completion must not
+     * write into the file that completion published. */
     if ((rc = hs_store_chunk_get(ctx->store, id, n, stored, &found, err)))
         return rc;
     /* A chunk received before is hashed, never rewritten: the bytes on disk

@@ -2,6 +2,7 @@
 order over parallel connections (multipart and raw PUT), status, complete,
 whole-file and per-chunk sha256, duplicates and conflicts, the seed's own
 curl command line, and an app SIGKILLed in the middle of a chunk."""
+import json
 import os
 import random
 import socket
@@ -397,8 +398,8 @@ def _put_raw(stack, path, token, body, method="PUT", headers=None):
 def _one_overlap_trial(stack, owner, path, head_extra, a, b, method, ok_status):
     """A sends its body but the last byte and waits; three clients then send
     other bytes for the same range in a loop; A's last byte goes; the loop
-    stops shortly after A's answer. Returns (A's status line, [(status,
-    body) of the others])."""
+    stops shortly after A's answer. Returns (A's status line, A's body,
+    [(status, body) of the others])."""
     host, port = stack.base.split("//")[1].split(":")
     s = socket.create_connection((host, int(port)), timeout=20)
     s.sendall((f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {owner.access}\r\n"
@@ -427,7 +428,8 @@ def _one_overlap_trial(stack, owner, path, head_extra, a, b, method, ok_status):
     stop.set()
     for t in threads:
         t.join(30)
-    return reply.split(b"\r\n", 1)[0], others
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0], body, others
 
 
 # The window is some tens of microseconds wide: about one trial in 20 to 30
@@ -436,36 +438,82 @@ TRIALS = 150
 BUDGET = 25.0
 
 
+def _code(body):
+    """The error code of a JSON error body ("" for a body that is not one)."""
+    try:
+        return json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def _losing_answer(st, body, codes):
+    """A send that did not win: one of the app's 4xx codes, or the
+    front's own 503 page, which lighttpd answers when the app replied early
+    (range_busy, before reading the body) and closed while lighttpd was still
+    forwarding that body. Nothing was recorded either way."""
+    return (400 <= st < 500 and _code(body) in codes) or (st == 503 and not _code(body))
+
+
+def _is_recorded(stack, owner, uid, data):
+    """Whether data is chunk 0's recorded content: a re-send of it is a
+    duplicate, of anything else a chunk_conflict (and writes nothing)."""
+    r = put_chunk(stack, owner, uid, 0, data)
+    if r.status_code == 409:
+        assert_error(r, 409, "chunk_conflict")
+        return False
+    assert assert_ok(r)["duplicate"], r.text
+    return True
+
+
 def test_chunk_write_record_window(small, owner):
     """Whoever's chunk is recorded must be whose bytes are on disk. A
     request that finds the chunk missing, then takes the write lock just
     after another request released it (but before that one recorded its
-    hash) must not overwrite the recorded bytes."""
+    hash) must not overwrite the recorded bytes.
+
+    Either side may lock first (A's 20 ms head start is no promise on a
+    loaded machine), and once B is recorded every later B is rightly a 200
+    "duplicate": true. So which chunk is recorded is asked afterwards, not
+    inferred from the answers: re-sending A's bytes is a duplicate exactly
+    when A's hash is the recorded one, and B's when B's is."""
     deadline = time.monotonic() + BUDGET
+    losing = ("range_busy", "chunk_conflict")
     for trial in range(TRIALS):
         if time.monotonic() > deadline:
             break
         a, b = os.urandom(CHUNK), os.urandom(CHUNK)
         uid = init_upload(small, owner, CHUNK)["upload_id"]
-        line, others = _one_overlap_trial(small, owner, f"{FILES}/upload/{uid}/chunks/0", "",
-                                          a, b, "PUT", 200)
-        winners = [a] if b" 200 " in line else []
-        winners += [b for st, body in others if st == 200]
-        assert len(winners) == 1, (line, [st for st, _ in others])
+        line, a_body, others = _one_overlap_trial(small, owner,
+                                                  f"{FILES}/upload/{uid}/chunks/0", "", a, b,
+                                                  "PUT", 200)
+        a_st = int(line.split()[1])
+        assert a_st == 200 or _losing_answer(a_st, a_body, losing), (line, a_body[:200])
+        for st, body in others:
+            assert st == 200 or _losing_answer(st, body, losing), (st, body[:200])
+        firsts = ["A"] * (a_st == 200) + [
+            "B" for st, body in others if st == 200 and not json.loads(body)["duplicate"]]
+        assert len(firsts) <= 1, (line, firsts)
+        as_a, as_b = _is_recorded(small, owner, uid, a), _is_recorded(small, owner, uid, b)
+        assert as_a != as_b, (as_a, as_b)
+        recorded = "A" if as_a else "B"
+        assert firsts in ([], [recorded]), (firsts, recorded)
         f = assert_ok(complete(small, owner, uid))
         got = download(small, owner, f["id"]).content
-        assert got == winners[0], (
-            f"trial {trial}: the chunk recorded for {'A' if winners[0] is a else 'B'} holds "
-            f"{'A' if got == a else 'B' if got == b else 'mixed'}'s bytes; others answered "
+        assert got == (a if as_a else b), (
+            f"trial {trial}: the chunk recorded is {recorded}'s, the bytes on disk are "
+            f"{'A' if got == a else 'B' if got == b else 'mixed'}'s; answers: A {a_st}, others "
             f"{sorted({(st, body[:60]) for st, body in others if b'range_busy' not in body})}")
 
 
 def test_tus_write_advance_window(small, owner):
     """The same for tus: the PATCH whose offset advance succeeded must be
-    the one whose bytes are on disk."""
+    the one whose bytes are on disk. Only one PATCH at offset 0 can ever
+    advance (the others find the offset moved, or the upload finished), so
+    exactly one 204 whichever side locks first."""
     tus = ("Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
            "Content-Type: application/offset+octet-stream\r\n")
     size = 50000
+    losing = ("range_busy", "offset_mismatch", "upload_finished", "upload_not_found")
     deadline = time.monotonic() + BUDGET
     for trial in range(TRIALS):
         if time.monotonic() > deadline:
@@ -474,7 +522,11 @@ def test_tus_write_advance_window(small, owner):
         r = small.post(f"{FILES}/tus", token=owner.access, data=b"",
                        headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(size)})
         path = r.headers["Location"]
-        line, others = _one_overlap_trial(small, owner, path, tus, a, b, "PATCH", 204)
+        line, a_body, others = _one_overlap_trial(small, owner, path, tus, a, b, "PATCH", 204)
+        a_st = int(line.split()[1])
+        assert a_st == 204 or _losing_answer(a_st, a_body, losing), (line, a_body[:200])
+        for st, body in others:
+            assert st == 204 or _losing_answer(st, body, losing), (st, body[:200])
         winners = [a] if b" 204 " in line else []
         winners += [b for st, body in others if st == 204]
         assert len(winners) == 1, (line, [st for st, _ in others])
@@ -484,3 +536,43 @@ def test_tus_write_advance_window(small, owner):
             f"{'A' if winners[0] is a else 'B'}'s, the file holds "
             f"{'A' if got == a else 'B' if got == b else 'mixed'}'s bytes; others answered "
             f"{sorted({(st, body[:60]) for st, body in others if b'range_busy' not in body})}")
+
+
+def test_chunk_racing_complete_leaves_file_alone(small, owner):
+    """A chunk re-sent with other bytes while its upload completes must not
+    reach the finished file. Completing deletes the upload and its chunk
+    records in one transaction; a PUT that had found the upload just before
+    then found its chunk "missing" and wrote its bytes over the file that
+    had just been checked (sha256, type) and published."""
+    deadline = time.monotonic() + BUDGET
+    losing = ("range_busy", "chunk_conflict", "upload_not_found")
+    for trial in range(TRIALS):
+        if time.monotonic() > deadline:
+            break
+        x, y = os.urandom(CHUNK), os.urandom(CHUNK)
+        uid = init_upload(small, owner, CHUNK)["upload_id"]
+        assert_ok(put_chunk(small, owner, uid, 0, x))
+        stop = threading.Event()
+        others = []
+
+        def spam():
+            while not stop.is_set():
+                others.append(_put_raw(small, f"{FILES}/upload/{uid}/chunks/0", owner.access, y))
+
+        threads = [threading.Thread(target=spam) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.005)
+        r = complete(small, owner, uid)
+        time.sleep(0.01)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        f = assert_ok(r)
+        for st, body in others:
+            assert _losing_answer(st, body, losing), (st, body[:200])
+        got = download(small, owner, f["id"]).content
+        assert got == x, (
+            f"trial {trial}: the completed file holds "
+            f"{'the racing PUT' if got == y else 'mixed'}'s bytes; the PUTs answered "
+            f"{sorted({(st, body[:70]) for st, body in others if b'range_busy' not in body})}")

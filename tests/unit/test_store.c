@@ -366,6 +366,9 @@ static void uploads_and_files(void **state)
     assert_string_equal(sha, "aa");
     assert_int_equal(hs_store_chunk_get(st, up.id, 1, sha, &found, &err), 0);
     assert_false(found);
+    /* no upload (completed, aborted): not "missing", which would invite a write */
+    assert_int_equal(hs_store_chunk_get(st, "000000000000000000000000", 1, sha, &found, &err),
+                     HS_ENOTFOUND);
     assert_int_equal(hs_store_chunk_list(st, up.id, &arena, &ns, &n, &err), 0);
     assert_int_equal(n, 2);
     assert_int_equal(ns[0], 0);

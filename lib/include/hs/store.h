@@ -492,7 +492,8 @@ static inline int hs_store_upload_get(hs_store_t *st, const char *id, hs_arena_t
 {
     return st->ops->upload_get(st, id, a, out, err);
 }
-/* Whether chunk n was received, and its sha256 hex when it was. */
+/* Whether chunk n was received, and its sha256 hex when it was;
+ * HS_ENOTFOUND (upload_not_found) once the upload is completed or gone. */
 static inline int hs_store_chunk_get(hs_store_t *st, const char *upload_id, int64_t n,
                                      char sha256[65], int *found, hs_err_t *err)
 {

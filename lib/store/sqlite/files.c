@@ -99,8 +99,13 @@ int hs__sq_upload_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t
                           err);
 }
 
+/* One statement, so "missing" and "the upload is still open" are one
+ * snapshot: a completion deletes the upload (and its chunks) in one
+ * transaction, and a chunk found missing in a deleted upload must not be
+ * written into what is now a finished file. */
 static const char SQL_CHUNK_GET[] =
-    "SELECT sha256 FROM upload_chunks WHERE upload_id = ?1 AND n = ?2";
+    "SELECT c.sha256 FROM uploads u"
+    " LEFT JOIN upload_chunks c ON c.upload_id = u.id AND c.n = ?2 WHERE u.id = ?1";
 
 int hs__sq_chunk_get(hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,
                      hs_err_t *err)
@@ -111,11 +116,14 @@ int hs__sq_chunk_get(hs_store_t *st, const char *upload_id, int64_t n, char sha2
     hs__sq_bind_text(s, 1, upload_id);
     sqlite3_bind_int64(s, 2, n);
     int rc = sqlite3_step(s);
-    *found = rc == SQLITE_ROW;
+    *found = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
     if (*found)
         snprintf(sha256, 65, "%s", (const char *)sqlite3_column_text(s, 0));
     sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : hs__sq_fail(st, rc, err);
+    if (rc == SQLITE_DONE)
+        return hs_err_set(err, HS_ENOTFOUND, "upload_not_found",
+                          "The upload was completed or aborted meanwhile");
+    return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
 }
 
 static const char SQL_CHUNK_ADD[] =
