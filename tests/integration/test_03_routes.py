@@ -13,7 +13,7 @@ from test_03_helpers import FILES, files_routes
 
 ROUTES = files_routes()
 AUTH = [r for r in ROUTES if r[2]]
-PUBLIC = {("OPTIONS", f"{FILES}/tus"), ("OPTIONS", f"{FILES}/tus/{{upload_id}}"),
+PUBLIC = {("OPTIONS", f"{FILES}/tus"), ("OPTIONS", f"{FILES}/tus/"), ("OPTIONS", f"{FILES}/tus/{{upload_id}}"),
           ("GET", "/s/{token}"), ("HEAD", "/s/{token}")}
 
 
