@@ -145,7 +145,7 @@ install: all
 	cp -R www $(DESTDIR)$(PREFIX)/share/hypersend/
 	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
-	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
+	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
 
 clean:
 	rm -rf build build-asan
