@@ -98,25 +98,19 @@ static int start_session(hs_ctx_t *ctx, hs_arena_t *a, const hs_user_t *user,
                           ctx->cfg.access_token_ttl, a, &tok->access_token, err);
 }
 
-int hs_auth_register(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const char *email,
-                     const char *password, const hs_client_t *client, hs_user_t *user,
-                     hs_tokens_t *tok, hs_err_t *err)
+/* Checks a new account's fields and stores it with this role; the
+ * username and email are kept lowercase, in the arena. */
+static int new_user(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const char *email,
+                    const char *password, const char *role, hs_user_t *user, hs_err_t *err)
 {
-    char key[128];
-    snprintf(key, sizeof key, "hs:rl:register:%s", client->ip ? client->ip : "-");
-    int rc = hs_ratelimit_guard(ctx->redis, key, ctx->cfg.register_ip_burst,
-                                ctx->cfg.register_ip_period * 1000, 1, err);
-    if (rc)
-        return rc;
     char *uname = lower(a, username), *mail = lower(a, email);
-    if (!valid_username(uname)) {
-        hs_err_set(err, HS_EINVAL, "invalid_username",
-                   "The username must be 3 to 32 characters of a-z, 0-9, _ and .");
-        return HS_EINVAL;
-    }
+    if (!valid_username(uname))
+        return hs_err_set(err, HS_EINVAL, "invalid_username",
+                          "The username must be 3 to 32 characters of a-z, 0-9, _ and .");
     if (!valid_email(mail))
         return hs_err_set(err, HS_EINVAL, "invalid_email", "This is not a valid email address");
-    if ((rc = hs_password_policy(password, uname, err)))
+    int rc = hs_password_policy(password, uname, err);
+    if (rc)
         return rc;
     char hash[HS_PASSWORD_HASH_MAX];
     if ((rc = hs_password_hash(password, &ctx->argon2, hash, err)))
@@ -129,9 +123,22 @@ int hs_auth_register(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const c
     user->display_name = uname;
     user->bio = "";
     user->settings = "{}";
-    user->role = "user";
+    user->role = role;
     user->created_at = user->updated_at = hs_now_ms();
-    if ((rc = hs_store_user_create(ctx->store, user, err)))
+    return hs_store_user_create(ctx->store, user, err);
+}
+
+int hs_auth_register(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const char *email,
+                     const char *password, const hs_client_t *client, hs_user_t *user,
+                     hs_tokens_t *tok, hs_err_t *err)
+{
+    char key[128];
+    snprintf(key, sizeof key, "hs:rl:register:%s", client->ip ? client->ip : "-");
+    int rc = hs_ratelimit_guard(ctx->redis, key, ctx->cfg.register_ip_burst,
+                                ctx->cfg.register_ip_period * 1000, 1, err);
+    if (rc)
+        return rc;
+    if ((rc = new_user(ctx, a, username, email, password, "user", user, err)))
         return rc;
     return start_session(ctx, a, user, client, tok, err);
 }
@@ -153,28 +160,7 @@ int hs_auth_create_admin(hs_ctx_t *ctx, hs_arena_t *a, const char *username, con
     if (!email || !*email || !password || !*password)
         return hs_err_set(err, HS_EINVAL, "missing_field",
                           "No user '%s': give an email and a password to create it", uname);
-    char *mail = lower(a, email);
-    if (!valid_username(uname))
-        return hs_err_set(err, HS_EINVAL, "invalid_username",
-                          "The username must be 3 to 32 characters of a-z, 0-9, _ and .");
-    if (!valid_email(mail))
-        return hs_err_set(err, HS_EINVAL, "invalid_email", "This is not a valid email address");
-    if ((rc = hs_password_policy(password, uname, err)))
-        return rc;
-    char hash[HS_PASSWORD_HASH_MAX];
-    if ((rc = hs_password_hash(password, &ctx->argon2, hash, err)))
-        return rc;
-    memset(user, 0, sizeof *user);
-    hs_id_new(user->id);
-    user->username = uname;
-    user->email = mail;
-    user->password_hash = hs_arena_strdup(a, hash);
-    user->display_name = uname;
-    user->bio = "";
-    user->settings = "{}";
-    user->role = "admin";
-    user->created_at = user->updated_at = hs_now_ms();
-    if ((rc = hs_store_user_create(ctx->store, user, err)))
+    if ((rc = new_user(ctx, a, uname, email, password, "admin", user, err)))
         return rc;
     *created = 1;
     return 0;

@@ -88,37 +88,9 @@ static int lookup(hs_req_t *req, const cJSON *obj, const char *name, int require
 
 long hs_utf8_len(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
     long n = 0;
-    while (*p) {
-        unsigned c = *p;
-        int extra;
-        unsigned min;
-        if (c < 0x80) {
-            extra = 0;
-            min = 0;
-        } else if ((c & 0xE0) == 0xC0) {
-            extra = 1;
-            min = 0x80;
-            c &= 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            extra = 2;
-            min = 0x800;
-            c &= 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            extra = 3;
-            min = 0x10000;
-            c &= 0x07;
-        } else {
-            return -1;
-        }
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xC0) != 0x80)
-                return -1;
-            c = (c << 6) | (*p & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+    while (*s) {
+        if (hs_utf8_next(&s) < 0)
             return -1;
         n++;
     }
