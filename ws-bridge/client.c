@@ -226,6 +226,18 @@ static void run_read(hs_ctx_t *ctx, hs_work_t *w)
     hs_arena_free(&a);
 }
 
+/* The event's chat_id when it is one of the user's chats and the chat's
+ * event budget allows one more; NULL after an error event. */
+static const char *budgeted_chat(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *ref)
+{
+    const char *chat_id = chat_field(b, c, o, ref);
+    if (chat_id && !chat_rate_ok(hs_hub_member(c->user, chat_id), hs_now_ms())) {
+        rate_limited(b, c, ref, "Too many events for this chat; slow down");
+        return NULL;
+    }
+    return chat_id;
+}
+
 static int on_read(hs_bridge_t *b, hs_conn_t *c, cJSON *o, const char *ref)
 {
     int bad = 0;
@@ -234,25 +246,17 @@ static int on_read(hs_bridge_t *b, hs_conn_t *c, cJSON *o, const char *ref)
         hs_client_error(b, c, ref, "invalid_event", "message_id must be a string");
         return 0;
     }
-    const char *chat_id = chat_field(b, c, o, ref);
+    const char *chat_id = budgeted_chat(b, c, o, ref);
     if (!chat_id)
         return 0;
-    if (!chat_rate_ok(hs_hub_member(c->user, chat_id), hs_now_ms())) {
-        rate_limited(b, c, ref, "Too many events for this chat; slow down");
-        return 0;
-    }
     return submit(b, c, o, ref, run_read, NULL, chat_id);
 }
 
 static int on_presence(hs_bridge_t *b, hs_conn_t *c, cJSON *o, const char *ref)
 {
-    const char *chat_id = chat_field(b, c, o, ref);
+    const char *chat_id = budgeted_chat(b, c, o, ref);
     if (!chat_id)
         return 0;
-    if (!chat_rate_ok(hs_hub_member(c->user, chat_id), hs_now_ms())) {
-        rate_limited(b, c, ref, "Too many events for this chat; slow down");
-        return 0;
-    }
     return submit(b, c, o, ref, hs_presence_query, NULL, chat_id);
 }
 
