@@ -283,8 +283,13 @@ int hs__sq_ping(hs_store_t *st, hs_err_t *err)
 }
 
 #define HS__SQ_OP_INIT(name, params, args, contract) .name = hs__sq_##name,
+/* clang-format off */
 static const hs_store_ops_t sqlite_ops = {
-    .name = "sqlite", .close = sq_close, HS_STORE_OPS(HS__SQ_OP_INIT)};
+    .name = "sqlite",
+    .close = sq_close,
+    HS_STORE_OPS(HS__SQ_OP_INIT)
+};
+/* clang-format on */
 
 int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)
 {
