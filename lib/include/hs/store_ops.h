@@ -34,8 +34,8 @@
 #define HS_STORE_OPS_USERS(X)                                                                      \
     X(user_create, (hs_store_t *st, hs_user_t *u, hs_err_t *err),                                  \
       (st, u, err),                                                                                \
-      "Inserts u (every field set by the caller; role \"admin\" only when asked, else "            \
-      "\"user\"); HS_ECONFLICT username_taken / email_taken on a duplicate.")                      \
+      "Inserts u (ids, names, hash, times set by the caller) and sets u->role to \"admin\" "       \
+      "only when asked, else \"user\"; HS_ECONFLICT username_taken / email_taken.")                \
     X(user_get, (hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out, hs_err_t *err),    \
       (st, id, a, out, err),                                                                       \
       "The user with id; HS_ENOTFOUND user_not_found.")                                            \
@@ -67,8 +67,8 @@
 
 /* Who follows whom. */
 #define HS_STORE_OPS_FOLLOWS(X)                                                                    \
-    X(follow_set, (hs_store_t *st, const char *follower, const char *followee, int on, int64_t now,\
-       hs_err_t *err),                                                                             \
+    X(follow_set, (hs_store_t *st, const char *follower, const char *followee, int on,             \
+       int64_t now, hs_err_t *err),                                                                \
       (st, follower, followee, on, now, err),                                                      \
       "follower follows (on=1) or stops following (on=0) followee; idempotent.")                   \
     X(follow_state, (hs_store_t *st, const char *follower, const char *followee, int *on,          \
@@ -128,7 +128,8 @@
       (st, u, quota, err),                                                                         \
       "Records an upload; with quota > 0 the owner's bytes plus this one must fit, checked and"    \
       " recorded atomically (HS_ENOSPACE quota_exceeded).")                                        \
-    X(upload_get, (hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out, hs_err_t *err),\
+    X(upload_get, (hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out,                \
+       hs_err_t *err),                                                                             \
       (st, id, a, out, err),                                                                       \
       "The open upload with id; HS_ENOTFOUND upload_not_found.")                                   \
     X(chunk_get, (hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,   \
@@ -165,16 +166,16 @@
     X(file_get, (hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err),    \
       (st, id, a, out, err),                                                                       \
       "The file with id; HS_ENOTFOUND file_not_found.")                                            \
-    X(file_page, (hs_store_t *st, const char *owner_id, const char *before, int limit, int64_t now,\
-       hs_arena_t *a, hs_file_page_t *out, hs_err_t *err),                                         \
+    X(file_page, (hs_store_t *st, const char *owner_id, const char *before, int limit,             \
+       int64_t now, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err),                            \
       (st, owner_id, before, limit, now, a, out, err),                                             \
       "The owner's files not expired at now (relay copies excluded), newest first, before the "    \
       "cursor `before`.")                                                                          \
     X(file_delete, (hs_store_t *st, const char *id, hs_err_t *err),                                \
       (st, id, err),                                                                               \
       "Removes the file's record; HS_ENOTFOUND file_not_found.")                                   \
-    X(file_expired, (hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids, size_t *n,\
-       hs_err_t *err),                                                                             \
+    X(file_expired, (hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,           \
+       size_t *n, hs_err_t *err),                                                                  \
       (st, now, limit, a, ids, n, err),                                                            \
       "Ids of files whose expiry (not 0) is at or before now, at most limit.")                     \
     X(file_shared_with, (hs_store_t *st, const char *file_id, const char *user_id, int *yes,       \
@@ -257,8 +258,8 @@
        size_t *n, hs_err_t *err),                                                                  \
       (st, user_id, a, out, n, err),                                                               \
       "Every chat user_id is a member of (id, kind, member count), in id order.")                  \
-    X(read_mark, (hs_store_t *st, const char *chat_id, const char *user_id, const char *message_id,\
-       int *moved, hs_err_t *err),                                                                 \
+    X(read_mark, (hs_store_t *st, const char *chat_id, const char *user_id,                        \
+       const char *message_id, int *moved, hs_err_t *err),                                         \
       (st, chat_id, user_id, message_id, moved, err),                                              \
       "Moves the user's read marker forward to message_id, never back (*moved says whether it "    \
       "moved).")
@@ -269,7 +270,7 @@
        int *existed, hs_err_t *err),                                                               \
       (st, m, file_ids, nfiles, existed, err),                                                     \
       "Atomically stores m (id raised to commit order, created_at set), attachments and chat "     \
-      "activity; a reused client_id returns the first (*existed = 1).")                            \
+      "activity; a client_id the sender reuses returns the first (*existed = 1).")                 \
     X(message_get, (hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,   \
        hs_message_t *out, hs_err_t *err),                                                          \
       (st, id, viewer, full, a, out, err),                                                         \
@@ -297,8 +298,9 @@
        const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n, hs_err_t *err),         \
       (st, chat_id, message_id, sender_id, a, out, n, err),                                        \
       "The members other than sender_id whose read marker reached message_id, by user id.")        \
-    X(message_search, (hs_store_t *st, const char *user_id, const char *chat_id, const char *query,\
-       const char *after, int limit, hs_arena_t *a, hs_message_page_t *out, hs_err_t *err),        \
+    X(message_search, (hs_store_t *st, const char *user_id, const char *chat_id,                   \
+       const char *query, const char *after, int limit, hs_arena_t *a, hs_message_page_t *out,     \
+       hs_err_t *err),                                                                             \
       (st, user_id, chat_id, query, after, limit, a, out, err),                                    \
       "Full-text search over user_id's chats (or chat_id), newest first; HS_EINVAL "               \
       "invalid_cursor for a cursor not in those chats.")
