@@ -272,7 +272,7 @@ static void sq_close(hs_store_t *st)
     free(st);
 }
 
-static int sq_ping(hs_store_t *st, hs_err_t *err)
+int hs__sq_ping(hs_store_t *st, hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, "SELECT 1", err);
     if (!s)
@@ -282,80 +282,14 @@ static int sq_ping(hs_store_t *st, hs_err_t *err)
     return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
 }
 
+#define HS__SQ_OP_INIT(name, params, args, contract) .name = hs__sq_##name,
+/* clang-format off */
 static const hs_store_ops_t sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
-    .ping = sq_ping,
-    .user_create = hs__sq_user_create,
-    .user_get = hs__sq_user_get,
-    .user_find_login = hs__sq_user_find_login,
-    .user_update_profile = hs__sq_user_update_profile,
-    .user_set_password = hs__sq_user_set_password,
-    .user_set_disabled = hs__sq_user_set_disabled,
-    .user_set_role = hs__sq_user_set_role,
-    .user_search = hs__sq_user_search,
-    .follow_set = hs__sq_follow_set,
-    .follow_state = hs__sq_follow_state,
-    .follow_counts = hs__sq_follow_counts,
-    .follow_page = hs__sq_follow_page,
-    .session_create = hs__sq_session_create,
-    .session_get = hs__sq_session_get,
-    .session_list = hs__sq_session_list,
-    .session_revoked_since = hs__sq_session_revoked_since,
-    .session_revoke = hs__sq_session_revoke,
-    .session_revoke_others = hs__sq_session_revoke_others,
-    .refresh_rotate = hs__sq_refresh_rotate,
-    .upload_create = hs__sq_upload_create,
-    .upload_get = hs__sq_upload_get,
-    .chunk_get = hs__sq_chunk_get,
-    .chunk_add = hs__sq_chunk_add,
-    .chunk_list = hs__sq_chunk_list,
-    .upload_advance = hs__sq_upload_advance,
-    .upload_finish = hs__sq_upload_finish,
-    .upload_delete = hs__sq_upload_delete,
-    .upload_expired = hs__sq_upload_expired,
-    .storage_used = hs__sq_storage_used,
-    .file_get = hs__sq_file_get,
-    .file_page = hs__sq_file_page,
-    .file_delete = hs__sq_file_delete,
-    .file_expired = hs__sq_file_expired,
-    .link_create = hs__sq_link_create,
-    .link_get = hs__sq_link_get,
-    .link_take = hs__sq_link_take,
-    .link_list = hs__sq_link_list,
-    .link_revoke = hs__sq_link_revoke,
-    .file_shared_with = hs__sq_file_shared_with,
-    .chat_create = hs__sq_chat_create,
-    .chat_find_direct = hs__sq_chat_find_direct,
-    .chat_get = hs__sq_chat_get,
-    .chat_update = hs__sq_chat_update,
-    .chat_delete = hs__sq_chat_delete,
-    .chat_page = hs__sq_chat_page,
-    .member_add = hs__sq_member_add,
-    .member_remove = hs__sq_member_remove,
-    .member_set = hs__sq_member_set,
-    .member_page = hs__sq_member_page,
-    .chat_leave = hs__sq_chat_leave,
-    .read_mark = hs__sq_read_mark,
-    .message_create = hs__sq_message_create,
-    .message_get = hs__sq_message_get,
-    .message_page = hs__sq_message_page,
-    .message_edit = hs__sq_message_edit,
-    .message_delete = hs__sq_message_delete,
-    .reaction_toggle = hs__sq_reaction_toggle,
-    .message_search = hs__sq_message_search,
-    .receipts = hs__sq_receipts,
-    .member_chats = hs__sq_member_chats,
-    .transfer_create = hs__sq_transfer_create,
-    .transfer_get = hs__sq_transfer_get,
-    .transfer_update = hs__sq_transfer_update,
-    .transfer_page = hs__sq_transfer_page,
-    .transfer_stale = hs__sq_transfer_stale,
-    .p2p_block_set = hs__sq_p2p_block_set,
-    .p2p_blocked = hs__sq_p2p_blocked,
-    .p2p_block_list = hs__sq_p2p_block_list,
-    .file_bind_transfer = hs__sq_file_bind_transfer,
+    HS_STORE_OPS(HS__SQ_OP_INIT)
 };
+/* clang-format on */
 
 int hs__sqlite_open(hs_store_t **out, const char *path, hs_err_t *err)
 {

@@ -66,142 +66,20 @@ int hs__sq_changed_or(hs_store_t *st, int rc, const char *code, const char *msg,
 /* Binds a C string (NULL binds SQL NULL). */
 int hs__sq_bind_text(sqlite3_stmt *s, int i, const char *v);
 
-/* The users.c part of the ops table, used by follows.c too. */
+/* The user columns and their reader, shared by users.c and follows.c. */
 #define HS__SQ_USER_COLS                                                                           \
     "u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.avatar_file_id, "        \
     "u.settings, u.role, u.disabled, u.created_at, u.updated_at"
 /* Reads the HS__SQ_USER_COLS columns starting at column 0. */
 void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, void *out);
-int hs__sq_user_create(hs_store_t *st, hs_user_t *u, hs_err_t *err);
-int hs__sq_user_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out, hs_err_t *err);
-int hs__sq_user_find_login(hs_store_t *st, const char *login, hs_arena_t *a, hs_user_t *out,
-                           hs_err_t *err);
-int hs__sq_user_update_profile(hs_store_t *st, const hs_user_t *u, hs_err_t *err);
-int hs__sq_user_set_password(hs_store_t *st, const char *id, const char *hash, int64_t now,
-                             hs_err_t *err);
-int hs__sq_user_set_role(hs_store_t *st, const char *id, const char *role, int64_t now,
-                         hs_err_t *err);
-int hs__sq_user_set_disabled(hs_store_t *st, const char *id, int disabled, int64_t now,
-                             hs_err_t *err);
-int hs__sq_user_search(hs_store_t *st, const char *prefix, const char *after, int limit,
-                       hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
-int hs__sq_follow_set(hs_store_t *st, const char *follower, const char *followee, int on,
-                      int64_t now, hs_err_t *err);
-int hs__sq_follow_state(hs_store_t *st, const char *follower, const char *followee, int *on,
-                        hs_err_t *err);
-int hs__sq_follow_counts(hs_store_t *st, const char *id, long *followers, long *following,
-                         hs_err_t *err);
-int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char *before, int limit,
-                       hs_arena_t *a, hs_user_page_t *out, hs_err_t *err);
-int hs__sq_session_create(hs_store_t *st, const hs_session_t *s, const char *refresh_hash,
-                          int64_t refresh_expires, hs_err_t *err);
-int hs__sq_session_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_session_t *out,
-                       hs_err_t *err);
-int hs__sq_session_list(hs_store_t *st, const char *user_id, const char *cursor, int limit,
-                        hs_arena_t *a, hs_session_page_t *out, hs_err_t *err);
-int hs__sq_session_revoked_since(hs_store_t *st, int64_t since, hs_arena_t *a, hs_session_t **out,
-                                 size_t *n, hs_err_t *err);
-int hs__sq_session_revoke(hs_store_t *st, const char *id, const char *user_id, int64_t now,
-                          hs_err_t *err);
-int hs__sq_session_revoke_others(hs_store_t *st, const char *user_id, const char *keep_id,
-                                 int64_t now, hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err);
-int hs__sq_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_hash,
-                          int64_t new_expires, int64_t now, const char *user_agent, const char *ip,
-                          hs_arena_t *a, hs_session_t *out, hs_err_t *err);
-
-int hs__sq_upload_create(hs_store_t *st, const hs_upload_t *u, int64_t quota, hs_err_t *err);
-int hs__sq_upload_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_upload_t *out,
-                      hs_err_t *err);
-int hs__sq_chunk_get(hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,
-                     hs_err_t *err);
-int hs__sq_chunk_add(hs_store_t *st, const char *upload_id, int64_t n, int64_t size,
-                     const char *sha256, hs_err_t *err);
-int hs__sq_chunk_list(hs_store_t *st, const char *upload_id, hs_arena_t *a, int64_t **ns,
-                      size_t *count, hs_err_t *err);
-int hs__sq_upload_advance(hs_store_t *st, const char *id, int64_t from, int64_t to, int64_t now,
-                          hs_err_t *err);
-int hs__sq_upload_finish(hs_store_t *st, const char *upload_id, const hs_file_t *f, hs_err_t *err);
-int hs__sq_upload_delete(hs_store_t *st, const char *id, hs_err_t *err);
-int hs__sq_upload_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
-                          size_t *n, hs_err_t *err);
-int hs__sq_storage_used(hs_store_t *st, const char *owner_id, int64_t *bytes, hs_err_t *err);
-int hs__sq_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *out, hs_err_t *err);
-int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, int limit,
-                     int64_t now, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err);
-int hs__sq_file_delete(hs_store_t *st, const char *id, hs_err_t *err);
-int hs__sq_file_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
-                        size_t *n, hs_err_t *err);
-int hs__sq_link_create(hs_store_t *st, const hs_link_t *l, const char *token_hash, hs_err_t *err);
-int hs__sq_link_get(hs_store_t *st, const char *token_hash, hs_arena_t *a, hs_link_t *out,
-                    hs_err_t *err);
-int hs__sq_link_take(hs_store_t *st, const char *id, int64_t now, hs_err_t *err);
-int hs__sq_link_list(hs_store_t *st, const char *file_id, hs_arena_t *a, hs_link_t **out, size_t *n,
-                     hs_err_t *err);
-int hs__sq_link_revoke(hs_store_t *st, const char *id, const char *file_id, int64_t now,
-                       hs_err_t *err);
 
 /* Reads the file columns (files.c's FILE_COLS order) starting at column 0. */
 void hs__sq_read_file(hs_arena_t *a, sqlite3_stmt *s, void *out);
 
-int hs__sq_file_shared_with(hs_store_t *st, const char *file_id, const char *user_id, int *yes,
-                            hs_err_t *err);
-int hs__sq_chat_create(hs_store_t *st, const hs_chat_t *c, const char *direct_key,
-                       const char **members, size_t n, hs_err_t *err);
-int hs__sq_chat_find_direct(hs_store_t *st, const char *direct_key, char id[HS_ID_LEN + 1],
-                            hs_err_t *err);
-int hs__sq_chat_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
-                    hs_chat_t *out, hs_err_t *err);
-int hs__sq_chat_update(hs_store_t *st, const hs_chat_t *c, hs_err_t *err);
-int hs__sq_chat_delete(hs_store_t *st, const char *id, hs_err_t *err);
-int hs__sq_chat_page(hs_store_t *st, const char *user_id, const char *before, int limit,
-                     hs_arena_t *a, hs_chat_page_t *out, hs_err_t *err);
-int hs__sq_member_add(hs_store_t *st, const char *chat_id, const char *user_id, const char *role,
-                      int64_t now, int64_t limit, hs_err_t *err);
-int hs__sq_member_remove(hs_store_t *st, const char *chat_id, const char *user_id, hs_err_t *err);
-int hs__sq_member_set(hs_store_t *st, const char *chat_id, const char *user_id, const char *role,
-                      int muted, hs_err_t *err);
-int hs__sq_member_page(hs_store_t *st, const char *chat_id, const char *after, int limit,
-                       hs_arena_t *a, hs_member_page_t *out, hs_err_t *err);
-int hs__sq_chat_leave(hs_store_t *st, const char *chat_id, const char *user_id,
-                      char new_owner[HS_ID_LEN + 1], int *deleted, hs_err_t *err);
-int hs__sq_read_mark(hs_store_t *st, const char *chat_id, const char *user_id,
-                     const char *message_id, int *moved, hs_err_t *err);
-int hs__sq_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
-                    const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n,
-                    hs_err_t *err);
-int hs__sq_transfer_create(hs_store_t *st, const hs_transfer_t *t, hs_err_t *err);
-int hs__sq_transfer_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_transfer_t *out,
-                        hs_err_t *err);
-int hs__sq_transfer_update(hs_store_t *st, const hs_transfer_t *t, const char *from_states,
-                           int *moved, hs_err_t *err);
-int hs__sq_transfer_page(hs_store_t *st, const char *user_id, const char *state, const char *before,
-                         int limit, hs_arena_t *a, hs_transfer_page_t *out, hs_err_t *err);
-int hs__sq_transfer_stale(hs_store_t *st, int64_t pending_before, int64_t live_before, int limit,
-                          hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err);
-int hs__sq_p2p_block_set(hs_store_t *st, const char *blocker, const char *blocked, int on,
-                         int64_t now, hs_err_t *err);
-int hs__sq_p2p_blocked(hs_store_t *st, const char *blocker, const char *blocked, int *yes,
-                       hs_err_t *err);
-int hs__sq_p2p_block_list(hs_store_t *st, const char *blocker, hs_arena_t *a, char ***ids,
-                          size_t *n, hs_err_t *err);
-int hs__sq_file_bind_transfer(hs_store_t *st, const char *file_id, const char *owner_id,
-                              const char *transfer_id, hs_err_t *err);
-int hs__sq_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_chat_ref_t **out,
-                        size_t *n, hs_err_t *err);
-int hs__sq_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids, size_t nfiles,
-                          int *existed, hs_err_t *err);
-int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
-                       hs_message_t *out, hs_err_t *err);
-int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer, const char *before,
-                        const char *after, int limit, hs_arena_t *a, hs_message_page_t *out,
-                        hs_err_t *err);
-int hs__sq_message_edit(hs_store_t *st, const char *id, const char *content, int64_t now,
-                        hs_err_t *err);
-int hs__sq_message_delete(hs_store_t *st, const char *id, int64_t now, hs_err_t *err);
-int hs__sq_reaction_toggle(hs_store_t *st, const char *message_id, const char *user_id,
-                           const char *emoji, int64_t now, int *on, hs_err_t *err);
-int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
-                          const char *query, const char *after, int limit, hs_arena_t *a,
-                          hs_message_page_t *out, hs_err_t *err);
+/* The backend's operations: hs__sq_<name> for each entry of hs/store_ops.h,
+ * defined in the file of its domain (users.c, sessions.c, ...) and wired
+ * into the vtable in sqlite.c. */
+#define HS__SQ_OP_PROTO(name, params, args, contract) int hs__sq_##name params;
+HS_STORE_OPS(HS__SQ_OP_PROTO)
 
 #endif
