@@ -8,6 +8,7 @@ $HS_BIN_DIR), gets the same error checks.
   public routes (PUBLIC) answer without one;
 - methods: every path answers the methods no route serves there with 405
   method_not_allowed and an Allow listing exactly what it serves;
+- ids: a malformed id gets the answer of an unknown one (404 on reads);
 - paths: one segment more, a trailing slash and the hand-picked oddities
   of UNKNOWN_PATHS answer 404 route_not_found;
 - JSON bodies (BODY): malformed JSON, non-objects, each field with a wrong
@@ -266,7 +267,7 @@ def rid(route):
 
 # The checks of one route are independent requests: a few at a time keep
 # the web server's processes (HS_PROCS per app) busy while Python waits.
-POOL = ThreadPoolExecutor(3)
+POOL = ThreadPoolExecutor(4)
 
 
 class Failures:
@@ -447,6 +448,44 @@ def test_unknown_path(stack, owner, path, method):
     if "%" in path and r.status_code == 400:
         return  # the web server may refuse an odd encoding itself
     assert_error(r, 404, "route_not_found")
+
+
+# Ids that are not ids: too short, not hex, too long, upper case.
+MALFORMED_IDS = ["zz", "g" * 24, "a" * 25, "A" * 24]
+ID_ROUTES = [r for r in http_routes() if r.auth and set(params_of(r.pattern)) - {"n", "token"}]
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=[rid(r) for r in ID_ROUTES])
+def test_malformed_ids(stack, owner, route):
+    """A malformed id is answered exactly as a well-formed id that names
+    nothing (no second error path to tell them apart); for GET, HEAD and
+    DELETE that is 404 <thing>_not_found. The valid body goes along, so that
+    the id is what the handler stumbles on."""
+    kw = request_kw(route.method, route.pattern)
+    if rkey(route) in BODY:
+        kw = {"json": BODY[rkey(route)]["valid"](), "headers": kw["headers"]}
+        kw["headers"].pop("Content-Type", None)
+
+    def answer(value):
+        path = route.pattern
+        for name in params_of(route.pattern):
+            path = path.replace("{" + name + "}", PARAMS[name]() if name == "n" else value(), 1)
+        r = stack.req(route.method, path, token=owner.access, **kw)
+        if route.method == "HEAD":
+            return (r.status_code, None)
+        return (r.status_code, assert_error(r, r.status_code)["code"])
+
+    unknown = answer(fake_id)
+    assert 400 <= unknown[0] < 500, unknown
+    if route.method in ("GET", "HEAD", "DELETE"):
+        assert unknown[0] == 404 and (unknown[1] or "_not_found").endswith("_not_found"), unknown
+    f = Failures()
+    for bad in MALFORMED_IDS:
+        def one(bad=bad):
+            got = answer(lambda: bad)
+            assert got == unknown, f"{got}, an unknown id gets {unknown}"
+        f.check(bad, one)
+    f.done()
 
 
 def test_malformed_query(stack, owner):
