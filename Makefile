@@ -103,8 +103,19 @@ run: deps-run
 	@$(MAKE) --no-print-directory all
 	@conf/stack.sh run "$(CURDIR)/run"
 
+# T=<program>/<case> runs one case: make unit T=store/links runs the test
+# "links" of build/unit/test_store (a cmocka name pattern: * and ? match).
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@set -e; if [ -z "$(T)" ]; then \
+	  for t in $(UNIT_BINS); do echo "== $$t"; $$t; done; \
+	else \
+	  p="$(T)"; c="$${p#*/}"; p="$${p%%/*}"; [ "$$c" != "$(T)" ] || c=""; \
+	  t=$(BUILD)/unit/test_$$p; [ -x "$$t" ] || { echo "unit: no program $$t"; exit 1; }; \
+	  echo "== $$t $$c"; rc=0; out=$$(HS_TEST_FILTER="$$c" $$t 2>&1) || rc=$$?; \
+	  printf '%s\n' "$$out"; [ $$rc -eq 0 ] || exit $$rc; \
+	  if printf '%s\n' "$$out" | grep -q ' 0 test(s) run'; then \
+	    echo "unit: no case of $$t matches '$$c'"; exit 1; fi; \
+	fi
 
 integration: all
 	HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" $(PYTHON) -m pytest -q tests/integration
@@ -150,7 +161,7 @@ install: all
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJS:.o=.d) $(BRIDGE_SRCS:%.c=$(BUILD)/%.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c))
+-include $(LIB_OBJS:.o=.d) $(BRIDGE_SRCS:%.c=$(BUILD)/%.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c)) $(UNIT_SRCS:%.c=$(BUILD)/%.d)
 
 # ---- Fuzzing (libFuzzer; docs/fuzzing.md) -------------------------------
 # One harness per parser of untrusted input, tests/fuzz/fuzz_<name>.c, built

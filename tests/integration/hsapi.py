@@ -65,7 +65,7 @@ class Client:
             h["Authorization"] = f"Bearer {token}"
         # One connection per request: a keep-alive connection can be dropped
         # after an app answers before reading the request body (see
-        # test_02_errors.py::test_keepalive_after_early_reply); that test
+        # test_02_route_errors.py::test_keepalive_after_early_reply); that test
         # covers it, the others should not fail at random because of it.
         h.setdefault("Connection", "close")
         kw.setdefault("timeout", TIMEOUT)
@@ -296,31 +296,4 @@ def forge(kind, key, u):
     raise AssertionError(kind)
 
 
-# -- the 405 checks of a route table -------------------------------------------------------
 JSON_HDR = {"Content-Type": "application/json"}
-
-
-def body_kw(method):
-    """A request's body arguments: lighttpd answers 411 to a POST without Content-Length."""
-    return {"data": b"{}", "headers": JSON_HDR} if method in ("POST", "PUT", "PATCH") else {}
-
-
-def served_on(routes, path):
-    """The methods of the (method, pattern, auth) routes that match path."""
-    return {m for m, p, _ in routes if pattern_matches(p, path)}
-
-
-def wrong_methods(routes, concrete):
-    """(pattern, method) pairs no route serves on that pattern's concrete path."""
-    patterns = sorted({p for _, p, _ in routes})
-    return [(p, m) for p in patterns for m in ("GET", "POST", "PUT", "DELETE", "PATCH")
-            if m not in served_on(routes, concrete(p))]
-
-
-def assert_wrong_method(stack, token, routes, path, method):
-    """405 method_not_allowed, with an Allow listing what the path serves."""
-    served = served_on(routes, path)
-    r = stack.req(method, path, token=token, **body_kw(method))
-    assert_error(r, 405, "method_not_allowed")
-    allow = {m.strip() for m in r.headers.get("Allow", "").split(",")}
-    assert served <= allow <= served | {"OPTIONS"}, r.headers.get("Allow")

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import MAIN_ENV, Stack, _finish
-from hsapi import API, app_routes, assert_ok
+from hsapi import API, assert_ok
 
 FILES = f"{API}/files"
 MIB = 1024 * 1024
@@ -37,11 +37,6 @@ def start_stack(name, **overrides):
 
 def stop_stack(s):
     _finish([s])
-
-
-def files_routes():
-    """(method, pattern, auth) of every hs-files route, from --routes."""
-    return app_routes("files")
 
 
 # -- uploads ---------------------------------------------------------------------------

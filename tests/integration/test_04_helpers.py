@@ -1,22 +1,17 @@
-"""Helpers shared by the chats tests (test_04_*.py): the chats app's route
-table, users registered a few at a time, chats of each kind, messages,
-history walks and the Redis event streams. No tests here."""
+"""Helpers shared by the chats tests (test_04_*.py): users registered a few
+at a time, chats of each kind, messages, history walks and the Redis event
+streams. No tests here."""
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from hsapi import API, app_routes, assert_ok
+from hsapi import API, assert_ok
 
 CHATS = f"{API}/chats"
 GROUPS = f"{API}/groups"
 CHANNELS = f"{API}/channels"
 MESSAGES = f"{API}/messages"
 FILES = f"{API}/files"
-
-
-def chats_routes():
-    """(method, pattern, auth) of every hs-chats route, from --routes."""
-    return app_routes("chats")
 
 
 def register_many(stack, n, prefix="c"):
