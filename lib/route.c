@@ -39,11 +39,18 @@ int hs_route_match(const char *pattern, const char *path, hs_req_t *req)
     return 1;
 }
 
-/* Adds the CORS response headers when the Origin is allowed; 1 if it is. */
+/* Adds the CORS response headers when the Origin is allowed; 1 if it is.
+ * An origin is visible ASCII (RFC 6454 serializes hosts as punycode):
+ * anything else is no origin and never matches, so "*" cannot echo a
+ * control byte into Access-Control-Allow-Origin (a 500 from the header
+ * writer); a preflight from it is refused like any other origin. */
 static int cors(hs_req_t *req, const char *origin)
 {
     const char *list = req->ctx->cfg.cors_origins;
     size_t olen = strlen(origin);
+    for (const unsigned char *p = (const unsigned char *)origin; *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return 0;
     while (list && *list) {
         const char *comma = strchr(list, ',');
         size_t n = comma ? (size_t)(comma - list) : strlen(list);

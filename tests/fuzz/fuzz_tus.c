@@ -27,25 +27,71 @@ static void metadata(fuzz_in_t *in)
     hs_arena_free(&a);
 }
 
+/* The uploads a final Upload-Concat names, split independently of
+ * lib/tus.c: space-separated, each the last '/' segment; into ids (cap),
+ * returns how many (more than cap are counted, not stored). */
+static size_t concat_tokens(const char *header, char **ids, size_t cap, int *invalid)
+{
+    size_t n = 0;
+    *invalid = strncmp(header, "final;", 6) != 0;
+    for (const char *p = *invalid ? "" : header + 6; *p;) {
+        size_t len = strcspn(p, " ");
+        if (len) {
+            const char *s = p + len;
+            while (s > p && s[-1] != '/')
+                s--;
+            char *id = strndup(s, (size_t)(p + len - s));
+            *invalid |= !hs_id_valid(id);
+            if (n < cap)
+                ids[n] = id;
+            else
+                free(id);
+            n++;
+        }
+        p += len + (p[len] == ' ');
+    }
+    return n;
+}
+
+/* The contract: 0 with 1 to HS_TUS_MAX_PARTS distinct ids from the
+ * header, or HS_EINVAL with invalid_concat (not "final;", an invalid id,
+ * none), too_many_parts (more than HS_TUS_MAX_PARTS named) or
+ * duplicate_part (one named twice). */
 static void concat(fuzz_in_t *in)
 {
     hs_arena_t a = {0};
-    hs_err_t err;
+    hs_err_t err = {0};
     char *header = fuzz_str(in, 0xff, 1, NULL);
     char **ids = NULL;
-    size_t n = 0, spaces = 0;
-    for (const char *p = header; *p; p++)
-        spaces += *p == ' ';
+    size_t n = 0;
+    char *tok[HS_TUS_MAX_PARTS + 1];
+    int invalid;
+    size_t ntok = concat_tokens(header, tok, HS_TUS_MAX_PARTS + 1, &invalid);
+    size_t kept = ntok < HS_TUS_MAX_PARTS + 1 ? ntok : HS_TUS_MAX_PARTS + 1;
+    int dup = 0;
+    for (size_t i = 0; i < kept && !dup; i++)
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(tok[i], tok[j]) == 0;
     int rc = hs_tus_final_parts(&a, header, &ids, &n, &err);
     if (rc == 0) {
-        FUZZ_CHECK(n >= 1 && n <= spaces + 1, "%zu ids from %zu spaces", n, spaces);
+        FUZZ_CHECK(!invalid && !dup && ntok <= HS_TUS_MAX_PARTS, "accepted %s", header);
+        FUZZ_CHECK(n >= 1 && n == ntok, "%zu ids from %zu named", n, ntok);
         for (size_t i = 0; i < n; i++) {
             FUZZ_CHECK(hs_id_valid(ids[i]), "id %s", ids[i]);
-            FUZZ_CHECK(strstr(header, ids[i]) != NULL, "id %s not in the header", ids[i]);
+            FUZZ_CHECK(strcmp(ids[i], tok[i]) == 0, "id %s is not the header's %s", ids[i], tok[i]);
         }
     } else {
-        FUZZ_CHECK(rc == HS_EINVAL && strcmp(err.code, "invalid_concat") == 0, "rc %d", rc);
+        FUZZ_CHECK(rc == HS_EINVAL, "rc %d", rc);
+        if (strcmp(err.code, "invalid_concat") == 0)
+            FUZZ_CHECK(invalid || ntok == 0, "invalid_concat for %s", header);
+        else if (strcmp(err.code, "too_many_parts") == 0)
+            FUZZ_CHECK(ntok > HS_TUS_MAX_PARTS, "too_many_parts for %zu", ntok);
+        else
+            FUZZ_CHECK(strcmp(err.code, "duplicate_part") == 0 && dup, "code %s for %s", err.code,
+                       header);
     }
+    for (size_t i = 0; i < kept; i++)
+        free(tok[i]);
     free(header);
     hs_arena_free(&a);
 }

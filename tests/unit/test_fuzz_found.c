@@ -9,6 +9,8 @@
 #include "hs/err.h"
 #include "hs/tus.h"
 
+#include "../fuzz/fuzz.h" /* the fake request */
+
 /* tus base64 made only of '=' (fuzz_tus): the padding count went past the
  * decoded length and the NUL was written before the buffer. */
 static void tus_base64_only_padding(void **state)
@@ -25,6 +27,57 @@ static void tus_base64_only_padding(void **state)
         assert_null(out);
         hs_arena_free(&a);
     }
+}
+
+static void ok_handler(hs_req_t *req)
+{
+    hs_reply_json(req, 200, cJSON_CreateObject());
+}
+
+/* Dispatches method /health with the Origin header origin (cors_origins
+ * "https://app.example, *"); the reply's status, its head in head. */
+static int dispatch_origin(const char *method, const char *origin, char *head, size_t cap)
+{
+    static const hs_route_t routes[] = {{"GET", "/health", ok_handler, 0}};
+    char env_origin[128];
+    snprintf(env_origin, sizeof env_origin, "HTTP_ORIGIN=%s", origin);
+    const char *env[] = {env_origin, NULL};
+    fuzz_req_t f;
+    fuzz_req_init(&f, "", 0, env);
+    f.req.method = method;
+    f.req.path = "/health";
+    hs_http_dispatch(&f.req, routes, 1);
+    int status = fuzz_check_reply(&f);
+    size_t len;
+    const char *out = fuzz_req_output(&f, &len);
+    const char *end = strstr(out, "\r\n\r\n");
+    snprintf(head, cap, "%.*s", end ? (int)(end - out) : 0, out);
+    fuzz_req_free(&f);
+    return status;
+}
+
+/* An Origin with a control byte (fuzz_route): "*" in cors_origins echoed
+ * it into Access-Control-Allow-Origin, which the header writer refuses,
+ * so every request carrying one got a 500. It is no origin: the request
+ * is served without CORS headers, and its preflight is refused (403). */
+static void cors_origin_with_control_byte(void **state)
+{
+    (void)state;
+    static const char *bad[] = {"https://a\x07"
+                                "b.example",
+                                "https://a.example\t", "https://a\x7f.example",
+                                "https://caf\xc3\xa9.example", "https://a.example\x1b[0m"};
+    char head[2048];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(dispatch_origin("GET", bad[i], head, sizeof head), 200);
+        assert_null(strstr(head, "Access-Control-Allow-Origin"));
+        assert_int_equal(dispatch_origin("OPTIONS", bad[i], head, sizeof head), 403);
+        assert_null(strstr(head, "Access-Control-Allow-Origin"));
+    }
+    /* a well-formed origin is still echoed under "*" */
+    assert_int_equal(dispatch_origin("GET", "https://b.example:8443", head, sizeof head), 200);
+    assert_non_null(strstr(head, "\r\nAccess-Control-Allow-Origin: https://b.example:8443\r\n"));
+    assert_int_equal(dispatch_origin("OPTIONS", "https://app.example", head, sizeof head), 204);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -58,6 +111,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tus_base64_only_padding),
+        cmocka_unit_test(cors_origin_with_control_byte),
 #if defined(__SANITIZE_ADDRESS__)
         cmocka_unit_test(arena_redzones),
 #endif
