@@ -10,7 +10,8 @@
 
 import { describe } from './api.js';
 import { Socket } from './ws.js';
-import { SessionApi, loadSession, resumeSession, saveSession } from './session.js';
+import { SESSION_GONE, SESSION_KEY, SessionApi, loadSession, resumeSession, saveSession }
+  from './session.js';
 import { say } from './files/dom.js';
 import { p2pFor, stopP2P } from './files/p2p-session.js';
 import { mount } from './views/send.js';
@@ -48,15 +49,20 @@ function signedIn(me) {
     c.textContent = st === 'open' ? 'live' : st;
     c.classList.toggle('open', st === 'open');
   });
-  socket.on('close', ({ code, willRetry }) => {
-    if (!willRetry && code === 4401 && !api.session) signOut('Your session ended; please sign in again.');
+  // The session refused, or ended elsewhere (it is the other pages' too).
+  socket.on('close', ({ code, reason, willRetry }) => {
+    if (!willRetry && code === 4401 && (!api.session || SESSION_GONE.has(reason))) {
+      signOut('Your session ended; please sign in again.', true);
+    }
   });
   ctx = { api, socket, me, fmt, describe, signOut };
   unmount = mount($('app'), ctx, { ids: IDS });
   socket.connect();
 }
 
-async function signOut(why = '') {
+// Signs out (ended: the session is over already, nothing to tell the
+// server).
+async function signOut(why = '', ended = false) {
   if (!ctx) return;
   const { socket } = ctx;
   ctx = null;
@@ -64,7 +70,12 @@ async function signOut(why = '') {
   if (unmount) unmount();
   unmount = null;
   socket.close();
-  await api.logout();
+  if (ended) {
+    api.abortAll();
+    api.setSession(null);
+  } else {
+    await api.logout();
+  }
   say($('notice'), why);
   showAuth();
 }
@@ -107,6 +118,12 @@ async function main() {
   // Leaving the page ends its transfers: ask first while one is under way.
   window.addEventListener('beforeunload', (ev) => {
     if (ctx && p2pFor(ctx).entries.some((e) => !e.tx.ended && e.tx.state !== 'pending')) ev.preventDefault();
+  });
+  // Signed out in another page of this browser: so is this one.
+  window.addEventListener('storage', (e) => {
+    if ((e.key === SESSION_KEY || e.key === null) && ctx && !loadSession()) {
+      signOut('You signed out in another tab.', true);
+    }
   });
   try {
     const me = await resumeSession(api);
