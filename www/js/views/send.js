@@ -242,7 +242,7 @@ export function mount(el, ctx, params = {}) {
     const cancel = h('button', { type: 'button', class: 'cancel' }, 'Cancel');
     const row = h('article', { class: 'transfer', dataset: { transferId: tx.id, role: tx.role, bytes: '0' } },
       h('div', { class: 'head' },
-        h('span', { class: 'dir' }, tx.role === 'sender' ? `To ${userLabel(peer)}:` : `From ${userLabel(peer)}:`),
+        h('span', {}, tx.role === 'sender' ? `To ${userLabel(peer)}:` : `From ${userLabel(peer)}:`),
         h('strong', { class: 'name' }, tx.info.filename),
         h('span', { class: 'muted' }, ctx.fmt.bytes(tx.size)), path, state),
       meter.el, status, peerLine, fallback, hash, h('div', { class: 'actions' }, save, cancel));
