@@ -36,6 +36,12 @@ export class ApiError extends Error {
   }
 }
 
+// What a person should read for an error of the API (or anything else).
+export function describe(e) {
+  if (e instanceof ApiError) return e.describe();
+  return (e && e.message) || String(e);
+}
+
 // Reads an error body; anything else than the API's shape (a proxy's HTML
 // page) becomes http_<status>.
 async function errorOf(res) {

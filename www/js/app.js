@@ -1,10 +1,9 @@
-// The web client's shell: the session (the access token and who signed in,
-// kept in localStorage so a reload and the other tabs stay signed in; the
-// refresh token is never in reach of page script: the server keeps it in an
-// HttpOnly cookie, see js/api.js), renewed silently; one real-time
-// connection for every view (the WebSocket, or the long-poll of js/poll.js
-// when the WebSocket cannot connect), the navigation, and a hash router that
-// mounts one view at a time. Views live in js/views/<name>.js and export
+// The web client's shell: the session of js/session.js (the access token
+// and who signed in, shared by the tabs; the refresh token only in an
+// HttpOnly cookie), renewed silently; one real-time connection for every
+// view (the WebSocket, or the long-poll of js/poll.js when the WebSocket
+// cannot connect), the navigation, and a hash router that mounts one view
+// at a time. Views live in js/views/<name>.js and export
 //
 //   mount(el, ctx, params) -> unmount()
 //
@@ -26,17 +25,14 @@
 //   h, avatar, nameOf      DOM helpers of js/dom.js (no innerHTML)
 //   css(name)              adds /css/<name>.css once; resolves when loaded
 
-import { Api, ApiError } from './api.js';
+import { ApiError, describe } from './api.js';
 import { Realtime } from './poll.js';
+import { SESSION_GONE, SESSION_KEY, SessionApi, loadSession, resumeSession, saveSession }
+  from './session.js';
 import { h, avatar, nameOf, icon } from './dom.js';
 import { bytes, duration } from './format.js';
 
-const SESSION_KEY = 'hs.session';
 const LAST_ID_KEY = 'hs.last_event';
-const REFRESH_LOCK = 'hs.refresh';
-// 401 codes after which the session cannot be used again.
-const SESSION_GONE = new Set(['token_revoked', 'invalid_token', 'missing_token',
-  'not_signed_in', 'account_disabled', 'user_disabled']);
 
 // hash -> view module, in order; the first match wins. "(id)" captures.
 const ROUTES = [
@@ -97,12 +93,6 @@ export function toast(text, kind = 'info') {
   setTimeout(() => el.remove(), kind === 'error' ? 6000 : 3500);
 }
 
-// What a person should read for an error of the API (or anything else).
-export function describe(e) {
-  if (e instanceof ApiError) return e.describe();
-  return (e && e.message) || String(e);
-}
-
 function css(name) {
   const href = `/css/${name}.css`;
   let link = document.querySelector(`link[rel="stylesheet"][href="${href}"]`);
@@ -115,96 +105,6 @@ function css(name) {
     document.head.append(link);
   }
   return link.loaded || Promise.resolve();
-}
-
-function loadSession() {
-  try {
-    return JSON.parse(localStorage.getItem(SESSION_KEY));
-  } catch (e) {
-    return null;
-  }
-}
-
-// Stores what the tabs share. The access token lives at most its 15
-// minutes and page script could use it from memory just as well, so
-// localStorage gives a thief nothing that lasts; what lasts (the refresh
-// token) is in the HttpOnly cookie, and is never written here.
-function saveSession(session) {
-  if (session) {
-    const { refresh_token: dropped, ...shared } = session;
-    localStorage.setItem(SESSION_KEY, JSON.stringify(shared));
-  } else {
-    localStorage.removeItem(SESSION_KEY);
-  }
-}
-
-// Seconds left on a JWT by this machine's clock (negative once expired;
-// Infinity when unreadable: the server will say).
-function tokenTtl(token) {
-  try {
-    const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const exp = JSON.parse(atob(b64)).exp;
-    return Number.isFinite(exp) ? exp - Date.now() / 1000 : Infinity;
-  } catch (e) {
-    return Infinity;
-  }
-}
-
-// The Api of the shell: tabs of one browser share the session (and the
-// cookie), so a refresh (which spends the refresh token) runs under a lock
-// across tabs and first looks whether another tab has just renewed the
-// access token; a 401 that means the session is gone (revoked elsewhere,
-// signed out) ends it here too.
-class ShellApi extends Api {
-  constructor(opts) {
-    super(opts);
-    this.shared = null;
-    this.onGone = null;
-  }
-
-  // Renews an access token that has expired (or is about to) before
-  // sending, rather than after the server's 401 token_expired (which api.js
-  // still handles, e.g. when this machine's clock is wrong).
-  async request(method, path, opts = {}) {
-    if (opts.auth !== false && this.canRefresh && tokenTtl(this.session.access_token) < 5) {
-      try {
-        await this.refresh();
-      } catch (e) {
-        if (!(e instanceof ApiError) || e.status === 0) throw e;
-        // refused: the session has ended (onTokens(null) has said so)
-      }
-    }
-    try {
-      return await super.request(method, path, opts);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401 && opts.auth !== false
-        && SESSION_GONE.has(e.code) && this.onGone) this.onGone(e);
-      throw e;
-    }
-  }
-
-  refresh() {
-    if (!this.shared) {
-      const run = () => this.refreshShared();
-      const locked = navigator.locks ? navigator.locks.request(REFRESH_LOCK, run) : run();
-      this.shared = locked.finally(() => {
-        this.shared = null;
-      });
-    }
-    return this.shared;
-  }
-
-  async refreshShared() {
-    const stored = loadSession();
-    const mine = this.session;
-    if (stored && mine && stored.access_token !== mine.access_token
-      && stored.user && mine.user && stored.user.id === mine.user.id
-      && tokenTtl(stored.access_token) > 30) {
-      this.session = stored; // another tab renewed it: use its token
-      return;
-    }
-    await super.refresh();
-  }
 }
 
 // Realtime's timings may be shortened for tests: localStorage 'hs.realtime'
@@ -362,8 +262,9 @@ function sessionEnded(notice) {
   signIn(notice);
 }
 
-async function start(api) {
-  const me = await api.get('/auth/me');
+// The signed-in shell; me: GET /auth/me's answer when the caller has it.
+async function start(api, me = null) {
+  if (!me) me = await api.get('/auth/me');
   const socket = new Realtime({ api, since: localStorage.getItem(LAST_ID_KEY), ...tuning() });
   let count = 0;
   socket.on('event', (ev) => {
@@ -429,7 +330,7 @@ async function start(api) {
 }
 
 async function signIn(notice = '') {
-  const api = new ShellApi({ onTokens: saveSession });
+  const api = new SessionApi({ onTokens: saveSession });
   app.replaceChildren();
   document.title = 'Sign in · Hypersend';
   const mod = await import('./views/auth.js');
@@ -462,12 +363,9 @@ window.addEventListener('hashchange', () => show(true));
     await signIn();
     return;
   }
-  const api = new ShellApi({ session, onTokens: saveSession });
+  const api = new SessionApi({ session, onTokens: saveSession });
   try {
-    // A session saved before the cookie still holds its refresh token in
-    // storage: spend it at once for the cookie, and forget it.
-    if (session.refresh_token) await api.refresh();
-    await start(api);
+    await start(api, await resumeSession(api));
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
       saveSession(null);

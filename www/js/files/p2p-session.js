@@ -13,6 +13,7 @@
 
 import { P2P } from '../p2p.js';
 import { Emitter } from '../ws.js';
+import { perSession } from './per-session.js';
 
 class P2PSession extends Emitter {
   constructor(ctx) {
@@ -105,18 +106,11 @@ class P2PSession extends Emitter {
   }
 }
 
-let current = null;
+const sessions = perSession((ctx) => new P2PSession(ctx),
+  (s, ctx) => s.ctx === ctx && s.socket === ctx.socket);
 
-export function p2pFor(ctx) {
-  if (current && current.ctx === ctx && current.socket === ctx.socket) return current;
-  if (current) current.destroy();
-  current = new P2PSession(ctx);
-  return current;
-}
+// The P2PSession of ctx's session (a new session ends the old one's).
+export const p2pFor = (ctx) => sessions.of(ctx);
 
-// For the shell's sign-out: end the session's transfers and forget its
-// offers.
-export function stopP2P() {
-  if (current) current.destroy();
-  current = null;
-}
+// For sign-out: end the session's transfers and forget its offers.
+export const stopP2P = () => sessions.stop();

@@ -15,6 +15,7 @@
 
 import { ApiError } from '../api.js';
 import { Emitter } from '../ws.js';
+import { perSession } from './per-session.js';
 
 export const CHUNK_SIZE = 8 * 1024 * 1024;
 const TUS_SRC = '/vendor/tus-js-client/tus.min.js';
@@ -310,19 +311,11 @@ export class Uploads extends Emitter {
   }
 }
 
-let current = null;
+const uploads = perSession((ctx) => new Uploads(ctx));
 
 // The Uploads of ctx's session (a new session stops the old one's).
-export function uploadsFor(ctx) {
-  if (current && current.ctx === ctx) return current;
-  if (current) current.destroy();
-  current = new Uploads(ctx);
-  return current;
-}
+export const uploadsFor = (ctx) => uploads.of(ctx);
 
 // For the shell's sign-out: stop the session's uploads (they stay
 // resumable from this browser).
-export function stopUploads() {
-  if (current) current.destroy();
-  current = null;
-}
+export const stopUploads = () => uploads.stop();

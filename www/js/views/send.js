@@ -4,6 +4,9 @@
 // to accept or reject, and every transfer with progress, speed and time left
 // on both sides, a clear line when it falls back to the encrypted relay, the
 // SHA-256, and on the recipient's side the file to save.
+//
+// The standalone page p2p.html mounts this same view (js/p2p-page.js),
+// with its own element ids (params.ids, see IDS).
 
 import { h, loadCss, say } from '../files/dom.js';
 import { Meter } from '../files/meter.js';
@@ -15,13 +18,21 @@ const MODES = [
   ['relay', 'Relay only', 'end-to-end encrypted, through the server'],
 ];
 const MODE_TEXT = { auto: 'direct or relay', direct: 'direct only', relay: 'encrypted relay' };
+// The ids of the view's elements (mode: the name of the route's radio
+// buttons); params.ids may rename any of them.
+const IDS = {
+  to: 'send-to', results: 'send-results', chosen: 'send-chosen', file: 'send-file',
+  mode: 'send-mode', submit: 'send-submit', error: 'send-error', offers: 'send-offers',
+  transfers: 'send-transfers',
+};
 
 function userLabel(u) {
   if (!u) return 'someone';
   return u.display_name && u.display_name !== u.username ? `${u.display_name} (@${u.username})` : `@${u.username}`;
 }
 
-export function mount(el, ctx) {
+export function mount(el, ctx, params = {}) {
+  const ids = { ...IDS, ...params.ids };
   if (ctx.css) ctx.css('files');
   else loadCss('/css/files.css');
   const session = p2pFor(ctx);
@@ -31,30 +42,30 @@ export function mount(el, ctx) {
 
   // -- send form ----------------------------------------------------------------
 
-  const to = h('input', { id: 'send-to', autocomplete: 'off', spellcheck: false,
-    placeholder: 'Start typing a username', 'aria-describedby': 'send-chosen', 'aria-controls': 'send-results' });
-  const results = h('ul', { id: 'send-results', class: 'results', hidden: true });
-  const chosen = h('p', { id: 'send-chosen', class: 'chosen', hidden: true, role: 'status' });
-  const file = h('input', { id: 'send-file', type: 'file' });
+  const to = h('input', { id: ids.to, autocomplete: 'off', spellcheck: false,
+    placeholder: 'Start typing a username', 'aria-describedby': ids.chosen, 'aria-controls': ids.results });
+  const results = h('ul', { id: ids.results, class: 'results', hidden: true });
+  const chosen = h('p', { id: ids.chosen, class: 'chosen', hidden: true, role: 'status' });
+  const file = h('input', { id: ids.file, type: 'file' });
   const modes = h('fieldset', { class: 'modes' }, h('legend', {}, 'Route'),
     MODES.map(([v, label, help], i) => h('label', {},
-      h('input', { type: 'radio', name: 'send-mode', value: v, checked: i === 0 }),
+      h('input', { type: 'radio', name: ids.mode, value: v, checked: i === 0 }),
       ` ${label} `, h('small', {}, help))));
-  const submit = h('button', { type: 'submit', class: 'primary', id: 'send-submit' }, 'Send');
-  const error = h('p', { class: 'error', role: 'alert', hidden: true, id: 'send-error' });
+  const submit = h('button', { type: 'submit', class: 'primary', id: ids.submit }, 'Send');
+  const error = h('p', { class: 'error', role: 'alert', hidden: true, id: ids.error });
   const form = h('form', { class: 'send-form', novalidate: true },
-    h('label', { for: 'send-to' }, 'To', to), results, chosen,
-    h('label', { for: 'send-file' }, 'File', file), modes, submit, error);
+    h('label', { for: ids.to }, 'To', to), results, chosen,
+    h('label', { for: ids.file }, 'File', file), modes, submit, error);
   const sendCard = h('section', { class: 'card', 'aria-labelledby': 'send-h' },
     h('h2', { id: 'send-h' }, 'Send a file'), form);
 
   const notice = h('p', { class: 'fallback', role: 'status', hidden: true });
-  const offersList = h('ul', { class: 'offers', id: 'send-offers' });
+  const offersList = h('ul', { class: 'offers', id: ids.offers });
   const offersEmpty = h('p', { class: 'muted' }, 'No offers right now.');
   const offersCard = h('section', { class: 'card', 'aria-labelledby': 'offers-h' },
     h('h2', { id: 'offers-h' }, 'Incoming'), notice, offersEmpty, offersList);
 
-  const txList = h('div', { class: 'transfers', id: 'send-transfers' });
+  const txList = h('div', { class: 'transfers', id: ids.transfers });
   const txEmpty = h('p', { class: 'muted' }, 'Nothing sent or received yet.');
   const txCard = h('section', { class: 'card wide', 'aria-labelledby': 'tx-h' },
     h('h2', { id: 'tx-h' }, 'Transfers'), txEmpty, txList);
@@ -160,7 +171,7 @@ export function mount(el, ctx) {
     submit.disabled = true;
     try {
       const u = await resolveRecipient();
-      const mode = form.querySelector('input[name="send-mode"]:checked').value;
+      const mode = form.querySelector(`input[name="${ids.mode}"]:checked`).value;
       submit.textContent = 'Preparing...';
       await session.send(f, u, mode);
       file.value = '';
@@ -185,29 +196,22 @@ export function mount(el, ctx) {
         h('span', { class: 'muted' }, `(${ctx.fmt.bytes(t.size)})`), ' ',
         h('span', { class: 'badge' }, MODE_TEXT[t.mode] || t.mode)),
       h('div', { class: 'actions' }, accept, reject), err);
-    accept.addEventListener('click', async () => {
+    // Accept or reject: both buttons wait for the answer; an error shows
+    // under the offer and lets the person try again.
+    const answer = (fn) => async () => {
       accept.disabled = true;
       reject.disabled = true;
       say(err, '');
       try {
-        await session.accept(t);
+        await fn(t);
       } catch (e) {
         say(err, ctx.describe(e));
         accept.disabled = false;
         reject.disabled = false;
       }
-    });
-    reject.addEventListener('click', async () => {
-      accept.disabled = true;
-      reject.disabled = true;
-      try {
-        await session.reject(t);
-      } catch (e) {
-        say(err, ctx.describe(e));
-        accept.disabled = false;
-        reject.disabled = false;
-      }
-    });
+    };
+    accept.addEventListener('click', answer((o) => session.accept(o)));
+    reject.addEventListener('click', answer((o) => session.reject(o)));
     return li;
   }
 
@@ -230,9 +234,10 @@ export function mount(el, ctx) {
     const state = h('span', { class: 'badge state' });
     const path = h('span', { class: 'badge path', hidden: true });
     const status = h('p', { class: 'status', role: 'status' });
-    const peerLine = h('p', { class: 'status muted', hidden: true });
+    const peerLine = h('p', { class: 'peer muted', hidden: true });
     const fallback = h('p', { class: 'fallback', role: 'alert', hidden: true });
-    const hash = h('p', { class: 'hash', hidden: true });
+    const sha256 = h('code', { class: 'sha256' });
+    const hash = h('p', { class: 'hash', hidden: true }, 'SHA-256 ', sha256);
     const save = h('a', { class: 'button primary download', hidden: true });
     const cancel = h('button', { type: 'button', class: 'cancel' }, 'Cancel');
     const row = h('article', { class: 'transfer', dataset: { transferId: tx.id, role: tx.role, bytes: '0' } },
@@ -286,6 +291,7 @@ export function mount(el, ctx) {
         status.classList.add('error');
       } else {
         const secs = tx.startedAt !== null && tx.endedAt !== null ? (tx.endedAt - tx.startedAt) / 1000 : null;
+        if (secs) row.dataset.elapsedMs = String(Math.round(secs * 1000));
         meter.done(secs ? `took ${ctx.fmt.duration(secs)}` : '');
       }
       if (!err && tx.result) {
@@ -297,7 +303,7 @@ export function mount(el, ctx) {
       }
       const sha = (tx.result && tx.result.sha256) || tx.sha256;
       if (sha && !err) {
-        hash.replaceChildren('SHA-256 ', h('code', { class: 'sha256' }, sha));
+        sha256.textContent = sha;
         hash.hidden = false;
       }
     };
