@@ -20,7 +20,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from hsapi import API
 from test_03_helpers import FILES, init_upload
 
 BODY = 8 << 20
@@ -188,3 +187,39 @@ def test_range_busy_reaches_the_client(stack, user_a):
     finally:
         holder.close()
     check_answers(answers, kinds, s)
+
+
+def test_silent_clients_do_not_hold_upload_processes(stack, user_a):
+    """Refused uploads whose client then sends nothing (more of them than
+    there are upload processes) are each answered at once, and a real
+    upload right after is served at once: a process lets go of a body it
+    does not want within LEAVE_BODY_MS (lib/app.c), whatever the client."""
+    s, u = stack, user_a
+    host, port = s.base.split("//")[1].split(":")
+    socks = []
+    try:
+        for _ in range(16):  # 4 times the upload processes (HS_UPLOAD_PROCS)
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            sock.sendall((f"PATCH {FILES}/tus/x HTTP/1.1\r\nHost: t\r\n"
+                          f"Authorization: Bearer not-a-token\r\nContent-Length: {BODY}\r\n"
+                          "Tus-Resumable: 1.0.0\r\n"
+                          "Content-Type: application/offset+octet-stream\r\n\r\nx").encode())
+            socks.append(sock)
+        t = time.monotonic()
+        for sock in socks:
+            buf = b""
+            while not parse_reply(buf)[2]:
+                d = sock.recv(65536)
+                assert d, buf
+                buf += d
+            assert parse_reply(buf)[:2] == (401, "invalid_token"), buf[:300]
+        took = time.monotonic() - t
+        assert took < 1.5, f"16 refusals took {took:.2f} s"
+        up = init_upload(s, u, 1000)
+        t = time.monotonic()
+        r = s.put(f"{FILES}/upload/{up['upload_id']}/chunks/0", token=u.access, data=b"y" * 1000)
+        assert r.status_code == 200, r.text
+        assert time.monotonic() - t < 1.0
+    finally:
+        for sock in socks:
+            sock.close()
