@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <magic.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,16 +136,46 @@ static void set_body_deadline(hs_ctx_t *ctx, FCGX_Request *fr)
         hs_log_error(ctx, "SO_RCVTIMEO on the FastCGI connection: %s", strerror(errno));
 }
 
-/* The reply is written; a body the handler did not read (an early 401 or
- * 4xx, a stalled upload) is never waited for: this process goes back to
- * serving. Without this, libfcgi's close keeps reading the connection
- * until it has been quiet for 2 s, which a slow client never lets happen.
- * The front ends the client connection (lighttpd does not keep alive a
- * connection whose body was not all taken). */
+/* How long, and how much, a process still reads of a body it did not take
+ * once its reply is out: until the front, which has the reply by then,
+ * closes the connection. A client's pace never comes into it. */
+#define LEAVE_BODY_MS    1000
+#define LEAVE_BODY_BYTES (4L << 20)
+
+/* Ends a request whose body the handler did not read whole (an early 401
+ * or 4xx, a stalled upload) without waiting for that body.
+ *
+ * The order matters. lighttpd streams upload bodies to us; once we stop
+ * reading, its next write fails (EPIPE), and it then reads our reply only
+ * once: if the reply is not all in the socket by then, the client gets the
+ * front's 503 page (or nothing) instead of our JSON error. So the whole
+ * reply, FCGI_END_REQUEST included, goes out first (closing the streams
+ * writes it). lighttpd stops sending the body and closes the connection as
+ * soon as it reads FCGI_END_REQUEST; what it wrote meanwhile is discarded
+ * here until then, for LEAVE_BODY_MS and LEAVE_BODY_BYTES at most. Then the
+ * read side is shut, so that FCGX_Finish_r's close does not linger (libfcgi
+ * keeps reading until the connection has been quiet for 2 s). */
 static void leave_body(hs_req_t *req)
 {
-    if (req->body_timed_out || hs_req_content_length(req) > req->body_read)
-        shutdown(req->fcgx->ipcFd, SHUT_RD);
+    FCGX_Request *fr = req->fcgx;
+    if (!req->body_timed_out && hs_req_content_length(req) <= req->body_read)
+        return;
+    FCGX_FClose(fr->err);
+    FCGX_FClose(fr->out);
+    int64_t until = hs_now_ms() + LEAVE_BODY_MS;
+    long taken = 0;
+    char sink[16384];
+    for (;;) {
+        int64_t left = until - hs_now_ms();
+        struct pollfd p = {.fd = fr->ipcFd, .events = POLLIN};
+        if (left <= 0 || taken >= LEAVE_BODY_BYTES || poll(&p, 1, (int)left) <= 0)
+            break;
+        ssize_t n = recv(fr->ipcFd, sink, sizeof sink, MSG_DONTWAIT);
+        if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
+            break; /* the front closed the connection (or it failed) */
+        taken += n > 0 ? n : 0;
+    }
+    shutdown(fr->ipcFd, SHUT_RD);
 }
 
 static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_arena_t *arena)
