@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hs/files.h"
+#include "hs/files_send.h"
 #include "hs/json.h"
 #include "hs/p2p.h"
 #include "hs/util.h"

@@ -31,40 +31,6 @@ void hs_log_close(hs_ctx_t *ctx)
     ctx->log_fd = -1;
 }
 
-/* Copies s into out replacing anything but printable ASCII, so a path can
- * never forge a second log line. */
-static void clean(char *out, size_t n, const char *s)
-{
-    size_t i = 0;
-    for (; s && *s && i + 1 < n; s++)
-        out[i++] = (*s > ' ' && *s < 0x7f) ? *s : '?';
-    out[i] = '\0';
-}
-
-void hs_log_access(hs_req_t *req)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - req->start_us;
-    char when[25], path[512], method[16];
-    hs_time_iso(hs_now_ms(), when);
-    clean(path, sizeof path, req->path);
-    clean(method, sizeof method, req->method);
-    char line[1024];
-    int n = snprintf(line, sizeof line,
-                     "%s %s rid=%s ip=%s method=%s path=%s status=%d bytes=%zu ms=%.3f user=%s\n",
-                     when, req->ctx->app_name, req->request_id,
-                     req->client_ip ? req->client_ip : "-", method, path, req->status, req->bytes,
-                     (double)us / 1000.0, req->auth.sub[0] ? req->auth.sub : "-");
-    if (n > 0) {
-        /* One write() per line: O_APPEND keeps lines from several
-         * processes whole. */
-        ssize_t w =
-            write(req->ctx->log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line);
-        (void)w;
-    }
-}
-
 void hs_log_error(const hs_ctx_t *ctx, const char *fmt, ...)
 {
     char when[25], msg[768];

@@ -5,34 +5,6 @@
 
 #include "hs/util.h"
 
-int hs_json_scan(const char *buf, size_t len)
-{
-    /* cJSON copies a raw NUL into a string, which C then ends there: the
-     * value validated ("nul") would not be the value sent ("nul\0admin").
-     * An escaped \u0000 decodes to the same cut. Both are refused here,
-     * with the other raw control characters JSON forbids inside strings. */
-    int in_string = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if (c == 0)
-            return HS_JSON_NUL;
-        if (!in_string) {
-            in_string = c == '"';
-            continue;
-        }
-        if (c < 0x20)
-            return HS_JSON_CONTROL;
-        if (c == '"') {
-            in_string = 0;
-        } else if (c == '\\' && i + 1 < len) {
-            if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
-                return HS_JSON_NUL;
-            i++; /* the escaped character (a quote, a backslash...) */
-        }
-    }
-    return 0;
-}
-
 int hs_json_body_or_reply(hs_req_t *req, cJSON **out)
 {
     hs_err_t err;
@@ -84,17 +56,6 @@ static int lookup(hs_req_t *req, const cJSON *obj, const char *name, int require
         return 0;
     hs_reply_fail(req, HS_EINVAL, "missing_field", "The field '%s' is required", name);
     return -1;
-}
-
-long hs_utf8_len(const char *s)
-{
-    long n = 0;
-    while (*s) {
-        if (hs_utf8_next(&s) < 0)
-            return -1;
-        n++;
-    }
-    return n;
 }
 
 int hs_json_string_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
@@ -185,52 +146,4 @@ int hs_json_object_or_reply(hs_req_t *req, const cJSON *obj, const char *field, 
     }
     *out = v;
     return 0;
-}
-
-int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit)
-{
-    const char *v = hs_req_query(req, "limit");
-    *limit = def;
-    if (!v)
-        return 0;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < 1 || n > max) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_value", "limit must be an integer from 1 to %d",
-                      max);
-        return -1;
-    }
-    *limit = (int)n;
-    return 0;
-}
-
-int hs_req_page_or_reply(hs_req_t *req, int *limit, const char **cursor)
-{
-    *cursor = hs_req_query(req, "cursor");
-    if (hs_req_limit_or_reply(req, 20, 100, limit))
-        return -1;
-    if (*cursor && !hs_id_valid(*cursor)) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
-        return -1;
-    }
-    return 0;
-}
-
-void hs_json_add_time(cJSON *obj, const char *key, int64_t ms)
-{
-    if (!ms) {
-        cJSON_AddNullToObject(obj, key);
-        return;
-    }
-    char iso[25];
-    hs_time_iso(ms, iso);
-    cJSON_AddStringToObject(obj, key, iso);
-}
-
-void hs_json_add_string_or_null(cJSON *obj, const char *key, const char *s)
-{
-    if (s)
-        cJSON_AddStringToObject(obj, key, s);
-    else
-        cJSON_AddNullToObject(obj, key);
 }
