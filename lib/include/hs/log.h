@@ -1,5 +1,6 @@
-/* Logging: one access-log line per request and error lines on stderr (which
- * the web server collects). Never logs tokens, passwords or query strings. */
+/* Logging: error lines on stderr (which the web server collects) and the
+ * access log's file (its one line per request is written by lib/http/app.c).
+ * Never logs tokens, passwords or query strings. */
 #ifndef HS_LOG_H
 #define HS_LOG_H
 
