@@ -8,8 +8,8 @@ apps do: hs_auth_verify looks at the Redis denylist, the store when Redis is
 away), and makes the first MEMBERS of them members of the chat, in one
 transaction while the stack runs (WAL; busy_timeout waits out the apps).
 
-Tokens are what lib/token.c issues: HS256 over the stack's secret key (the
-bytes of secret.key, trailing newline dropped, as lib/app.c reads it) with
+Tokens are what lib/core/token.c issues: HS256 over the stack's secret key (the
+bytes of secret.key, trailing newline dropped, as lib/http/app.c reads it) with
 the claims iss, sub (user id), sid (session id), jti, typ "access", iat and
 exp. They go to --tokens, one per line in user order (the chat's members
 first). Prints one JSON object. Standard library only.

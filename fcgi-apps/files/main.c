@@ -7,6 +7,7 @@
 #include "files_app.h"
 #include "hs/blob.h"
 #include "hs/files.h"
+#include "hs/files_send.h"
 #include "hs/json.h"
 #include "hs/share.h"
 

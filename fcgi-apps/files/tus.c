@@ -7,6 +7,7 @@
 
 #include "files_app.h"
 #include "hs/files.h"
+#include "hs/http.h"
 #include "hs/tus.h"
 
 #define OCTETS "application/offset+octet-stream"

@@ -1,10 +1,11 @@
 /* The p2p app: user-to-user transfers (docs/p2p.md). The state machine and
- * its rules live in lib/p2p.c; handlers read the request, call it and
+ * its rules live in lib/domain/p2p.c; handlers read the request, call it and
  * reply with the transfer. */
 #include <stdio.h>
 #include <string.h>
 
 #include "hs/files.h"
+#include "hs/files_send.h"
 #include "hs/json.h"
 #include "hs/p2p.h"
 #include "hs/util.h"

@@ -1,12 +1,12 @@
-/* The events/replay side (lib/events.c): event ids as clients send them
+/* The events/replay side (lib/domain/events.c): event ids as clients send them
  * (?since=, the bridge's since=) and the reading of replayed stream entries
- * from Redis replies. collect() is static, so lib/events.c is compiled into
+ * from Redis replies. collect() is static, so lib/domain/events.c is compiled into
  * this harness. Input: an id string up to '\n', then a description of an
  * XRANGE-shaped reply (any shape the code must tolerate). Checks: an id
  * that parses formats back to its canonical text and parses again to the
  * same id; replayed items come out complete, sorted and no more than the
  * entries given; their client form is JSON with the same id and type. */
-#include "../../lib/events.c"
+#include "../../lib/domain/events.c"
 
 #include "fuzz.h"
 

@@ -1,5 +1,5 @@
 /* Ids and tokens a client sends: ObjectId validation (every {id} of a
- * route), the access token (a JWT from Authorization, lib/token.c) and the
+ * route), the access token (a JWT from Authorization, lib/core/token.c) and the
  * random url-safe base64 the server hands out. Input: a mode byte, then
  * the text. Checks: hs_id_valid agrees with its definition (24 lowercase
  * hex); a token only verifies when it is well-formed, signed with our key

@@ -1,4 +1,4 @@
-/* JSON request bodies and the typed field validators (lib/json.c) on a fake
+/* JSON request bodies and the typed field validators (lib/http/json.c) on a fake
  * request. Input: a byte choosing how Content-Length relates to the body
  * (exact, absent, short, long, not a number), then the body. A refused
  * body or field must give one well-formed 4xx reply with a code; an

@@ -1,4 +1,4 @@
-/* multipart/form-data bodies (lib/multipart.c). Input: a byte choosing how
+/* multipart/form-data bodies (lib/core/multipart.c). Input: a byte choosing how
  * many bytes the source hands out per call, a byte choosing the reader's
  * buffer size, the Content-Type up to '\n', then the body. The body is
  * parsed twice, with those sizes and all at once; both passes must see the

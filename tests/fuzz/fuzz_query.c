@@ -1,5 +1,5 @@
 /* Query strings, page cursors and Content-Length on a fake request
- * (lib/http.c, lib/json.c). Input: the query string up to '\n', the
+ * (lib/http/http.c, lib/http/json.c). Input: the query string up to '\n', the
  * Content-Length header value up to '\n', then a body. The parsed pairs
  * must equal an independent decoding of the query; ?limit= and ?cursor=
  * are accepted only in range and well-formed; the body read is exactly

@@ -1,4 +1,4 @@
-/* Route matching, path decoding and dispatch (lib/route.c, hs_url_decode)
+/* Route matching, path decoding and dispatch (lib/http/route.c, hs_url_decode)
  * on a fake request, with patterns of the real route tables. Input: a
  * method byte, a path up to '\n', an Origin up to '\n', then parameter
  * values separated by '\n'. Checks: dispatch gives one well-formed reply

@@ -1,8 +1,8 @@
 /* tus request headers: Upload-Metadata, Upload-Checksum, Upload-Concat and
  * the base64 decoder under them. The decoder and the checksum parser are
- * static, so lib/tus.c is compiled into this harness (the archive's copy
+ * static, so lib/domain/tus.c is compiled into this harness (the archive's copy
  * is then never linked). The first input byte picks the parser. */
-#include "../../lib/tus.c"
+#include "../../lib/domain/tus.c"
 
 #include "fuzz.h"
 

@@ -111,7 +111,7 @@ def redis_cli(stack, *args):
 
 
 # Adds ARGV[1] events to the stream KEYS[1] with ids taken from the global
-# counter KEYS[2] as lib/events.c takes them (so ids stay one order).
+# counter KEYS[2] as lib/domain/events.c takes them (so ids stay one order).
 SYNTHETIC = """
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -193,7 +193,7 @@ def test_redis_crash_and_restart(make_stack):
                     stack_alive(wait=1.5)
                 else:
                     # The apps wait until the next whole second after a failed
-                    # connect (lib/redis.c): fail one early in a second, so
+                    # connect (lib/core/redis.c): fail one early in a second, so
                     # the post right after the restart falls in that wait.
                     await asyncio.sleep(1.02 - time.time() % 1)
                     r = await rest(s.post, "/api/v1/messages", token=a.access,

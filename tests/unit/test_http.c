@@ -1,4 +1,4 @@
-/* Routing, URL decoding and query parsing (lib/route.c, lib/http.c). */
+/* Routing, URL decoding and query parsing (lib/http/route.c, lib/http/http.c). */
 #include "test.h"
 
 #include <string.h>

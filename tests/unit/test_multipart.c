@@ -1,4 +1,4 @@
-/* Streaming multipart/form-data reader (lib/multipart.c). Every body is fed
+/* Streaming multipart/form-data reader (lib/core/multipart.c). Every body is fed
  * through a source that hands out at most `step` bytes per call, from one
  * byte at a time up to all at once, so delimiters are split at every
  * possible position. */

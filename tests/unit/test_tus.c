@@ -1,4 +1,4 @@
-/* The base64 codec (lib/util.c) and the tus header parsers (lib/tus.c):
+/* The base64 codec (lib/core/util.c) and the tus header parsers (lib/domain/tus.c):
  * what an attacker controls through Upload-Metadata, Upload-Checksum and
  * Upload-Concat. */
 #include "test.h"

@@ -1,35 +1,16 @@
-/* The app: one process-wide context (config, store, Redis, keys) and the
- * FastCGI accept loop that dispatches an app's route table. */
+/* The app: opening the process-wide context (hs/ctx.h) and the FastCGI
+ * accept loop that dispatches an app's route table. */
 #ifndef HS_APP_H
 #define HS_APP_H
 
 #include <stddef.h>
 
-#include "hs/config.h"
+#include "hs/ctx.h"
 #include "hs/err.h"
-#include "hs/password.h"
 #include "hs/redis.h"
 #include "hs/store.h"
 
 struct hs_route;
-
-/* The single context of a process; nothing else is mutable and global. */
-typedef struct hs_ctx {
-    hs_config_t cfg;
-    const char *app_name;
-    hs_store_t *store;
-    hs_redis_t *redis;
-    unsigned char key[128]; /* token signing key */
-    size_t keylen;
-    hs_argon2_params_t argon2;
-    /* A hash of a random password, verified against when a login names no
-     * user, so unknown users cost the same time as wrong passwords. Made at
-     * the first login (argon2id needs 19 MiB while hashing: apps that never
-     * log anyone in keep a small footprint). */
-    char dummy_hash[HS_PASSWORD_HASH_MAX];
-    int log_fd;  /* access log */
-    void *magic; /* libmagic cookie, opened on first use */
-} hs_ctx_t;
 
 /* A command an app runs instead of serving (`hs-files cleanup` for cron);
  * returns the process exit status. */

@@ -4,8 +4,7 @@
 #ifndef HS_AUTH_H
 #define HS_AUTH_H
 
-#include "hs/app.h"
-#include "hs/http.h"
+#include "hs/ctx.h"
 #include "hs/store.h"
 #include "hs/token.h"
 
@@ -56,9 +55,6 @@ int hs_auth_revoked(hs_ctx_t *ctx, const char *user_id, const char *sid);
  * -1 when Redis cannot tell. */
 int hs_auth_revoked_many(hs_ctx_t *ctx, const char *const *users, const char *const *sids, size_t n,
                          unsigned char *revoked);
-
-/* Authenticates req from "Authorization: Bearer" into req->auth. */
-int hs_auth_request(hs_req_t *req, hs_err_t *err);
 
 /* Revokes one session of user_id; its access tokens stop working at once. */
 int hs_auth_revoke_session(hs_ctx_t *ctx, const char *user_id, const char *sid, hs_err_t *err);

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "hs/app.h"
+#include "hs/ctx.h"
 #include "hs/arena.h"
 #include "hs/err.h"
 #include "hs/multipart.h"

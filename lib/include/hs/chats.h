@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "hs/app.h"
+#include "hs/ctx.h"
 #include "hs/store.h"
 
 /* What a client asks for when it creates a chat. */

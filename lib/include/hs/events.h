@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hs/app.h"
+#include "hs/ctx.h"
 
 #define HS_EV_PREFIX "hs:ev:"
 /* The last event id given out (ids are global across streams). */

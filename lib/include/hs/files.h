@@ -1,12 +1,11 @@
 /* Files: uploads (chunked and tus share one model), completion, access,
- * downloads and expiry. The FastCGI specifics stay in fcgi-apps/files. */
+ * downloads and expiry. Serving the bytes over HTTP is hs/files_send.h. */
 #ifndef HS_FILES_H
 #define HS_FILES_H
 
 #include <cjson/cJSON.h>
 
-#include "hs/app.h"
-#include "hs/http.h"
+#include "hs/ctx.h"
 #include "hs/multipart.h"
 #include "hs/store.h"
 
@@ -92,20 +91,6 @@ int hs_files_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
 int hs_files_cleanup(hs_ctx_t *ctx, int64_t now, size_t *uploads, size_t *files, hs_err_t *err);
 
 /* JSON views; the caller owns the result. */
-/* Replies with f's bytes through the web server: lighttpd and Apache
- * (X-Sendfile) or nginx (X-Accel-Redirect, to an internal location at the
- * same path) serve them with sendfile(), Range, ETag and conditional
- * requests. Always with nosniff and Content-Security-Policy: sandbox; as an
- * attachment unless ?inline=1 asks for a passive type (images but SVG,
- * audio, video, PDF, text/plain); active types go as octet-stream. */
-void hs_files_send(hs_req_t *req, const hs_file_t *f);
-
-/* With download_origin set, a browser navigation (Sec-Fetch-Mode: navigate
- * or Sec-Fetch-Dest: document, iframe, frame, embed, object) to a download
- * on another Host is answered 307 to the same path on the download origin:
- * 1 when it replied so, 0 to serve the request here. */
-int hs_files_redirect_download(hs_req_t *req);
-
 cJSON *hs_file_json(const hs_file_t *f);
 cJSON *hs_upload_json(const hs_upload_t *u, const int64_t *received, size_t n);
 

@@ -97,6 +97,10 @@ void hs_reply_error(hs_req_t *req, const hs_err_t *e);
 void hs_reply_fail(hs_req_t *req, int rc, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Authenticates req from "Authorization: Bearer" into req->auth (the
+ * token itself is checked by hs_auth_verify). */
+int hs_auth_request(hs_req_t *req, hs_err_t *err);
+
 /* Matches the request against routes: runs the handler, or answers 404,
  * 405 with Allow, a CORS preflight, or 401 for an unauthenticated request. */
 void hs_http_dispatch(hs_req_t *req, const hs_route_t *routes, size_t n);
@@ -112,5 +116,14 @@ char *hs_url_decode(hs_arena_t *a, const char *s, size_t n, int plus);
 /* Parses query into req->qnames/qvalues (called by the app loop; exposed
  * for unit tests). */
 int hs_req_parse_query(hs_req_t *req, const char *query);
+
+/* ?limit= in 1..max, default def. */
+int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit);
+
+/* ?limit= (1..100, default 20) and ?cursor= (an id, or absent) of a page. */
+int hs_req_page_or_reply(hs_req_t *req, int *limit, const char **cursor);
+
+/* ms as an RFC 7231 date into out[32]. */
+void hs_http_date(int64_t ms, char out[32]);
 
 #endif

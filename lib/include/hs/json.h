@@ -1,5 +1,6 @@
-/* JSON in and out (cJSON): body parsing and typed field validation that
- * reply with a clear error in one step, and output helpers. Each *_or_reply
+/* JSON request bodies (cJSON): body parsing and typed field validation that
+ * reply with a clear error in one step (the HTTP layer; the checks on plain
+ * values sit below, in hs/util.h and hs/json_util.h). Each *_or_reply
  * returns 0 when the value is good, non-zero after it has replied. */
 #ifndef HS_JSON_H
 #define HS_JSON_H
@@ -9,13 +10,7 @@
 #include <stdint.h>
 
 #include "hs/http.h"
-
-/* Scans a raw JSON text before parsing: HS_JSON_NUL for a NUL byte
- * anywhere or a \u0000 escape in a string (C strings would end there, so
- * what is checked would not be what was sent), HS_JSON_CONTROL for another
- * unescaped control character inside a string; 0 otherwise. */
-enum { HS_JSON_NUL = 1, HS_JSON_CONTROL = 2 };
-int hs_json_scan(const char *buf, size_t len);
+#include "hs/json_util.h"
 
 /* Parses the body as a JSON object (limit: config max_json_body); the
  * object is owned by req. Replies 413, 400 invalid_json or 400 not_an_object. */
@@ -41,19 +36,5 @@ int hs_json_int_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int
 /* An object field; absent and !required: *out = NULL. */
 int hs_json_object_or_reply(hs_req_t *req, const cJSON *obj, const char *field, int required,
                             const cJSON **out);
-
-/* ?limit= in 1..max, default def. */
-int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit);
-
-/* ?limit= (1..100, default 20) and ?cursor= (an id, or absent) of a page. */
-int hs_req_page_or_reply(hs_req_t *req, int *limit, const char **cursor);
-
-/* Number of Unicode characters in s, or -1 when s is not valid UTF-8. */
-long hs_utf8_len(const char *s);
-
-/* Adds key: ISO-8601 time of ms (null for 0). */
-void hs_json_add_time(cJSON *obj, const char *key, int64_t ms);
-/* Adds key: s, or null when s is NULL. */
-void hs_json_add_string_or_null(cJSON *obj, const char *key, const char *s);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "hs/app.h"
+#include "hs/ctx.h"
 #include "hs/store.h"
 
 #define HS_MAX_ATTACHMENTS 10

@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "hs/app.h"
+#include "hs/ctx.h"
 #include "hs/store.h"
 
 /* Creates a link to file_id (which owner must own). expires_in seconds

@@ -23,9 +23,6 @@ int hs_tus_metadata(hs_arena_t *a, const char *header, const char *key, const ch
  * with too_many_parts, duplicate_part). */
 int hs_tus_final_parts(hs_arena_t *a, const char *header, char ***ids, size_t *n, hs_err_t *err);
 
-/* ms as an RFC 7231 date into out[32]. */
-void hs_http_date(int64_t ms, char out[32]);
-
 /* Creates a tus upload of length bytes for owner. concat is the
  * Upload-Concat header or NULL; a final upload is assembled from its
  * partial uploads at once and finished into a file (*file set, *finished=1).

@@ -4,7 +4,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "hs/app.h"
+#include "hs/ctx.h"
 #include "hs/store.h"
 
 /* The full view of u; self adds email, settings and updated_at. Caller owns

@@ -69,6 +69,9 @@ int hs_content_type_active(const char *ct);
 /* The code point at *p (not at its NUL end), advancing *p past it; -1 on
  * malformed UTF-8 (overlong, surrogate, beyond U+10FFFF, cut short). */
 long hs_utf8_next(const char **p);
+/* Number of Unicode characters in s, or -1 when s is not valid UTF-8. */
+long hs_utf8_len(const char *s);
+
 enum { HS_TEXT_MULTILINE = 1, HS_TEXT_ALLOW_INVISIBLE = 2 };
 enum { HS_TEXT_BAD_UTF8 = -1, HS_TEXT_CONTROL = -2, HS_TEXT_BIDI = -3, HS_TEXT_INVISIBLE = -4 };
 int hs_text_check(const char *s, unsigned flags);

@@ -8,7 +8,7 @@
 
 #include "hs/events.h"
 #include "hs/files.h"
-#include "hs/json.h"
+#include "hs/json_util.h"
 #include "hs/log.h"
 #include "hs/ratelimit.h"
 #include "hs/users.h"

@@ -6,7 +6,7 @@
 #include "hs/chats.h"
 #include "hs/events.h"
 #include "hs/files.h"
-#include "hs/json.h"
+#include "hs/json_util.h"
 #include "hs/ratelimit.h"
 
 static int message_not_found(hs_err_t *err)

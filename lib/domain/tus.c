@@ -81,14 +81,6 @@ int hs_tus_final_parts(hs_arena_t *a, const char *header, char ***ids, size_t *n
     return 0;
 }
 
-void hs_http_date(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
 /* Assembles a final upload from its partial uploads, in the kernel. */
 static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *concat,
                         hs_upload_req_t *r, hs_upload_t *out, hs_file_t *file, int *finished,

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "hs/files.h"
-#include "hs/json.h"
+#include "hs/json_util.h"
 #include "hs/password.h"
 #include "hs/ratelimit.h"
 

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hs/auth.h"
 #include "hs/http.h"
@@ -93,6 +94,22 @@ static int preflight(hs_req_t *req, const char *allow, const char *origin, int c
         hs_reply_header(req, "Access-Control-Max-Age", "600");
     }
     return 0;
+}
+
+int hs_auth_request(hs_req_t *req, hs_err_t *err)
+{
+    const char *h = hs_req_header(req, "HTTP_AUTHORIZATION");
+    if (!h || !*h) {
+        hs_err_set(err, HS_EAUTH, "missing_token", "This endpoint needs an access token");
+        hs_err_hint(err, "send Authorization: Bearer <access_token>");
+        return HS_EAUTH;
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return hs_err_set(err, HS_EAUTH, "invalid_token", "Use the Bearer authorization scheme");
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    return hs_auth_verify(req->ctx, tok, &req->auth, err);
 }
 
 void hs_http_dispatch(hs_req_t *req, const hs_route_t *routes, size_t n)

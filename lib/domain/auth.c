@@ -452,22 +452,6 @@ done:
     return rc;
 }
 
-int hs_auth_request(hs_req_t *req, hs_err_t *err)
-{
-    const char *h = hs_req_header(req, "HTTP_AUTHORIZATION");
-    if (!h || !*h) {
-        hs_err_set(err, HS_EAUTH, "missing_token", "This endpoint needs an access token");
-        hs_err_hint(err, "send Authorization: Bearer <access_token>");
-        return HS_EAUTH;
-    }
-    if (strncasecmp(h, "Bearer ", 7) != 0)
-        return hs_err_set(err, HS_EAUTH, "invalid_token", "Use the Bearer authorization scheme");
-    const char *tok = h + 7;
-    while (*tok == ' ')
-        tok++;
-    return hs_auth_verify(req->ctx, tok, &req->auth, err);
-}
-
 int hs_auth_revoke_session(hs_ctx_t *ctx, const char *user_id, const char *sid, hs_err_t *err)
 {
     hs_arena_t a = {0};

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "hs/files.h"
-#include "hs/json.h"
+#include "hs/json_util.h"
 #include "hs/util.h"
 
 cJSON *hs_user_brief_json(const hs_user_t *u)

@@ -338,3 +338,14 @@ int hs_text_check(const char *s, unsigned flags)
     }
     return 0;
 }
+
+long hs_utf8_len(const char *s)
+{
+    long n = 0;
+    while (*s) {
+        if (hs_utf8_next(&s) < 0)
+            return -1;
+        n++;
+    }
+    return n;
+}

@@ -1,8 +1,6 @@
 /* Requests and replies on top of libfcgi. */
 #include "hs/http.h"
 
-#include "hs/log.h"
-
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcgiapp.h>
@@ -10,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hs/log.h"
+#include "hs/util.h"
 
 static const char *reason(int status)
 {
@@ -329,4 +329,41 @@ void hs_reply_fail(hs_req_t *req, int rc, const char *code, const char *fmt, ...
         va_end(ap);
     }
     hs_reply_error(req, &e);
+}
+
+int hs_req_limit_or_reply(hs_req_t *req, int def, int max, int *limit)
+{
+    const char *v = hs_req_query(req, "limit");
+    *limit = def;
+    if (!v)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 1 || n > max) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_value", "limit must be an integer from 1 to %d",
+                      max);
+        return -1;
+    }
+    *limit = (int)n;
+    return 0;
+}
+
+int hs_req_page_or_reply(hs_req_t *req, int *limit, const char **cursor)
+{
+    *cursor = hs_req_query(req, "cursor");
+    if (hs_req_limit_or_reply(req, 20, 100, limit))
+        return -1;
+    if (*cursor && !hs_id_valid(*cursor)) {
+        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
+        return -1;
+    }
+    return 0;
+}
+
+void hs_http_date(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "hs/events.h"
-#include "hs/json.h"
+#include "hs/json_util.h"
 #include "hs/messages.h"
 #include "hs/ratelimit.h"
 
