@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hs/chats.h"
 #include "hs/delivery.h"
 #include "hs/events.h"
 #include "hs/json.h"
@@ -75,7 +76,7 @@ static int stream_keys(hs_req_t *req, const char *user_id, const char ***keys, s
 {
     hs_chat_ref_t *chats;
     size_t nchats;
-    int rc = hs_store_member_chats(req->ctx->store, user_id, req->arena, &chats, &nchats, err);
+    int rc = hs_chat_memberships(req->ctx, req->arena, user_id, &chats, &nchats, err);
     if (rc)
         return rc;
     *keys = hs_arena_alloc(req->arena, (nchats + 1) * sizeof **keys);
