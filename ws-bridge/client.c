@@ -12,8 +12,10 @@
  * membership of the chat, so it holds for any number of chats in memory
  * the membership already takes.
  *
- * The loop validates and throttles; what needs the store or Redis runs on
- * the thread pool (work.c): the run_* functions below execute on a worker
+ * The loop validates and throttles (chat_message excepted: its fields are
+ * checked on the worker by lib's one message rule, hs_message_post, as POST
+ * /messages checks them); what needs the store or Redis runs on the thread
+ * pool (work.c): the run_* functions below execute on a worker
  * thread with its own context and see only their work item. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
