@@ -5,8 +5,8 @@
 #ifndef HS_UPDATES_H
 #define HS_UPDATES_H
 
-#include "hs/app.h"
-#include "hs/events.h"
+#include "hs/arena.h"
+#include "hs/events.h" /* hs_ctx_t, hs_ev_list_t */
 
 /* Reads user_id's events after since into l (at most limit; free it with
  * hs_event_list_free(), also after a failure), waiting up to block_ms for
