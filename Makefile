@@ -188,7 +188,7 @@ FUZZ_LIB_A   := $(FUZZ_BUILD)/libhypersend.a
 # would reach the store, Redis or a socket are redirected to its stubs.
 FUZZ_EXTRA_ws_client := $(FUZZ_BUILD)/ws-bridge/client.o
 FUZZ_LDEXTRA_ws_client := $(foreach f,hs_redis_argv hs_redis_reply_free hs_chat_read \
-        hs_message_send hs_auth_verify hs_p2p_peer hs_p2p_progress,-Wl,--wrap=$(f)) \
+        hs_message_post hs_auth_verify hs_p2p_peer hs_p2p_progress,-Wl,--wrap=$(f)) \
         $(shell pkg-config --libs $(BRIDGE_PKGS) 2>/dev/null)
 
 .PHONY: fuzz-build fuzz fuzz-smoke fuzz-clean

@@ -12,8 +12,10 @@
  * membership of the chat, so it holds for any number of chats in memory
  * the membership already takes.
  *
- * The loop validates and throttles; what needs the store or Redis runs on
- * the thread pool (work.c): the run_* functions below execute on a worker
+ * The loop validates and throttles (chat_message excepted: its fields are
+ * checked on the worker by lib's one message rule, hs_message_post, as POST
+ * /messages checks them); what needs the store or Redis runs on the thread
+ * pool (work.c): the run_* functions below execute on a worker
  * thread with its own context and see only their work item. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -127,11 +129,6 @@ static int submit(hs_bridge_t *b, hs_conn_t *c, cJSON *o, const char *ref, hs_wo
     if (hs_work_submit(b, c, w))
         rate_limited(b, c, ref, "Too many events are waiting for an answer; slow down");
     return 1;
-}
-
-static void err_reply(hs_bridge_t *b, hs_conn_t *c, const char *ref, const hs_err_t *err)
-{
-    hs_client_error(b, c, ref, err->code ? err->code : "error", err->message);
 }
 
 /* A string field, or NULL (absent). *bad is set when present but not a string. */
@@ -260,53 +257,16 @@ static int on_presence(hs_bridge_t *b, hs_conn_t *c, cJSON *o, const char *ref)
     return submit(b, c, o, ref, hs_presence_query, NULL, chat_id);
 }
 
-/* The string field name of a chat_message, checked with the codes POST
- * /messages answers (missing_field, wrong_type, invalid_value); 0 or -1
- * after an error event. */
-static int message_field(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *ref,
-                         const char *name, int required, const char **out)
-{
-    char msg[96];
-    int bad = 0;
-    *out = str_field(o, name, &bad);
-    if (bad) {
-        snprintf(msg, sizeof msg, "The field '%s' must be a string", name);
-        hs_client_error(b, c, ref, "wrong_type", msg);
-        return -1;
-    }
-    if (required && !*out) {
-        snprintf(msg, sizeof msg, "The field '%s' is required", name);
-        hs_client_error(b, c, ref, "missing_field", msg);
-        return -1;
-    }
-    if (*out && (!**out || strlen(*out) > (strcmp(name, "content") ? 64 : 1u << 24))) {
-        snprintf(msg, sizeof msg, "The field '%s' is empty or too long", name);
-        hs_client_error(b, c, ref, "invalid_value", msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* Worker: stores the message (membership is checked by lib, as for POST
- * /messages). The fields were checked on the loop. */
+/* Worker: reads, checks and stores the message with the one rule POST
+ * /messages uses too (hs_message_post: same checks, same codes, same rate
+ * limit, membership). */
 static void run_chat_message(hs_ctx_t *ctx, hs_work_t *w)
 {
-    const cJSON *o = w->ev;
-    const char *content = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "content"));
-    const char *client_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "client_id"));
-    const char *reply_to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "reply_to"));
-    const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "file_ids"), *f;
-    const char *files[HS_MAX_ATTACHMENTS];
-    size_t nfiles = 0;
-    if (cJSON_IsArray(att))
-        cJSON_ArrayForEach(f, att) if (nfiles < HS_MAX_ATTACHMENTS) files[nfiles++] =
-            f->valuestring;
     hs_arena_t a = {0};
     hs_err_t err = {0};
     hs_message_t m;
     int existed = 0;
-    if (hs_message_send(ctx, &a, w->user_id, w->chat_id, content, reply_to, files, nfiles,
-                        client_id, &m, &existed, &err)) {
+    if (hs_message_post(ctx, &a, w->user_id, w->ev, &m, &existed, &err)) {
         hs_work_error(w, err.code ? err.code : "error", err.message);
     } else {
         cJSON *r = hs_work_obj(w, "ack");
@@ -321,34 +281,7 @@ static void run_chat_message(hs_ctx_t *ctx, hs_work_t *w)
 
 static int on_chat_message(hs_bridge_t *b, hs_conn_t *c, cJSON *o, const char *ref)
 {
-    const char *chat_id, *content, *client_id, *reply_to;
-    if (message_field(b, c, o, ref, "chat_id", 1, &chat_id) ||
-        message_field(b, c, o, ref, "content", 1, &content) ||
-        message_field(b, c, o, ref, "client_id", 0, &client_id) ||
-        message_field(b, c, o, ref, "reply_to", 0, &reply_to))
-        return 0;
-    const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "file_ids");
-    if (att && !cJSON_IsNull(att)) {
-        const cJSON *f;
-        int strings = cJSON_IsArray(att);
-        cJSON_ArrayForEach(f, att) strings = strings && cJSON_IsString(f);
-        if (!strings) {
-            hs_client_error(b, c, ref, "wrong_type", "file_ids must be an array of file ids");
-            return 0;
-        }
-        if (cJSON_GetArraySize(att) > HS_MAX_ATTACHMENTS) {
-            hs_client_error(b, c, ref, "invalid_value", "A message holds at most 10 files");
-            return 0;
-        }
-    }
-    hs_err_t cerr = {0};
-    if (hs_message_content_check(content, &cerr)) {
-        err_reply(b, c, ref, &cerr);
-        return 0;
-    }
-    /* the store says chat_not_found for a chat id that is not one (as
-     * POST /messages does): the id is copied only when well formed */
-    return submit(b, c, o, ref, run_chat_message, NULL, hs_id_valid(chat_id) ? chat_id : "");
+    return submit(b, c, o, ref, run_chat_message, NULL, NULL);
 }
 
 /* Worker: checks the new token (signature, claims, denylist). */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "hs/chats.h"
 #include "hs/delivery.h"
 #include "hs/log.h"
 
@@ -315,7 +316,7 @@ static int user_load(hs_bridge_t *b, hs_buser_t *u)
     hs_chat_ref_t *refs;
     size_t n;
     hs_err_t err = {0};
-    int rc = hs_store_member_chats(b->ctx.store, u->id, &a, &refs, &n, &err);
+    int rc = hs_chat_memberships(&b->ctx, &a, u->id, &refs, &n, &err);
     if (!rc) {
         hs_map_t keep = {0};
         for (size_t i = 0; !rc && i < n; i++)
@@ -492,7 +493,7 @@ static void membership(hs_bridge_t *b, hs_chan_t *ch, const hs_ev_t *ev, const c
         hs_arena_t a = {0};
         hs_chat_t chat;
         hs_err_t err = {0};
-        int presence = hs_store_chat_get(b->ctx.store, d.chat_id, NULL, 0, &a, &chat, &err) == 0 &&
+        int presence = hs_chat_get(&b->ctx, &a, d.chat_id, &chat, &err) == 0 &&
                        wants_presence(b, chat.kind, chat.member_count);
         left_forget(u, d.chat_id);
         if (user_join(b, u, d.chat_id, presence) == 0)
@@ -641,9 +642,8 @@ static int replay(hs_bridge_t *b, hs_conn_t *c)
                 hs_arena_t ca = {0};
                 hs_chat_t chat;
                 hs_err_t cerr = {0};
-                int presence =
-                    hs_store_chat_get(b->ctx.store, dev.chat_id, NULL, 0, &ca, &chat, &cerr) == 0 &&
-                    wants_presence(b, chat.kind, chat.member_count);
+                int presence = hs_chat_get(&b->ctx, &ca, dev.chat_id, &chat, &cerr) == 0 &&
+                               wants_presence(b, chat.kind, chat.member_count);
                 hs_arena_free(&ca);
                 if (user_join(b, u, dev.chat_id, presence) == 0) {
                     rc = 1;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "hs/chats.h"
 #include "hs/log.h"
 
 #define ALIVE_TTL "30"
@@ -100,7 +101,7 @@ void hs_presence_query(hs_ctx_t *ctx, hs_work_t *w)
     hs_arena_t a = {0};
     hs_member_page_t page;
     hs_err_t err = {0};
-    if (hs_store_member_page(ctx->store, w->chat_id, NULL, QUERY_MAX, &a, &page, &err)) {
+    if (hs_chat_members(ctx, &a, w->user_id, w->chat_id, NULL, QUERY_MAX, &page, &err)) {
         hs_work_error(w, err.code ? err.code : "internal_error", err.message);
         hs_arena_free(&a);
         return;

@@ -48,14 +48,9 @@ static hs_ctx_t *worker_ctx(hs_bridge_t *b)
     hs_ctx_t *t = malloc(sizeof *t);
     if (!t)
         return NULL;
-    *t = b->ctx; /* config and key are read-only once the bridge runs */
-    t->store = NULL;
-    t->magic = NULL;
     hs_err_t err = {0};
-    if (hs_store_open(&t->store, &t->cfg, &err) ||
-        !(t->redis = hs_redis_new(t->cfg.redis_host, (int)t->cfg.redis_port,
-                                  (int)t->cfg.redis_timeout_ms))) {
-        hs_store_close(t->store);
+    if (hs_ctx_open_thread(t, &b->ctx, &err)) {
+        hs_ctx_close_thread(t);
         free(t);
         return NULL;
     }
@@ -67,8 +62,7 @@ static hs_ctx_t *worker_ctx(hs_bridge_t *b)
     }
     uv_mutex_unlock(&b->workers_lock);
     if (!p) {
-        hs_redis_free(t->redis);
-        hs_store_close(t->store);
+        hs_ctx_close_thread(t);
         free(t);
         return NULL;
     }
@@ -222,8 +216,7 @@ void hs_work_init(hs_bridge_t *b)
 void hs_work_shutdown(hs_bridge_t *b)
 {
     for (size_t i = 0; i < b->nworkers; i++) {
-        hs_redis_free(b->workers[i]->redis);
-        hs_store_close(b->workers[i]->store);
+        hs_ctx_close_thread(b->workers[i]);
         free(b->workers[i]);
     }
     free(b->workers);

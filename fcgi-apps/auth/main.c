@@ -245,8 +245,8 @@ static void on_sessions(hs_req_t *req)
     int limit;
     if (hs_req_limit_or_reply(req, 100, 100, &limit))
         return;
-    if (hs_store_session_list(req->ctx->store, req->auth.sub, hs_req_query(req, "cursor"), limit,
-                              req->arena, &page, &err)) {
+    if (hs_auth_sessions(req->ctx, req->arena, req->auth.sub, hs_req_query(req, "cursor"), limit,
+                         &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }

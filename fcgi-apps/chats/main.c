@@ -110,14 +110,7 @@ static void on_list(hs_req_t *req)
     hs_err_t err;
     if (hs_req_limit_or_reply(req, 20, 100, &limit))
         return;
-    /* "<20 digits of activity time>_<chat id>" */
-    if (cursor && (strlen(cursor) != 20 + 1 + HS_ID_LEN || strspn(cursor, "0123456789") != 20 ||
-                   cursor[20] != '_' || !hs_id_valid(cursor + 21))) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
-        return;
-    }
-    if (hs_store_chat_page(req->ctx->store, req->auth.sub, cursor, limit, req->arena, &page,
-                           &err)) {
+    if (hs_chat_list(req->ctx, req->arena, req->auth.sub, cursor, limit, &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }
@@ -192,13 +185,11 @@ static void on_members(hs_req_t *req)
 {
     const char *id = hs_req_param(req, "id"), *cursor;
     int limit;
-    hs_chat_t c;
     hs_member_page_t page;
     hs_err_t err;
     if (hs_req_page_or_reply(req, &limit, &cursor))
         return;
-    if (hs_chat_load(req->ctx, req->arena, req->auth.sub, id, &c, &err) ||
-        hs_store_member_page(req->ctx->store, id, cursor, limit, req->arena, &page, &err)) {
+    if (hs_chat_members(req->ctx, req->arena, req->auth.sub, id, cursor, limit, &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }

@@ -5,22 +5,6 @@
 #include "hs/json.h"
 #include "hs/messages.h"
 
-/* Message text: 1 character or more, no control characters but tab and
- * newlines (search marks its hits with \x02 and \x03; C1 controls can
- * drive terminals). The byte limit is
- * the domain's (413). */
-static int content_or_reply(hs_req_t *req, const cJSON *body, const char **content)
-{
-    hs_err_t err;
-    if (hs_json_string_or_reply(req, body, "content", 1, 1, 1 << 24, content))
-        return -1;
-    if (hs_message_content_check(*content, &err)) {
-        hs_reply_error(req, &err);
-        return -1;
-    }
-    return 0;
-}
-
 static void reply_message(hs_req_t *req, int status, const hs_message_t *m)
 {
     hs_reply_json(req, status, hs_message_json(m));
@@ -29,20 +13,14 @@ static void reply_message(hs_req_t *req, int status, const hs_message_t *m)
 void on_message_send(hs_req_t *req)
 {
     cJSON *body;
-    const char *chat_id, *content, *reply_to, *client_id, **files;
-    size_t nfiles;
-    if (hs_json_body_or_reply(req, &body) ||
-        hs_json_string_or_reply(req, body, "chat_id", 1, 1, 64, &chat_id) ||
-        content_or_reply(req, body, &content) ||
-        hs_json_string_or_reply(req, body, "reply_to", 0, 1, 64, &reply_to) ||
-        hs_json_string_or_reply(req, body, "client_id", 0, 1, 64, &client_id) ||
-        id_list_or_reply(req, body, "file_ids", HS_MAX_ATTACHMENTS, &files, &nfiles))
+    if (hs_json_body_or_reply(req, &body))
         return;
+    /* every rule of the body is the domain's: chat_message over the
+     * WebSocket answers the very same codes */
     hs_message_t m;
     int existed;
     hs_err_t err;
-    if (hs_message_send(req->ctx, req->arena, req->auth.sub, chat_id, content, reply_to, files,
-                        nfiles, client_id, &m, &existed, &err))
+    if (hs_message_post(req->ctx, req->arena, req->auth.sub, body, &m, &existed, &err))
         hs_reply_error(req, &err);
     else
         reply_message(req, existed ? 200 : 201, &m);
@@ -78,7 +56,9 @@ void on_message_edit(hs_req_t *req)
     const char *content;
     hs_message_t m;
     hs_err_t err;
-    if (hs_json_body_or_reply(req, &body) || content_or_reply(req, body, &content))
+    /* the content's rule (hs_message_content_check) is the domain's */
+    if (hs_json_body_or_reply(req, &body) ||
+        hs_json_string_or_reply(req, body, "content", 1, 0, 1 << 24, &content))
         return;
     if (hs_message_edit(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "id"), content, &m,
                         &err))

@@ -37,8 +37,7 @@ static void on_list(hs_req_t *req)
     hs_err_t err;
     if (hs_req_page_or_reply(req, &limit, &cursor))
         return;
-    if (hs_store_file_page(req->ctx->store, req->auth.sub, cursor, limit, hs_now_ms(), req->arena,
-                           &page, &err)) {
+    if (hs_files_list(req->ctx, req->arena, req->auth.sub, cursor, limit, &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }

@@ -135,8 +135,7 @@ void on_upload_status(hs_req_t *req)
     int64_t *have;
     size_t n;
     hs_err_t err;
-    if (hs_files_upload_get(req->ctx, req->arena, req->auth.sub, id, &up, &err) ||
-        hs_store_chunk_list(req->ctx->store, id, req->arena, &have, &n, &err))
+    if (hs_files_upload_status(req->ctx, req->arena, req->auth.sub, id, &up, &have, &n, &err))
         hs_reply_error(req, &err);
     else
         hs_reply_json(req, 200, hs_upload_json(&up, have, n));

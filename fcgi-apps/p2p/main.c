@@ -131,25 +131,11 @@ static void on_history(hs_req_t *req)
 {
     int limit;
     const char *cursor, *state = hs_req_query(req, "state");
-    static const char *const states[] = {"pending", "accepted", "transferring", "completed",
-                                         "failed",  "rejected", "cancelled",    "expired"};
     if (hs_req_page_or_reply(req, &limit, &cursor))
         return;
-    int known = !state;
-    for (size_t i = 0; state && i < sizeof states / sizeof *states; i++)
-        known |= strcmp(state, states[i]) == 0;
-    if (!known) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_value", "state must be one of the transfer states");
-        return;
-    }
-    if (cursor && !hs_id_valid(cursor)) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "This cursor is not one we gave out");
-        return;
-    }
     hs_transfer_page_t page;
     hs_err_t err;
-    if (hs_store_transfer_page(req->ctx->store, req->auth.sub, state, cursor, limit, req->arena,
-                               &page, &err)) {
+    if (hs_p2p_list(req->ctx, req->arena, req->auth.sub, state, cursor, limit, &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }
@@ -170,7 +156,7 @@ static void on_blocks(hs_req_t *req)
     char **ids;
     size_t n;
     hs_err_t err;
-    if (hs_store_p2p_block_list(req->ctx->store, req->auth.sub, req->arena, &ids, &n, &err)) {
+    if (hs_p2p_blocks(req->ctx, req->arena, req->auth.sub, &ids, &n, &err)) {
         hs_reply_error(req, &err);
         return;
     }

@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "hs/auth.h"
-#include "hs/chats.h"
 #include "hs/json.h"
 #include "hs/users.h"
 
@@ -34,50 +33,17 @@ static int own_id_or_reply(hs_req_t *req, const char *id)
 static void on_update(hs_req_t *req)
 {
     const char *id = hs_req_param(req, "id");
-    cJSON *body;
-    const cJSON *settings;
-    const char *display_name, *bio, *avatar;
-    if (own_id_or_reply(req, id) || hs_json_body_or_reply(req, &body) ||
-        hs_json_text_or_reply(req, body, "display_name", 0, 0, 64, 0, &display_name) ||
-        hs_json_string_or_reply(req, body, "bio", 0, 0, 500, &bio) ||
-        hs_json_string_or_reply(req, body, "avatar_file_id", 0, 24, 24, &avatar) ||
-        hs_json_object_or_reply(req, body, "settings", 0, &settings))
-        return;
-    if (avatar && !hs_id_valid(avatar)) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_value", "avatar_file_id must be a file id");
-        return;
-    }
-    hs_user_t u;
+    cJSON *body, *o;
+    hs_profile_req_t r = {0};
     hs_err_t err;
-    if ((avatar && hs_user_avatar_check(req->ctx, req->arena, id, avatar, &err)) ||
-        hs_store_user_get(req->ctx->store, id, req->arena, &u, &err)) {
-        hs_reply_error(req, &err);
+    if (own_id_or_reply(req, id) || hs_json_body_or_reply(req, &body) ||
+        hs_json_text_or_reply(req, body, "display_name", 0, 0, 64, 0, &r.display_name) ||
+        hs_json_string_or_reply(req, body, "bio", 0, 0, 500, &r.bio) ||
+        hs_json_string_or_reply(req, body, "avatar_file_id", 0, 24, 24, &r.avatar) ||
+        hs_json_object_or_reply(req, body, "settings", 0, &r.settings))
         return;
-    }
-    if (display_name)
-        u.display_name = display_name;
-    if (bio)
-        u.bio = bio;
-    if (cJSON_HasObjectItem(body, "avatar_file_id"))
-        u.avatar_file_id = avatar; /* null clears it */
-    if (settings && hs_chat_adds_setting_check(settings, &err)) {
-        hs_reply_error(req, &err);
-        return;
-    }
-    if (settings) {
-        char *s = cJSON_PrintUnformatted(settings);
-        size_t n = s ? strlen(s) : 0;
-        u.settings = hs_arena_strdup(req->arena, s ? s : "{}");
-        cJSON_free(s);
-        if (n > 8192) {
-            hs_reply_fail(req, HS_ETOOBIG, "settings_too_large", "settings must be under 8 KiB");
-            return;
-        }
-    }
-    u.updated_at = hs_now_ms();
-    cJSON *o;
-    if (hs_store_user_update_profile(req->ctx->store, &u, &err) ||
-        hs_user_profile(req->ctx, req->arena, id, id, &o, &err))
+    r.set_avatar = cJSON_HasObjectItem(body, "avatar_file_id");
+    if (hs_user_update_profile(req->ctx, req->arena, id, &r, &o, &err))
         hs_reply_error(req, &err);
     else
         hs_reply_json(req, 200, o);
@@ -89,18 +55,9 @@ static void on_search(hs_req_t *req)
     int limit;
     if (hs_req_limit_or_reply(req, 20, 100, &limit))
         return;
-    long qlen = q ? hs_utf8_len(q) : -1;
-    if (qlen < 1 || qlen > 64) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_value", "q must have 1 to 64 characters");
-        return;
-    }
-    if (cursor && strlen(cursor) > 64) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
-        return;
-    }
     hs_user_page_t page;
     hs_err_t err;
-    if (hs_store_user_search(req->ctx->store, q, cursor, limit, req->arena, &page, &err))
+    if (hs_user_search(req->ctx, req->arena, q, cursor, limit, &page, &err))
         hs_reply_error(req, &err);
     else
         hs_reply_json(req, 200, hs_user_page_json(&page));
@@ -132,14 +89,12 @@ static void follow_list(hs_req_t *req, int followers)
 {
     const char *id = hs_req_param(req, "id"), *cursor;
     int limit;
-    hs_user_t u;
     hs_user_page_t page;
     hs_err_t err;
     if (hs_req_page_or_reply(req, &limit, &cursor))
         return;
-    if (hs_user_visible(req->ctx, req->arena, req->auth.sub, id, &u, &err) ||
-        hs_store_follow_page(req->ctx->store, id, followers, cursor, limit, req->arena, &page,
-                             &err))
+    if (hs_user_follow_page(req->ctx, req->arena, req->auth.sub, id, followers, cursor, limit,
+                            &page, &err))
         hs_reply_error(req, &err);
     else
         hs_reply_json(req, 200, hs_user_page_json(&page));

@@ -71,7 +71,7 @@ const hs_conf_key_t hs_config_keys[] = {
      "How downloads are handed to the web server: X-Sendfile (lighttpd, Apache) or "
      "X-Accel-Redirect (nginx)"},
     {"max_message_length", I(max_message_length), "16384", 1, 1048576,
-     "Largest message content in bytes (413 beyond)"},
+     "Largest message content in characters (Unicode code points; 413 beyond)"},
     {"chat_member_limit", I(chat_member_limit), "10000", 2, 10000000, "Most members in one chat"},
     {"message_burst", I(message_burst), "30", 1, 100000,
      "Messages a user may send at once before the rate applies"},

@@ -535,3 +535,9 @@ int hs_auth_set_disabled(hs_ctx_t *ctx, hs_arena_t *a, const char *admin_id, con
         return rc;
     return hs_store_user_set_disabled(ctx->store, target_id, disabled, hs_now_ms(), err);
 }
+
+int hs_auth_sessions(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, const char *cursor,
+                     int limit, hs_session_page_t *out, hs_err_t *err)
+{
+    return hs_store_session_list(ctx->store, user_id, cursor, limit, a, out, err);
+}

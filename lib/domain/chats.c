@@ -441,3 +441,35 @@ cJSON *hs_member_json(const hs_member_t *m)
     hs_json_add_time(o, "joined_at", m->joined_at);
     return o;
 }
+
+int hs_chat_list(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *cursor, int limit,
+                 hs_chat_page_t *out, hs_err_t *err)
+{
+    if (cursor && (strlen(cursor) != 20 + 1 + HS_ID_LEN || strspn(cursor, "0123456789") != 20 ||
+                   cursor[20] != '_' || !hs_id_valid(cursor + 21)))
+        return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
+    return hs_store_chat_page(ctx->store, viewer, cursor, limit, a, out, err);
+}
+
+int hs_chat_members(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                    const char *cursor, int limit, hs_member_page_t *out, hs_err_t *err)
+{
+    hs_chat_t c;
+    int rc = hs_chat_load(ctx, a, viewer, id, &c, err);
+    if (rc)
+        return rc;
+    return hs_store_member_page(ctx->store, id, cursor, limit, a, out, err);
+}
+
+int hs_chat_memberships(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, hs_chat_ref_t **out,
+                        size_t *n, hs_err_t *err)
+{
+    return hs_store_member_chats(ctx->store, user_id, a, out, n, err);
+}
+
+int hs_chat_get(hs_ctx_t *ctx, hs_arena_t *a, const char *id, hs_chat_t *out, hs_err_t *err)
+{
+    if (!hs_id_valid(id))
+        return hs_err_set(err, HS_ENOTFOUND, "chat_not_found", "No such chat");
+    return hs_store_chat_get(ctx->store, id, NULL, 0, a, out, err);
+}

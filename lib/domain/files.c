@@ -157,6 +157,15 @@ int hs_files_upload_get(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
     return rc;
 }
 
+int hs_files_upload_status(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
+                           hs_upload_t *out, int64_t **have, size_t *n, hs_err_t *err)
+{
+    int rc = hs_files_upload_get(ctx, a, owner, id, out, err);
+    if (rc)
+        return rc;
+    return hs_store_chunk_list(ctx->store, id, a, have, n, err);
+}
+
 static int wrong_size(hs_err_t *err, int64_t n, int64_t expect)
 {
     hs_err_set(err, HS_EINVAL, "wrong_chunk_size", "Chunk %lld must be exactly %lld bytes",
@@ -330,6 +339,12 @@ int hs_files_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
         return rc;
     hs_blob_remove(&ctx->cfg, id);
     return 0;
+}
+
+int hs_files_list(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *cursor, int limit,
+                  hs_file_page_t *out, hs_err_t *err)
+{
+    return hs_store_file_page(ctx->store, owner, cursor, limit, hs_now_ms(), a, out, err);
 }
 
 int hs_files_cleanup(hs_ctx_t *ctx, int64_t now, size_t *uploads, size_t *files, hs_err_t *err)

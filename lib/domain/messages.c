@@ -22,10 +22,68 @@ static void publish_message(hs_ctx_t *ctx, const char *type, const hs_message_t 
     hs_event_publish(ctx, "chat", m->chat_id, type, d, NULL);
 }
 
-int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char *chat_id,
-                    const char *content, const char *reply_to, const char **file_ids, size_t nfiles,
-                    const char *client_id, hs_message_t *out, int *existed, hs_err_t *err)
+/* A string field of o, or NULL when absent or null: valid UTF-8 of 1 to
+ * max characters (max 0: left to the caller), with the codes of the
+ * JSON-body validators. */
+static int field_string(const cJSON *o, const char *name, int required, long max, const char **out,
+                        hs_err_t *err)
 {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v))
+        return required
+                   ? hs_err_set(err, HS_EINVAL, "missing_field", "The field '%s' is required", name)
+                   : 0;
+    if (!cJSON_IsString(v))
+        return hs_err_set(err, HS_EINVAL, "wrong_type", "The field '%s' must be a string", name);
+    long n = hs_utf8_len(v->valuestring);
+    if (n < 0)
+        return hs_err_set(err, HS_EINVAL, "invalid_value", "The field '%s' is not valid UTF-8",
+                          name);
+    if (max && (n < 1 || n > max))
+        return hs_err_set(err, HS_EINVAL, "invalid_value",
+                          "The field '%s' must have 1 to %ld characters", name, max);
+    *out = v->valuestring;
+    return 0;
+}
+
+int hs_message_read(hs_ctx_t *ctx, const cJSON *o, hs_message_in_t *in, hs_err_t *err)
+{
+    memset(in, 0, sizeof *in);
+    const cJSON *v, *f;
+    int rc;
+    if ((rc = field_string(o, "chat_id", 1, 64, &in->chat_id, err)) ||
+        (rc = field_string(o, "content", 1, 0, &in->content, err)) ||
+        (rc = hs_message_content_check(ctx, in->content, err)) ||
+        (rc = field_string(o, "reply_to", 0, 64, &in->reply_to, err)) ||
+        (rc = field_string(o, "client_id", 0, 64, &in->client_id, err)))
+        return rc;
+    v = cJSON_GetObjectItemCaseSensitive(o, "file_ids");
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsArray(v))
+        return hs_err_set(err, HS_EINVAL, "wrong_type",
+                          "The field 'file_ids' must be an array of ids");
+    if (cJSON_GetArraySize(v) > HS_MAX_ATTACHMENTS)
+        return hs_err_set(err, HS_EINVAL, "invalid_value",
+                          "The field 'file_ids' holds at most %d ids", HS_MAX_ATTACHMENTS);
+    cJSON_ArrayForEach(f, v)
+    {
+        if (!cJSON_IsString(f) || !hs_id_valid(f->valuestring))
+            return hs_err_set(err, HS_EINVAL, "invalid_value", "'file_ids' must hold 24-hex ids");
+        in->file_ids[in->nfiles++] = f->valuestring;
+    }
+    return 0;
+}
+
+/* Stores and publishes a message read by hs_message_read (see
+ * hs_message_post for the rules). */
+static int message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_message_in_t *in,
+                        hs_message_t *out, int *existed, hs_err_t *err)
+{
+    const char *chat_id = in->chat_id, *reply_to = in->reply_to;
+    const char *const *file_ids = in->file_ids;
+    size_t nfiles = in->nfiles;
     hs_chat_t c;
     *existed = 0;
     int rc = hs_chat_load(ctx, a, sender, chat_id, &c, err);
@@ -34,11 +92,6 @@ int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char
     if (strcmp(c.kind, "channel") == 0 && !hs_chat_is_admin(c.my_role))
         return hs_err_set(err, HS_EFORBIDDEN, "channel_read_only",
                           "Only the owner and admins post in a channel");
-    if ((long)strlen(content) > ctx->cfg.max_message_length) {
-        hs_err_set(err, HS_ETOOBIG, "message_too_long", "A message holds at most %ld bytes",
-                   ctx->cfg.max_message_length);
-        return HS_ETOOBIG;
-    }
     char key[64];
     snprintf(key, sizeof key, "hs:rl:msg:%s", sender);
     if ((rc = hs_ratelimit(ctx->redis, key, ctx->cfg.message_burst, 1000 / ctx->cfg.message_rate, 1,
@@ -61,11 +114,12 @@ int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char
     hs_id_new(m.id);
     memcpy(m.chat_id, chat_id, sizeof m.chat_id);
     memcpy(m.sender_id, sender, sizeof m.sender_id);
-    m.content = content;
+    m.content = in->content;
     m.reply_to = reply_to;
-    m.client_id = client_id;
+    m.client_id = in->client_id;
     m.created_at = hs_now_ms();
-    if ((rc = hs_store_message_create(ctx->store, &m, file_ids, nfiles, existed, err)) ||
+    if ((rc = hs_store_message_create(ctx->store, &m, (const char **)file_ids, nfiles, existed,
+                                      err)) ||
         (rc = hs_store_message_get(ctx->store, m.id, sender, 1, a, out, err)))
         return rc;
     if (*existed && strcmp(out->chat_id, chat_id) != 0)
@@ -74,6 +128,17 @@ int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char
     if (!*existed)
         publish_message(ctx, "message.created", out);
     return 0;
+}
+
+int hs_message_post(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const cJSON *o,
+                    hs_message_t *out, int *existed, hs_err_t *err)
+{
+    hs_message_in_t in;
+    *existed = 0;
+    int rc = hs_message_read(ctx, o, &in, err);
+    if (rc)
+        return rc;
+    return message_send(ctx, a, sender, &in, out, existed, err);
 }
 
 int hs_message_history(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *chat_id,
@@ -103,19 +168,14 @@ int hs_message_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char
 int hs_message_edit(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
                     const char *content, hs_message_t *out, hs_err_t *err)
 {
-    int rc = hs_message_load(ctx, a, viewer, id, out, NULL, err);
-    if (rc)
+    int rc = hs_message_content_check(ctx, content, err);
+    if (rc || (rc = hs_message_load(ctx, a, viewer, id, out, NULL, err)))
         return rc;
     if (strcmp(out->sender_id, viewer) != 0)
         return hs_err_set(err, HS_EFORBIDDEN, "not_your_message",
                           "You can only edit your messages");
     if (out->deleted_at)
         return hs_err_set(err, HS_EGONE, "message_deleted", "This message was deleted");
-    if ((long)strlen(content) > ctx->cfg.max_message_length) {
-        hs_err_set(err, HS_ETOOBIG, "message_too_long", "A message holds at most %ld bytes",
-                   ctx->cfg.max_message_length);
-        return HS_ETOOBIG;
-    }
     if ((rc = hs_store_message_edit(ctx->store, id, content, hs_now_ms(), err)) ||
         (rc = hs_store_message_get(ctx->store, id, viewer, 1, a, out, err)))
         return rc;
@@ -340,8 +400,15 @@ cJSON *hs_message_json(const hs_message_t *m)
     return o;
 }
 
-int hs_message_content_check(const char *content, hs_err_t *err)
+int hs_message_content_check(hs_ctx_t *ctx, const char *content, hs_err_t *err)
 {
+    long n = hs_utf8_len(content);
+    if (n < 0)
+        return hs_err_set(err, HS_EINVAL, "invalid_value",
+                          "The field 'content' is not valid UTF-8");
+    if (n < 1)
+        return hs_err_set(err, HS_EINVAL, "invalid_value",
+                          "The field 'content' must have 1 character or more");
     for (const unsigned char *p = (const unsigned char *)content; *p; p++)
         /* C0 controls but tab and newlines, DEL, and C1 (U+0080-U+009F,
          * which UTF-8 writes as C2 80 to C2 9F). */
@@ -349,5 +416,11 @@ int hs_message_content_check(const char *content, hs_err_t *err)
             (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
             return hs_err_set(err, HS_EINVAL, "invalid_content",
                               "Messages may not hold control characters");
+    /* characters, as a person counts them and as both transports say */
+    if (n > ctx->cfg.max_message_length) {
+        hs_err_set(err, HS_ETOOBIG, "message_too_long", "A message holds at most %ld characters",
+                   ctx->cfg.max_message_length);
+        return HS_ETOOBIG;
+    }
     return 0;
 }

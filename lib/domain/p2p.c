@@ -465,3 +465,25 @@ int hs_p2p_cleanup(hs_ctx_t *ctx, int64_t now, size_t *n, hs_err_t *err)
             return rc;
     }
 }
+
+int hs_p2p_list(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *state,
+                const char *cursor, int limit, hs_transfer_page_t *out, hs_err_t *err)
+{
+    static const char *const states[] = {"pending", "accepted", "transferring", "completed",
+                                         "failed",  "rejected", "cancelled",    "expired"};
+    int known = !state;
+    for (size_t i = 0; state && i < sizeof states / sizeof *states; i++)
+        known |= strcmp(state, states[i]) == 0;
+    if (!known)
+        return hs_err_set(err, HS_EINVAL, "invalid_value",
+                          "state must be one of the transfer states");
+    if (cursor && !hs_id_valid(cursor))
+        return hs_err_set(err, HS_EINVAL, "invalid_cursor", "This cursor is not one we gave out");
+    return hs_store_transfer_page(ctx->store, viewer, state, cursor, limit, a, out, err);
+}
+
+int hs_p2p_blocks(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, char ***ids, size_t *n,
+                  hs_err_t *err)
+{
+    return hs_store_p2p_block_list(ctx->store, viewer, a, ids, n, err);
+}

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "hs/chats.h"
 #include "hs/files.h"
 #include "hs/json_util.h"
 #include "hs/util.h"
@@ -104,4 +105,60 @@ int hs_user_avatar_check(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, cons
         return HS_EINVAL;
     }
     return 0;
+}
+
+int hs_user_update_profile(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id,
+                           const hs_profile_req_t *r, cJSON **out, hs_err_t *err)
+{
+    hs_user_t u;
+    if (r->set_avatar && r->avatar && !hs_id_valid(r->avatar))
+        return hs_err_set(err, HS_EINVAL, "invalid_value", "avatar_file_id must be a file id");
+    int rc;
+    if ((r->set_avatar && r->avatar &&
+         (rc = hs_user_avatar_check(ctx, a, user_id, r->avatar, err))) ||
+        (rc = hs_store_user_get(ctx->store, user_id, a, &u, err)))
+        return rc;
+    if (r->display_name)
+        u.display_name = r->display_name;
+    if (r->bio)
+        u.bio = r->bio;
+    if (r->set_avatar)
+        u.avatar_file_id = r->avatar;
+    if (r->settings && (rc = hs_chat_adds_setting_check(r->settings, err)))
+        return rc;
+    if (r->settings) {
+        char *s = cJSON_PrintUnformatted(r->settings);
+        size_t n = s ? strlen(s) : 0;
+        u.settings = hs_arena_strdup(a, s ? s : "{}");
+        cJSON_free(s);
+        if (n > 8192)
+            return hs_err_set(err, HS_ETOOBIG, "settings_too_large",
+                              "settings must be under 8 KiB");
+    }
+    u.updated_at = hs_now_ms();
+    if ((rc = hs_store_user_update_profile(ctx->store, &u, err)))
+        return rc;
+    return hs_user_profile(ctx, a, user_id, user_id, out, err);
+}
+
+int hs_user_search(hs_ctx_t *ctx, hs_arena_t *a, const char *q, const char *cursor, int limit,
+                   hs_user_page_t *out, hs_err_t *err)
+{
+    long qlen = q ? hs_utf8_len(q) : -1;
+    if (qlen < 1 || qlen > 64)
+        return hs_err_set(err, HS_EINVAL, "invalid_value", "q must have 1 to 64 characters");
+    if (cursor && strlen(cursor) > 64)
+        return hs_err_set(err, HS_EINVAL, "invalid_cursor", "The cursor is not valid");
+    return hs_store_user_search(ctx->store, q, cursor, limit, a, out, err);
+}
+
+int hs_user_follow_page(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                        int followers, const char *cursor, int limit, hs_user_page_t *out,
+                        hs_err_t *err)
+{
+    hs_user_t u;
+    int rc = hs_user_visible(ctx, a, viewer_id, target_id, &u, err);
+    if (rc)
+        return rc;
+    return hs_store_follow_page(ctx->store, target_id, followers, cursor, limit, a, out, err);
 }

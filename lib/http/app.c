@@ -117,6 +117,33 @@ void hs_ctx_close(hs_ctx_t *ctx)
     ctx->store = NULL;
 }
 
+int hs_ctx_open_thread(hs_ctx_t *ctx, const hs_ctx_t *src, hs_err_t *err)
+{
+    *ctx = *src; /* config and key are read-only once the process runs */
+    ctx->store = NULL;
+    ctx->redis = NULL;
+    ctx->magic = NULL;
+    int rc = hs_store_open(&ctx->store, &ctx->cfg, err);
+    if (rc)
+        return rc;
+    ctx->redis =
+        hs_redis_new(ctx->cfg.redis_host, (int)ctx->cfg.redis_port, (int)ctx->cfg.redis_timeout_ms);
+    if (!ctx->redis)
+        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    return 0;
+}
+
+void hs_ctx_close_thread(hs_ctx_t *ctx)
+{
+    if (ctx->magic)
+        magic_close(ctx->magic);
+    hs_redis_free(ctx->redis);
+    hs_store_close(ctx->store);
+    ctx->magic = NULL;
+    ctx->redis = NULL;
+    ctx->store = NULL;
+}
+
 static void on_term(int sig)
 {
     (void)sig;

@@ -260,33 +260,35 @@ int __wrap_hs_chat_read(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const 
     return 0;
 }
 
-int __wrap_hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char *chat_id,
-                           const char *content, const char *reply_to, const char **file_ids,
-                           size_t nfiles, const char *client_id, hs_message_t *out, int *existed,
-                           hs_err_t *err);
-int __wrap_hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char *chat_id,
-                           const char *content, const char *reply_to, const char **file_ids,
-                           size_t nfiles, const char *client_id, hs_message_t *out, int *existed,
-                           hs_err_t *err)
+/* The real rule (hs_message_read, no store) reads the event; only what
+ * needs the store is stubbed. */
+int __wrap_hs_message_post(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const cJSON *o,
+                           hs_message_t *out, int *existed, hs_err_t *err);
+int __wrap_hs_message_post(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const cJSON *o,
+                           hs_message_t *out, int *existed, hs_err_t *err)
 {
     FUZZ_CHECK(ctx == &worker, "store call off the worker's context");
-    FUZZ_CHECK(strcmp(sender, USER) == 0 && chat_id && content && *content,
-               "message_send arguments");
-    FUZZ_CHECK(nfiles <= HS_MAX_ATTACHMENTS, "%zu files", nfiles);
-    for (size_t i = 0; i < nfiles; i++)
-        FUZZ_CHECK(file_ids[i] != NULL, "file id %zu", i);
+    hs_message_in_t in;
+    int rc = hs_message_read(ctx, o, &in, err);
+    if (rc)
+        return rc;
+    FUZZ_CHECK(strcmp(sender, USER) == 0 && in.chat_id && in.content && *in.content,
+               "message_post arguments");
+    FUZZ_CHECK(in.nfiles <= HS_MAX_ATTACHMENTS, "%zu files", in.nfiles);
+    for (size_t i = 0; i < in.nfiles; i++)
+        FUZZ_CHECK(hs_id_valid(in.file_ids[i]), "file id %zu", i);
     /* the store knows the user's first chat, without files */
-    if (strcmp(chat_id, CHAT1) || nfiles)
+    if (strcmp(in.chat_id, CHAT1) || in.nfiles)
         return hs_err_set(err, HS_ENOTFOUND, "chat_not_found", "No such chat");
     memset(out, 0, sizeof *out);
     strcpy(out->id, PEER);
-    strcpy(out->chat_id, chat_id);
+    strcpy(out->chat_id, in.chat_id);
     strcpy(out->sender_id, sender);
-    out->content = hs_arena_strdup(a, content);
-    out->reply_to = reply_to ? hs_arena_strdup(a, reply_to) : NULL;
-    out->client_id = client_id ? hs_arena_strdup(a, client_id) : NULL;
+    out->content = hs_arena_strdup(a, in.content);
+    out->reply_to = in.reply_to ? hs_arena_strdup(a, in.reply_to) : NULL;
+    out->client_id = in.client_id ? hs_arena_strdup(a, in.client_id) : NULL;
     out->created_at = 1700000000000;
-    *existed = client_id != NULL;
+    *existed = in.client_id != NULL;
     return 0;
 }
 
@@ -361,7 +363,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     members[0].chan = &chans[0];
     members[1].chan = &chans[1];
     b.ctx.cfg.typing_throttle_ms = 3000;
-    thread_ctx = &worker; /* work.c's per-thread context: never opened here */
+    thread_ctx = &worker;                  /* work.c's per-thread context: never opened here */
+    worker.cfg.max_message_length = 16384; /* the message rule reads it */
     strcpy(u.id, USER);
     c.user = &u;
     c.state = HS_CONN_READY;

@@ -77,8 +77,9 @@ def test_max_message_length(lim):
     d = direct(lim, a, b)["id"]
     ok = send(lim, a, d, "x" * 100)
     assert_error(post_message(lim, a, d, "x" * 101), 413, "message_too_long")
-    assert_error(post_message(lim, a, d, "é" * 51), 413, "message_too_long")  # 102 bytes
-    send(lim, a, d, "é" * 50)
+    # characters, not bytes: 100 two-byte characters fit, 101 do not
+    assert_error(post_message(lim, a, d, "é" * 101), 413, "message_too_long")
+    send(lim, a, d, "é" * 100)
     assert_error(lim.put(f"{MESSAGES}/{ok['id']}", token=a.access, json={"content": "y" * 101}),
                  413, "message_too_long")
     assert assert_ok(lim.put(f"{MESSAGES}/{ok['id']}", token=a.access,

@@ -120,15 +120,34 @@ def test_content_accepted(stack, pair, content):
     assert message_in(stack, b, chat, m["id"])["content"] == content
 
 
-@pytest.mark.parametrize("content", ["a" * 16385, "€" * 5462, "😀" * 4097])
+def utf8_body(o):
+    """o as a JSON body of raw UTF-8 (16384 escaped characters would not fit in 64 KiB)."""
+    return dict(data=json.dumps(o, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("content", ["a" * 16385, "€" * 16385, "é" * 16385])
 def test_content_too_long(stack, pair, content):
-    """The limit is 16384 bytes of UTF-8, not characters."""
+    """The limit is 16384 characters (code points), not bytes: for sending and editing."""
     a, b, chat = pair
-    assert_error(post_message(stack, a, chat, content), 413, "message_too_long")
+    r = stack.post(MESSAGES, token=a.access, **utf8_body({"chat_id": chat, "content": content}))
+    assert_error(r, 413, "message_too_long")
     m = send(stack, a, chat, "short")
-    assert_error(stack.put(f"{MESSAGES}/{m['id']}", token=a.access, json={"content": content}),
-                 413, "message_too_long")
+    assert_error(stack.put(f"{MESSAGES}/{m['id']}", token=a.access,
+                           **utf8_body({"content": content})), 413, "message_too_long")
     assert [i["content"] for i in page(stack, b, chat)["items"]] == ["short"]
+
+
+def test_content_limit_counts_characters(stack, pair):
+    """16384 three-byte characters (49152 bytes) are one full message, sent or edited in."""
+    a, b, chat = pair
+    full = "€" * 16384
+    r = stack.post(MESSAGES, token=a.access, **utf8_body({"chat_id": chat, "content": full}))
+    m = assert_ok(r, 201)
+    assert message_in(stack, b, chat, m["id"])["content"] == full
+    e = assert_ok(stack.put(f"{MESSAGES}/{m['id']}", token=a.access,
+                            **utf8_body({"content": "é" * 16384})))
+    assert e["content"] == "é" * 16384
 
 
 def test_reply(stack, pair):

@@ -4,6 +4,7 @@ presence reach co-members only, and the client events chat_message, read,
 typing and presence act as the REST API does. Membership changes take
 effect on open connections at once."""
 import asyncio
+import json
 import time
 
 from hsapi import assert_ok, fake_id
@@ -172,6 +173,69 @@ def test_chat_message_over_the_socket(stack):
             hist = (await rest(page, stack, a, d))["items"]
             assert [i["id"] for i in hist] == [mid]
             await wb.quiet(match("message.created"), window=0.2)
+    asyncio.run(run())
+
+
+def test_one_message_rule_for_both_transports(stack):
+    """POST /messages and chat_message go through one rule: the same input is
+    accepted or refused with the same code over both. The limit counts
+    characters (16384 three-byte characters fit; one more does not), not
+    bytes. Bodies and frames are sent as raw UTF-8."""
+    a, b = register_many(stack, 2, prefix="wu")
+    d = direct(stack, a, b)["id"]
+    many = [fake_id() for _ in range(11)]
+    cases = [
+        (dict(content="€" * 16384), None),
+        (dict(content="€" * 16385), "message_too_long"),
+        (dict(content="a" * 16385), "message_too_long"),
+        (dict(content="é" * 16384), None),
+        (dict(content="bell\x07"), "invalid_content"),
+        (dict(content="c1 \u0085"), "invalid_content"),
+        (dict(content=""), "invalid_value"),
+        (dict(content=7), "wrong_type"),
+        (dict(content=None), "missing_field"),
+        (dict(content="x", chat_id=None), "missing_field"),
+        (dict(content="x", chat_id=5), "wrong_type"),
+        (dict(content="x", chat_id=fake_id()), "chat_not_found"),
+        (dict(content="x", client_id="c" * 65), "invalid_value"),
+        (dict(content="x", reply_to=fake_id()), "invalid_reply"),
+        (dict(content="x", file_ids="nope"), "wrong_type"),
+        (dict(content="x", file_ids=["not-an-id"]), "invalid_value"),
+        (dict(content="x", file_ids=many), "invalid_value"),
+        (dict(content="x", file_ids=[fake_id()]), "file_not_found"),
+    ]
+
+    def body(fields):
+        o = {"chat_id": d, **fields}
+        return {k: v for k, v in o.items() if v is not None}
+
+    def post(fields):
+        return stack.post("/api/v1/messages", token=a.access,
+                          data=json.dumps(body(fields), ensure_ascii=False).encode(),
+                          headers={"Content-Type": "application/json"})
+
+    async def run():
+        async with Clients() as cs:
+            wa = await cs.open(stack.ws_url(0), a.access, name="a")
+            for i, (fields, code) in enumerate(cases):
+                r = await rest(post, fields)
+                ref = f"u{i}"
+                await wa.send(json.dumps({"type": "chat_message", "ref": ref, **body(fields)},
+                                         ensure_ascii=False))
+                w = await wa.take(lambda o, ref=ref: o.get("ref") == ref, what=f"reply {ref}")
+                if code is None:
+                    assert r.status_code == 201, (fields.keys(), r.text[:300])
+                    assert w["type"] == "ack", (fields.keys(), str(w)[:300])
+                    assert w["data"]["message"]["content"] == fields["content"]
+                    assert r.json()["content"] == fields["content"]
+                else:
+                    assert r.status_code >= 400 and r.json()["error"]["code"] == code, (
+                        i, r.text[:300])
+                    assert w["type"] == "error" and w["error"]["code"] == code, (i, str(w)[:300])
+            await wa.ping()
+            sent = [f["content"] for f, code in cases if code is None]
+            hist = (await rest(page, stack, b, d, limit=100))["items"]
+            assert sorted(i["content"] for i in hist) == sorted(sent * 2)
     asyncio.run(run())
 
 

@@ -35,6 +35,13 @@ typedef struct hs_app {
 int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs_err_t *err);
 void hs_ctx_close(hs_ctx_t *ctx);
 
+/* A worker thread's context: a copy of src sharing its read-only config,
+ * key and log, with its own store and Redis handles (neither is shared
+ * between threads). Close with hs_ctx_close_thread(), also after a failure. */
+int hs_ctx_open_thread(hs_ctx_t *ctx, const hs_ctx_t *src, hs_err_t *err);
+/* Closes what hs_ctx_open_thread() opened; src's config stays. */
+void hs_ctx_close_thread(hs_ctx_t *ctx);
+
 /* The whole life of an app process: parses argv (-c FILE, --routes,
  * --check, or a command name), opens the context and serves FastCGI
  * requests on fd 0 until SIGTERM (or runs the command). Returns the

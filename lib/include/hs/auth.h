@@ -68,4 +68,8 @@ int hs_auth_change_password(hs_ctx_t *ctx, hs_arena_t *a, const hs_claims_t *who
 int hs_auth_set_disabled(hs_ctx_t *ctx, hs_arena_t *a, const char *admin_id, const char *target_id,
                          int disabled, hs_err_t *err);
 
+/* A page of user_id's sessions (signed-in devices), after cursor. */
+int hs_auth_sessions(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, const char *cursor,
+                     int limit, hs_session_page_t *out, hs_err_t *err);
+
 #endif

@@ -78,6 +78,24 @@ int hs_chat_read(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *i
 cJSON *hs_chat_json(const hs_chat_t *c);
 cJSON *hs_member_json(const hs_member_t *m);
 
+/* A page of viewer's chats, most recent activity first; the cursor is
+ * "<20 digits of activity time>_<chat id>" (400 invalid_cursor). */
+int hs_chat_list(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *cursor, int limit,
+                 hs_chat_page_t *out, hs_err_t *err);
+
+/* A page of chat id's members, for viewer who is one of them (else 404). */
+int hs_chat_members(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                    const char *cursor, int limit, hs_member_page_t *out, hs_err_t *err);
+
+/* The chats user_id is a member of now (id, kind, member count): the
+ * streams a reader of their events follows. Allocated in a. */
+int hs_chat_memberships(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, hs_chat_ref_t **out,
+                        size_t *n, hs_err_t *err);
+
+/* Loads chat id as the server sees it (no viewer, no membership fields),
+ * for decisions such as the bridge's presence; 404 chat_not_found. */
+int hs_chat_get(hs_ctx_t *ctx, hs_arena_t *a, const char *id, hs_chat_t *out, hs_err_t *err);
+
 /* Whether role may manage members and settings. */
 int hs_chat_is_admin(const char *role);
 

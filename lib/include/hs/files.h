@@ -84,6 +84,15 @@ int hs_files_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const cha
 int hs_files_owned(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_file_t *out,
                    hs_err_t *err);
 
+/* A page of owner's files (unexpired, relay copies hidden), after cursor. */
+int hs_files_list(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *cursor, int limit,
+                  hs_file_page_t *out, hs_err_t *err);
+
+/* An upload of owner (hs_files_upload_get) and the chunk numbers received
+ * so far (*have, allocated in a). */
+int hs_files_upload_status(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
+                           hs_upload_t *out, int64_t **have, size_t *n, hs_err_t *err);
+
 /* Deletes a file of owner with its blob. */
 int hs_files_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err);
 

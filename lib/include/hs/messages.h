@@ -11,13 +11,29 @@
 
 #define HS_MAX_ATTACHMENTS 10
 
-/* Sends a message into chat_id: the sender must be a member (and owner or
- * admin to post in a channel); reply_to must be in the same chat; file_ids
- * must be the sender's files. Rate limited per sender (429). A client_id
- * the sender used before returns that message (*existed = 1). */
-int hs_message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const char *chat_id,
-                    const char *content, const char *reply_to, const char **file_ids, size_t nfiles,
-                    const char *client_id, hs_message_t *out, int *existed, hs_err_t *err);
+/* A message as a client sends it: the JSON of POST /api/v1/messages or of
+ * a chat_message event over the WebSocket. Strings point into that JSON. */
+typedef struct hs_message_in {
+    const char *chat_id, *content, *reply_to, *client_id;
+    const char *file_ids[HS_MAX_ATTACHMENTS];
+    size_t nfiles;
+} hs_message_in_t;
+
+/* Reads o as a message to send, with every check that needs no store:
+ * chat_id (required), reply_to and client_id strings of 1 to 64
+ * characters, content (hs_message_content_check), file_ids an array of at
+ * most HS_MAX_ATTACHMENTS ids. 400 missing_field, wrong_type or
+ * invalid_value naming the field, invalid_content, 413 message_too_long. */
+int hs_message_read(hs_ctx_t *ctx, const cJSON *o, hs_message_in_t *in, hs_err_t *err);
+
+/* The one way a client sends a message, REST and WebSocket alike: reads o
+ * (hs_message_read), then the sender must be a member (owner or admin to
+ * post in a channel), reply_to a message of the same chat (invalid_reply),
+ * file_ids the sender's files (file_not_found); rate limited per sender
+ * (429). A client_id the sender used before returns that message
+ * (*existed = 1). Publishes message.created. */
+int hs_message_post(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const cJSON *o,
+                    hs_message_t *out, int *existed, hs_err_t *err);
 
 /* A page of chat_id's history (viewer must be a member). */
 int hs_message_history(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *chat_id,
@@ -62,9 +78,12 @@ int hs_message_search(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
  * keycap). */
 int hs_emoji_valid(const char *s);
 
-/* 0 if content may be a message's text: no control characters but tab and
- * newlines (C0, DEL, C1); else 400 invalid_content. */
-int hs_message_content_check(const char *content, hs_err_t *err);
+/* 0 if content may be a message's text: valid UTF-8 of at least one
+ * character (else 400 invalid_value), no control characters but tab and
+ * newlines (C0, DEL, C1: 400 invalid_content), at most max_message_length
+ * characters, not bytes (413 message_too_long). Sending and editing both
+ * check it. */
+int hs_message_content_check(hs_ctx_t *ctx, const char *content, hs_err_t *err);
 
 /* The message's JSON; the caller owns the result. */
 cJSON *hs_message_json(const hs_message_t *m);

@@ -61,6 +61,15 @@ int hs_p2p_peer(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id
 int hs_p2p_block(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *user, int on,
                  hs_err_t *err);
 
+/* A page of viewer's transfers, newest first, optionally of one state
+ * (400 invalid_value for a state that is not one; invalid_cursor). */
+int hs_p2p_list(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *state,
+                const char *cursor, int limit, hs_transfer_page_t *out, hs_err_t *err);
+
+/* The users viewer blocks offers from (*ids allocated in a). */
+int hs_p2p_blocks(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, char ***ids, size_t *n,
+                  hs_err_t *err);
+
 /* STUN/TURN servers for viewer, TURN with coturn REST API credentials. */
 cJSON *hs_p2p_ice_servers(hs_ctx_t *ctx, const char *viewer);
 

@@ -34,4 +34,27 @@ int hs_user_avatar_check(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, cons
 int hs_user_follow(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
                    int on, hs_err_t *err);
 
+/* A change of one's own profile: NULL fields stay as they are. */
+typedef struct hs_profile_req {
+    const char *display_name, *bio;
+    int set_avatar;        /* avatar_file_id was sent: set it, NULL clears it */
+    const char *avatar;    /* a file id of the user's (hs_user_avatar_check) */
+    const cJSON *settings; /* the whole settings object, under 8 KiB */
+} hs_profile_req_t;
+
+/* Applies r to user_id's profile and returns the new profile view
+ * (hs_user_profile; the caller owns *out). */
+int hs_user_update_profile(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id,
+                           const hs_profile_req_t *r, cJSON **out, hs_err_t *err);
+
+/* Users whose name starts with q (1 to 64 characters), after cursor. */
+int hs_user_search(hs_ctx_t *ctx, hs_arena_t *a, const char *q, const char *cursor, int limit,
+                   hs_user_page_t *out, hs_err_t *err);
+
+/* A page of target's followers (followers=1) or of whom they follow, for a
+ * viewer who may see target (hs_user_visible). */
+int hs_user_follow_page(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const char *target_id,
+                        int followers, const char *cursor, int limit, hs_user_page_t *out,
+                        hs_err_t *err);
+
 #endif

@@ -1,0 +1,110 @@
+/* A long-poll reader's events (hs/updates.h), moved here from the updates
+ * app so that the delivery rule lives in lib with the bridge's. */
+#include "hs/updates.h"
+
+#include <string.h>
+
+#include "hs/chats.h"
+#include "hs/delivery.h"
+
+/* The streams user_id reads: their own, then one per chat they are a
+ * member of now (the store is asked at every poll, so a removed member
+ * stops reading the chat at once). Keys are allocated in the arena. */
+static int stream_keys(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, const char ***keys,
+                       size_t *n, hs_err_t *err)
+{
+    hs_chat_ref_t *chats;
+    size_t nchats;
+    int rc = hs_chat_memberships(ctx, a, user_id, &chats, &nchats, err);
+    if (rc)
+        return rc;
+    *keys = hs_arena_alloc(a, (nchats + 1) * sizeof **keys);
+    (*keys)[0] = hs_arena_printf(a, HS_EV_PREFIX "user:%s", user_id);
+    for (size_t i = 0; i < nchats; i++)
+        (*keys)[i + 1] = hs_arena_printf(a, HS_EV_PREFIX "chat:%s", chats[i].id);
+    *n = nchats + 1;
+    return 0;
+}
+
+static int in_set(const char **set, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i] && strcmp(set[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether l holds the user's own member.added for a chat whose stream is
+ * not among keys: they joined after the member list was read. */
+static int joined_unread(hs_arena_t *a, const char *me, const char **keys, size_t nkeys,
+                         const hs_ev_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const hs_ev_item_t *it = &l->items[i];
+        hs_delivery_ev_t ev;
+        hs_delivery_parse(it->type, it->type_len, it->data, it->data_len, 0, &ev);
+        if (hs_delivery_effect(&ev, me) <= 0 || ev.change != HS_DELIVERY_ADDED)
+            continue;
+        const char *key = hs_arena_printf(a, HS_EV_PREFIX "chat:%s", ev.chat_id);
+        if (!in_set(keys, nkeys, key))
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads the user's events after since into l (free it with
+ * hs_event_list_free(), also after a failure), waiting up to block_ms for
+ * the first. A wait often ends on the user's own member.added (published on
+ * their user stream) for a chat they were not in when the wait began: then
+ * the member list is read again and the streams once more, without
+ * waiting, so the reply already holds what that chat published (its
+ * chat.created among it) instead of leaving it behind next. */
+static int read_updates(hs_ctx_t *ctx, hs_arena_t *a, const char *me, hs_ev_id_t since,
+                        size_t limit, int block_ms, hs_ev_list_t *l, hs_err_t *err)
+{
+    const char **keys;
+    size_t nkeys;
+    memset(l, 0, sizeof *l);
+    int rc = stream_keys(ctx, a, me, &keys, &nkeys, err);
+    if (!rc)
+        rc = hs_event_read(ctx, keys, nkeys, since, limit, block_ms, l, err);
+    if (rc || !joined_unread(a, me, keys, nkeys, l))
+        return rc;
+    hs_event_list_free(l);
+    rc = stream_keys(ctx, a, me, &keys, &nkeys, err);
+    if (!rc)
+        rc = hs_event_read(ctx, keys, nkeys, since, limit, 0, l, err);
+    return rc;
+}
+
+/* Drops, in place, what the delivery rule (hs/delivery.h) keeps from the
+ * user: the events of a chat that follow their own removal from it (until
+ * they are added back). The member list is read before the streams, so a
+ * removal that lands in between (or one in the past of an old since,
+ * followed by a re-join) would otherwise let a non-member read what the
+ * chat said meanwhile. The bridge's replay applies the same rule. */
+static void drop_after_removal(const char *me, hs_ev_list_t *l)
+{
+    hs_delivery_t d;
+    hs_delivery_init(&d, me);
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const hs_ev_item_t *it = &l->items[i];
+        if (hs_delivery_admit(&d, it->type, it->type_len, it->data, it->data_len, NULL, NULL))
+            l->items[kept++] = *it;
+    }
+    l->n = kept;
+    hs_delivery_free(&d);
+}
+
+int hs_updates_read(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, hs_ev_id_t since,
+                    size_t limit, int block_ms, hs_ev_list_t *l, hs_ev_id_t *last_read,
+                    hs_err_t *err)
+{
+    int rc = read_updates(ctx, a, user_id, since, limit, block_ms, l, err);
+    if (rc || !l->n)
+        return rc;
+    *last_read = l->items[l->n - 1].id; /* before drops: those were read too */
+    drop_after_removal(user_id, l);
+    return 0;
+}
