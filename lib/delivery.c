@@ -8,11 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int type_is(const char *type, size_t tlen, const char *name)
-{
-    size_t n = strlen(name);
-    return tlen == n && memcmp(type, name, n) == 0;
-}
+#include "hs/events.h"
 
 static void copy_id(char out[HS_ID_LEN + 1], const cJSON *v)
 {
@@ -28,11 +24,11 @@ void hs_delivery_parse(const char *type, size_t tlen, const char *data, size_t d
 {
     out->change = HS_DELIVERY_NONE;
     out->chat_id[0] = out->user_id[0] = 0;
-    if (type_is(type, tlen, "member.added"))
+    if (hs_event_type_is(type, tlen, HS_EV_MEMBER_ADDED))
         out->change = HS_DELIVERY_ADDED;
-    else if (type_is(type, tlen, "member.removed"))
+    else if (hs_event_type_is(type, tlen, HS_EV_MEMBER_REMOVED))
         out->change = HS_DELIVERY_REMOVED;
-    else if (type_is(type, tlen, "chat.deleted"))
+    else if (hs_event_type_is(type, tlen, HS_EV_CHAT_DELETED))
         out->change = HS_DELIVERY_DELETED;
     if (out->change == HS_DELIVERY_NONE && !want_chat)
         return;

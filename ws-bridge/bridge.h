@@ -38,7 +38,7 @@ typedef struct hs_ev {
     char json[]; /* one line, no newline */
 } hs_ev_t;
 
-/* A Redis channel (hs:ev:chat:<id> or hs:ev:user:<id>) some local users need. */
+/* A Redis channel (a chat's or a user's stream, hs_event_key()) some local users need. */
 struct hs_chan {
     char name[64];
     int is_user;        /* a user's own channel */
@@ -53,7 +53,7 @@ struct hs_chan {
 /* A user's membership of one chat, as this bridge knows it, with the
  * per-chat throttle of the user's typing relays (client.c). */
 typedef struct hs_bmember {
-    hs_chan_t *chan;    /* hs:ev:chat:<id>; its name holds the key of chatmap */
+    hs_chan_t *chan;    /* the chat's; its name holds the key of chatmap */
     int64_t typing_at;  /* ms of the last relayed start (0: none, or a stop since) */
     int64_t typing_win; /* ms the current relay window began */
     unsigned typing_n;  /* relays in that window */
@@ -76,7 +76,7 @@ typedef struct hs_owed {
 /* A user with at least one connection on this bridge. */
 struct hs_buser {
     char id[HS_ID_LEN + 1];
-    hs_chan_t *self;      /* hs:ev:user:<id> */
+    hs_chan_t *self;      /* the user's own stream */
     hs_bmember_t **chats; /* every chat they are in */
     size_t nchats, capchats;
     hs_map_t chatmap; /* chat id -> hs_bmember_t: membership checks in O(1) */

@@ -33,10 +33,10 @@ static int wants_presence(const hs_bridge_t *b, const char *kind, int64_t member
     return kind && strcmp(kind, "channel") != 0 && members <= b->ctx.cfg.presence_max_members;
 }
 
-static hs_chan_t *chan_get(hs_bridge_t *b, const char *scope, const char *id)
+static hs_chan_t *chan_get(hs_bridge_t *b, hs_ev_scope_t scope, const char *id)
 {
-    char name[64];
-    snprintf(name, sizeof name, HS_EV_PREFIX "%s:%s", scope, id);
+    char name[HS_EV_KEY_MAX];
+    hs_event_key(name, scope, id);
     hs_chan_t *ch = hs_map_get(&b->chans, name);
     if (ch)
         return ch;
@@ -44,7 +44,7 @@ static hs_chan_t *chan_get(hs_bridge_t *b, const char *scope, const char *id)
     if (!ch)
         return NULL;
     memcpy(ch->name, name, sizeof name);
-    ch->is_user = strcmp(scope, "user") == 0;
+    ch->is_user = scope == HS_EV_USER;
     if (hs_map_put(&b->chans, ch->name, ch)) {
         free(ch);
         return NULL;
@@ -118,7 +118,8 @@ void hs_hub_reap(hs_bridge_t *b, int all)
     free(r.idle);
 }
 
-#define CHAT_KEY(ch) ((ch)->name + sizeof(HS_EV_PREFIX "chat:") - 1)
+/* The chat id a chat channel's name holds (the key of chatmap). */
+#define CHAT_KEY(ch) hs_event_key_id((ch)->name, NULL)
 
 hs_bmember_t *hs_hub_member(hs_buser_t *u, const char *chat_id)
 {
@@ -144,7 +145,7 @@ static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int pre
         u->capchats = cap;
     }
     hs_bmember_t *m = calloc(1, sizeof *m);
-    hs_chan_t *ch = m ? chan_get(b, "chat", chat_id) : NULL;
+    hs_chan_t *ch = m ? chan_get(b, HS_EV_CHAT, chat_id) : NULL;
     if (!ch || chan_add_user(ch, u)) {
         free(m);
         return -1;
@@ -350,7 +351,7 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
         u->rate_tat = owed->rate_tat;
         free(owed);
     }
-    u->self = chan_get(b, "user", user_id);
+    u->self = chan_get(b, HS_EV_USER, user_id);
     if (!u->self || chan_add_user(u->self, u)) {
         u->self = NULL;
         user_free(b, u);
@@ -410,43 +411,20 @@ void hs_hub_detach(hs_bridge_t *b, hs_conn_t *c)
     }
 }
 
-/* Builds the client form of a publication "<id> <type> <json>" (stored) or
- * "-<origin user> <type> <json>" (ephemeral); origin is set for the latter. */
-static hs_ev_t *parse(const char *p, size_t n, char origin[HS_ID_LEN + 1], const char **type,
-                      size_t *tlen)
+/* The client form of a publication (hs/events.h), parsed once for every
+ * connection it goes to: an ephemeral one is droppable for slow readers. */
+static hs_ev_t *parse(const char *p, size_t n, hs_ev_pub_t *pub)
 {
-    const char *sp1 = memchr(p, ' ', n);
-    if (!sp1)
+    if (hs_event_pub_parse(p, n, pub))
         return NULL;
-    const char *t = sp1 + 1;
-    const char *sp2 = memchr(t, ' ', n - (size_t)(t - p));
-    if (!sp2)
+    hs_ev_t *ev = hs_ev_new(hs_event_json_max(pub->id_len, pub->type_len, pub->data_len));
+    if (!ev)
         return NULL;
-    const char *data = sp2 + 1;
-    size_t idl = (size_t)(sp1 - p), dl = n - (size_t)(data - p);
-    *type = t;
-    *tlen = (size_t)(sp2 - t);
-    hs_ev_t *ev;
-    if (p[0] == '-') {
-        if (idl != HS_ID_LEN + 1)
-            return NULL;
-        memcpy(origin, p + 1, HS_ID_LEN);
-        origin[HS_ID_LEN] = 0;
-        if (!(ev = hs_ev_new(*tlen + dl + 24)))
-            return NULL;
-        ev->droppable = 1;
-        ev->len = (size_t)sprintf(ev->json, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)*tlen, t,
-                                  (int)dl, data);
-        return ev;
-    }
-    origin[0] = 0;
-    hs_ev_id_t id;
-    if (hs_event_id_parse(p, idl, &id) || !(ev = hs_ev_new(idl + *tlen + dl + 32)))
-        return NULL;
-    ev->stored = 1;
-    ev->id = id;
-    ev->len = (size_t)sprintf(ev->json, "{\"id\":\"%.*s\",\"type\":\"%.*s\",\"data\":%.*s}",
-                              (int)idl, p, (int)*tlen, t, (int)dl, data);
+    ev->stored = pub->stored;
+    ev->droppable = !pub->stored;
+    ev->id = pub->id;
+    ev->len = hs_event_json_into(ev->json, pub->id_text, pub->id_len, pub->type, pub->type_len,
+                                 pub->data, pub->data_len);
     return ev;
 }
 
@@ -466,9 +444,37 @@ static void fanout(hs_bridge_t *b, hs_chan_t *ch, hs_ev_t *ev, const char *origi
     }
 }
 
-/* Membership changes take effect here, after the event itself went out
- * (so a removed member still learns of the removal): the delivery rule of
- * hs/delivery.h, applied to every local user the event concerns. */
+/* Applies to u the effect (hs_delivery_effect) of a stored event d with
+ * id at, after the event itself went out (so a removed member still learns
+ * of the removal): a removal ends live delivery of the chat now; a join
+ * subscribes the chat and puts u's connections back to syncing, which
+ * replays the chat from the join on. Live delivery and replay both come
+ * here. Returns 1 when u joined the chat. */
+static int user_apply(hs_bridge_t *b, hs_buser_t *u, const hs_delivery_ev_t *d, int effect,
+                      hs_ev_id_t at)
+{
+    if (effect < 0) {
+        user_left(b, u, d->chat_id, at);
+        return 0;
+    }
+    if (effect == 0 || hs_hub_member(u, d->chat_id))
+        return 0;
+    hs_arena_t a = {0};
+    hs_chat_t chat;
+    hs_err_t err = {0};
+    int presence = hs_store_chat_get(b->ctx.store, d->chat_id, NULL, 0, &a, &chat, &err) == 0 &&
+                   wants_presence(b, chat.kind, chat.member_count);
+    hs_arena_free(&a);
+    left_forget(u, d->chat_id);
+    if (user_join(b, u, d->chat_id, presence))
+        return 0;
+    for (hs_conn_t *c = u->conns; c; c = c->unext)
+        syncing_add(b, c);
+    return 1;
+}
+
+/* The delivery rule of hs/delivery.h, applied live to every local user a
+ * stored event on ch concerns. */
 static void membership(hs_bridge_t *b, hs_chan_t *ch, const hs_ev_t *ev, const char *type,
                        size_t tlen, const char *json, size_t jlen)
 {
@@ -480,26 +486,12 @@ static void membership(hs_bridge_t *b, hs_chan_t *ch, const hs_ev_t *ev, const c
         if (ch->is_user)
             return;
         for (size_t k = ch->nusers; k > 0; k--)
-            user_left(b, ch->users[k - 1], d.chat_id, ev->id);
+            user_apply(b, ch->users[k - 1], &d, -1, ev->id);
         return;
     }
     hs_buser_t *u = hs_map_get(&b->users, d.user_id);
-    if (!u)
-        return;
-    if (hs_delivery_effect(&d, u->id) < 0) {
-        user_left(b, u, d.chat_id, ev->id);
-    } else if (!hs_hub_member(u, d.chat_id)) {
-        hs_arena_t a = {0};
-        hs_chat_t chat;
-        hs_err_t err = {0};
-        int presence = hs_store_chat_get(b->ctx.store, d.chat_id, NULL, 0, &a, &chat, &err) == 0 &&
-                       wants_presence(b, chat.kind, chat.member_count);
-        left_forget(u, d.chat_id);
-        if (user_join(b, u, d.chat_id, presence) == 0)
-            for (hs_conn_t *c = u->conns; c; c = c->unext)
-                syncing_add(b, c); /* replays the chat from the join on */
-        hs_arena_free(&a);
-    }
+    if (u)
+        user_apply(b, u, &d, hs_delivery_effect(&d, u->id), ev->id);
 }
 
 void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char *payload,
@@ -510,16 +502,13 @@ void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char
     if (!ch)
         return;
     b->m.events_in++;
-    char origin[HS_ID_LEN + 1];
-    const char *type;
-    size_t tlen;
-    hs_ev_t *ev = parse(payload, plen, origin, &type, &tlen);
+    hs_ev_pub_t pub;
+    hs_ev_t *ev = parse(payload, plen, &pub);
     if (!ev)
         return;
-    fanout(b, ch, ev, origin);
-    if (ev->stored && (type[0] == 'm' || type[0] == 'c'))
-        membership(b, ch, ev, type, tlen, type + tlen + 1,
-                   plen - (size_t)(type + tlen + 1 - payload));
+    fanout(b, ch, ev, pub.origin);
+    if (ev->stored)
+        membership(b, ch, ev, pub.type, pub.type_len, pub.data, pub.data_len);
     hs_ev_unref(ev);
 }
 
@@ -579,7 +568,9 @@ static const char **replay_keys(hs_conn_t *c, hs_arena_t *a, size_t *n, hs_deliv
         keys[(*n)++] = hs_arena_strdup(a, u->chats[i]->chan->name);
     for (size_t i = 0; i < u->nleft; i++) {
         if (hs_event_id_cmp(u->left[i].at, c->last_sent) > 0) {
-            keys[(*n)++] = hs_arena_printf(a, HS_EV_PREFIX "chat:%s", u->left[i].chat_id);
+            char key[HS_EV_KEY_MAX];
+            hs_event_key(key, HS_EV_CHAT, u->left[i].chat_id);
+            keys[(*n)++] = hs_arena_strdup(a, key);
         } else {
             hs_delivery_leave(d, u->left[i].chat_id);
         }
@@ -616,40 +607,25 @@ static int replay(hs_bridge_t *b, hs_conn_t *c)
                 continue;
             }
             char id[HS_EV_ID_MAX];
-            hs_event_id_format(it->id, id);
-            size_t len;
-            char *json = hs_event_json(id, it->type, it->type_len, it->data, it->data_len, &len);
-            hs_ev_t *ev = json ? hs_ev_new(len) : NULL;
+            size_t idl = (size_t)hs_event_id_format(it->id, id);
+            hs_ev_t *ev = hs_ev_new(hs_event_json_max(idl, it->type_len, it->data_len));
             if (!ev) {
-                free(json);
                 rc = -1;
                 break;
             }
-            memcpy(ev->json, json, len);
-            free(json);
+            ev->len = hs_event_json_into(ev->json, id, idl, it->type, it->type_len, it->data,
+                                         it->data_len);
             ev->stored = 1;
             ev->id = it->id;
             hs_conn_push(b, c, ev);
             hs_ev_unref(ev);
             b->m.replayed++;
-            if (effect < 0) {
-                user_left(b, u, dev.chat_id, it->id);
-            } else if (effect > 0 && !hs_hub_member(u, dev.chat_id)) {
-                /* a chat joined during the gap: its stream from here on
-                 * needs its channel first */
-                left_forget(u, dev.chat_id);
-                hs_arena_t ca = {0};
-                hs_chat_t chat;
-                hs_err_t cerr = {0};
-                int presence =
-                    hs_store_chat_get(b->ctx.store, dev.chat_id, NULL, 0, &ca, &chat, &cerr) == 0 &&
-                    wants_presence(b, chat.kind, chat.member_count);
-                hs_arena_free(&ca);
-                if (user_join(b, u, dev.chat_id, presence) == 0) {
-                    rc = 1;
-                    more = 0;
-                    break;
-                }
+            /* a chat joined during the gap: its stream from here on
+             * needs its channel first */
+            if (user_apply(b, u, &dev, effect, it->id)) {
+                rc = 1;
+                more = 0;
+                break;
             }
         }
         hs_event_list_free(&l);

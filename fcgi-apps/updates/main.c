@@ -67,6 +67,13 @@ static int since_or_reply(hs_req_t *req, int *given, hs_ev_id_t *since)
     return 0;
 }
 
+static const char *stream_key(hs_req_t *req, hs_ev_scope_t scope, const char *id)
+{
+    char key[HS_EV_KEY_MAX];
+    hs_event_key(key, scope, id);
+    return hs_arena_strdup(req->arena, key);
+}
+
 /* The streams user_id reads: their own, then one per chat they are a
  * member of now (the store is asked at every poll, so a removed member
  * stops reading the chat at once). Keys are allocated in the arena. */
@@ -79,9 +86,9 @@ static int stream_keys(hs_req_t *req, const char *user_id, const char ***keys, s
     if (rc)
         return rc;
     *keys = hs_arena_alloc(req->arena, (nchats + 1) * sizeof **keys);
-    (*keys)[0] = hs_arena_printf(req->arena, HS_EV_PREFIX "user:%s", user_id);
+    (*keys)[0] = stream_key(req, HS_EV_USER, user_id);
     for (size_t i = 0; i < nchats; i++)
-        (*keys)[i + 1] = hs_arena_printf(req->arena, HS_EV_PREFIX "chat:%s", chats[i].id);
+        (*keys)[i + 1] = stream_key(req, HS_EV_CHAT, chats[i].id);
     *n = nchats + 1;
     return 0;
 }
@@ -96,8 +103,7 @@ static int in_set(const char **set, size_t n, const char *id)
 
 /* Whether l holds the user's own member.added for a chat whose stream is
  * not among keys: they joined after the member list was read. */
-static int joined_unread(hs_req_t *req, const char *me, const char **keys, size_t nkeys,
-                         const hs_ev_list_t *l)
+static int joined_unread(const char *me, const char **keys, size_t nkeys, const hs_ev_list_t *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         const hs_ev_item_t *it = &l->items[i];
@@ -105,7 +111,8 @@ static int joined_unread(hs_req_t *req, const char *me, const char **keys, size_
         hs_delivery_parse(it->type, it->type_len, it->data, it->data_len, 0, &ev);
         if (hs_delivery_effect(&ev, me) <= 0 || ev.change != HS_DELIVERY_ADDED)
             continue;
-        const char *key = hs_arena_printf(req->arena, HS_EV_PREFIX "chat:%s", ev.chat_id);
+        char key[HS_EV_KEY_MAX];
+        hs_event_key(key, HS_EV_CHAT, ev.chat_id);
         if (!in_set(keys, nkeys, key))
             return 1;
     }
@@ -128,7 +135,7 @@ static int read_updates(hs_req_t *req, hs_ev_id_t since, int block_ms, hs_ev_lis
     int rc = stream_keys(req, me, &keys, &nkeys, err);
     if (!rc)
         rc = hs_event_read(req->ctx, keys, nkeys, since, UPDATES_LIMIT, block_ms, l, err);
-    if (rc || !joined_unread(req, me, keys, nkeys, l))
+    if (rc || !joined_unread(me, keys, nkeys, l))
         return rc;
     hs_event_list_free(l);
     rc = stream_keys(req, me, &keys, &nkeys, err);
