@@ -2,15 +2,18 @@
  * connections) and a hiredis async connection (subscriptions). Modules:
  *   main.c     process life: config, loop, signals, shutdown
  *   accept.c   hs_accept_* the listening socket and request heads, handed to lws
- *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes
+ *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes;
+ *                          reports up only through hs_conn_cb_t
  *   hub.c      hs_hub_*    users, channels, routing of events, replay
- *   sub.c      hs_sub_*    the Redis subscriber connection
+ *   sub.c      hs_sub_*    the Redis subscriber connection; reports up
+ *                          only through hs_sub_cb_t
  *   client.c   hs_client_* events a client sends: validation, limits
  *   work.c     hs_work_*   their store and Redis work, on libuv's thread pool
  *   presence.c hs_presence_* online / offline across bridges
  *   metrics.c  hs_metrics_* Prometheus text on a loopback port
  *   map.c      hs_map_*    string-keyed hash map
- * docs/ws.md is the protocol; docs/architecture.md the design. */
+ * Calls go one way (README.md, "Dependencies"). docs/ws.md is the
+ * protocol; docs/architecture.md the design. */
 #ifndef HS_BRIDGE_H
 #define HS_BRIDGE_H
 
@@ -122,6 +125,30 @@ struct hs_conn {
     unsigned nwq;
 };
 
+/* What a connection reports to the layers above it (conn.c calls up only
+ * through these; main.c sets them before the first connection). */
+typedef struct hs_conn_cb {
+    /* c was authenticated as user_id; nonzero closes it with 1011 */
+    int (*open)(hs_bridge_t *b, hs_conn_t *c, const char *user_id);
+    /* one complete text message from c */
+    void (*text)(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len);
+    /* c closed; lws frees it after this returns, so nothing may keep it */
+    void (*close)(hs_bridge_t *b, hs_conn_t *c);
+} hs_conn_cb_t;
+
+/* What the subscriber reports (sub.c calls up only through these). */
+typedef struct hs_sub_cb {
+    /* a publication on channel */
+    void (*message)(hs_bridge_t *b, const char *channel, size_t clen, const char *payload,
+                    size_t plen);
+    /* SUBSCRIBE on channel was confirmed */
+    void (*subscribed)(hs_bridge_t *b, const char *channel, size_t clen);
+    /* the connection is up (again), before the channels are subscribed */
+    void (*up)(hs_bridge_t *b);
+    /* the connection was lost: every channel must be subscribed again */
+    void (*lost)(hs_bridge_t *b);
+} hs_sub_cb_t;
+
 typedef struct hs_metrics_counters {
     uint64_t accepted, closed, events_in, deliveries, frames, drops_slow, redis_reconnects,
         replayed, client_events, client_errors, drops_ephemeral, client_rate_limited;
@@ -147,6 +174,8 @@ struct hs_bridge {
     hs_map_t owed; /* user id -> hs_owed_t: rate limits that outlive a user's last connection */
     hs_conn_t *all, *dirty, *syncing;
     size_t nconns;
+    hs_conn_cb_t conn_cb;
+    hs_sub_cb_t sub_cb;
     void *sub; /* redisAsyncContext, only sub.c knows the type */
     int sub_up;
     uv_timer_t sub_retry;
@@ -226,7 +255,8 @@ hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id);
 hs_bmember_t *hs_hub_member(hs_buser_t *u, const char *chat_id);
 
 /* sub.c */
-void hs_sub_start(hs_bridge_t *b);
+/* Connects (and reconnects) the subscriber; cb says what it hears. */
+void hs_sub_start(hs_bridge_t *b, const hs_sub_cb_t *cb);
 void hs_sub_stop(hs_bridge_t *b);
 /* Sends SUBSCRIBE / UNSUBSCRIBE when connected (else on reconnect). */
 void hs_sub_subscribe(hs_bridge_t *b, hs_chan_t *ch);
@@ -239,8 +269,6 @@ void hs_client_event(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len)
 /* Sends {"type":"error",...}; counts towards the 4400 abuse close. */
 void hs_client_error(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *code,
                      const char *message);
-/* Counts one refused event of c; the ABUSE_LIMIT-th in a row closes it (4400). */
-void hs_client_refused(hs_bridge_t *b, hs_conn_t *c);
 
 /* work.c */
 void hs_work_init(hs_bridge_t *b);
@@ -254,6 +282,9 @@ hs_work_t *hs_work_new(hs_conn_t *c, hs_work_fn run, hs_work_done_fn done, cJSON
 int hs_work_submit(hs_bridge_t *b, hs_conn_t *c, hs_work_t *w);
 /* c is closing: drops its waiting items and orphans the running one. */
 void hs_work_detach(hs_conn_t *c);
+/* Counts one refused client event of c (answered with an error, on the
+ * loop or by a worker); the ABUSE_LIMIT-th in a row closes c with 4400. */
+void hs_work_refused(hs_bridge_t *b, hs_conn_t *c);
 /* Worker side: sets the reply to o (freed here), or an error reply. */
 void hs_work_reply(hs_work_t *w, cJSON *o);
 void hs_work_error(hs_work_t *w, const char *code, const char *message);

@@ -27,7 +27,6 @@
 #include "hs/p2p.h"
 
 #define REF_MAX         64
-#define ABUSE_LIMIT     20
 #define TYPING_TTL_S    6
 #define SIGNAL_MAX      (16 * 1024)
 #define EVENT_BURST     100 /* client events a user may send at once */
@@ -56,22 +55,12 @@ static cJSON *reply_obj(const char *type, const char *ref)
 void hs_client_error(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *code,
                      const char *message)
 {
-    b->m.client_errors++;
     cJSON *o = reply_obj("error", ref);
     cJSON *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(e, "code", code);
     cJSON_AddStringToObject(e, "message", message);
     send_obj(b, c, o);
-    c->refused++;
-    if (c->refused >= ABUSE_LIMIT)
-        hs_conn_close(b, c, 4400, "too many refused events");
-}
-
-void hs_client_refused(hs_bridge_t *b, hs_conn_t *c)
-{
-    b->m.client_errors++;
-    if (++c->refused >= ABUSE_LIMIT)
-        hs_conn_close(b, c, 4400, "too many refused events");
+    hs_work_refused(b, c);
 }
 
 /* Takes one event from the user's bucket (GCRA); 0 when over the limit. */

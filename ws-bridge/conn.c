@@ -316,7 +316,7 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
     /* spread the revocation checks over the heartbeat period */
     c->check_at_s =
         hs_now_ms() / 1000 + 1 + (int64_t)(b->m.accepted % (uint64_t)b->ctx.cfg.ws_heartbeat);
-    if (hs_hub_attach(b, c, claims.sub))
+    if (b->conn_cb.open(b, c, claims.sub))
         hs_conn_close(b, c, 1011, "internal_error");
 }
 
@@ -324,10 +324,8 @@ static void closed(hs_bridge_t *b, hs_conn_t *c)
 {
     if (!c->wsi)
         return; /* never established */
-    /* lws frees c after this callback: no work item may point at it */
-    hs_work_detach(c);
-    if (c->user)
-        hs_hub_detach(b, c);
+    /* lws frees c after this callback: nothing above may keep it */
+    b->conn_cb.close(b, c);
     dirty_del(b, c);
     if (c->aprev)
         c->aprev->anext = c->anext;
@@ -380,7 +378,7 @@ static int receive(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi, const char *in
     }
     int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (last && !c->rxlen) { /* the usual case: a whole message at once */
-        hs_client_event(b, c, in, len);
+        b->conn_cb.text(b, c, in, len);
         return 0;
     }
     char *rx = realloc(c->rx, c->rxlen + len + 1);
@@ -390,7 +388,7 @@ static int receive(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi, const char *in
     c->rx = rx;
     c->rxlen += len;
     if (last) {
-        hs_client_event(b, c, c->rx, c->rxlen);
+        b->conn_cb.text(b, c, c->rx, c->rxlen);
         free(c->rx);
         c->rx = NULL;
         c->rxlen = 0;

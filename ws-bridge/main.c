@@ -132,6 +132,28 @@ static void flush_cb(uv_check_t *h)
     hs_conn_flush_all(b);
 }
 
+/* The connection layer's callbacks: conn.c calls up only through these. */
+static void conn_closed(hs_bridge_t *b, hs_conn_t *c)
+{
+    hs_work_detach(c); /* no work item may point at c */
+    if (c->user)
+        hs_hub_detach(b, c);
+}
+
+static const hs_conn_cb_t conn_cb = {
+    .open = hs_hub_attach,
+    .text = hs_client_event,
+    .close = conn_closed,
+};
+
+/* The subscriber's: sub.c hears Redis, the hub acts on it. */
+static const hs_sub_cb_t sub_cb = {
+    .message = hs_hub_message,
+    .subscribed = hs_hub_subscribed,
+    .up = hs_presence_alive,
+    .lost = hs_hub_redis_lost,
+};
+
 static void close_handles(hs_bridge_t *b)
 {
     uv_handle_t *hs[] = {(uv_handle_t *)&b->flush,   (uv_handle_t *)&b->sweep,
@@ -215,6 +237,7 @@ static int start(hs_bridge_t *b)
     info.port = CONTEXT_PORT_NO_LISTEN; /* accept.c listens */
     info.protocols = hs_conn_protocols;
     info.user = b;
+    b->conn_cb = conn_cb;
     info.foreign_loops = loops;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.fd_limit_per_thread = (unsigned)raise_nofile();
@@ -232,7 +255,7 @@ static int start(hs_bridge_t *b)
     int mport = (int)(cfg->ws_metrics_port ? cfg->ws_metrics_port : cfg->ws_port + 1);
     b->last_heartbeat_ms = hs_now_ms();
     hs_presence_alive(b);
-    hs_sub_start(b);
+    hs_sub_start(b, &sub_cb);
     uv_check_start(&b->flush, flush_cb);
     uv_timer_start(&b->sweep, sweep_cb, SWEEP_MS, SWEEP_MS);
     uv_timer_start(&b->alive, alive_cb, ALIVE_MS, ALIVE_MS);
