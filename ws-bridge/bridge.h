@@ -23,6 +23,8 @@
 
 #include "hs/app.h"
 #include "hs/events.h"
+#include "hs/queue.h"
+#include "hs/vec.h"
 #include "map.h"
 
 typedef struct hs_bridge hs_bridge_t;
@@ -49,8 +51,7 @@ struct hs_chan {
     int sent;           /* SUBSCRIBE sent on the current Redis connection */
     int presence;       /* a direct chat or a small group: members see each other come and go */
     int64_t idle_since; /* ms; 0 while some local user needs it */
-    hs_buser_t **users;
-    size_t nusers, capusers;
+    HS_VEC(hs_buser_t *) users;
 };
 
 /* A user's membership of one chat, as this bridge knows it, with the
@@ -79,15 +80,13 @@ typedef struct hs_owed {
 /* A user with at least one connection on this bridge. */
 struct hs_buser {
     char id[HS_ID_LEN + 1];
-    hs_chan_t *self;      /* the user's own stream */
-    hs_bmember_t **chats; /* every chat they are in */
-    size_t nchats, capchats;
-    hs_map_t chatmap; /* chat id -> hs_bmember_t: membership checks in O(1) */
-    hs_bleft_t *left; /* see hs_bleft_t; emptied once no connection replays */
-    size_t nleft, capleft;
-    int epoch;        /* the Redis epoch the membership was read in */
+    hs_chan_t *self;              /* the user's own stream */
+    HS_VEC(hs_bmember_t *) chats; /* every chat they are in */
+    hs_map_t chatmap;             /* chat id -> hs_bmember_t: membership checks in O(1) */
+    HS_VEC(hs_bleft_t) left;      /* see hs_bleft_t; emptied once no connection replays */
+    int epoch;                    /* the Redis epoch the membership was read in */
     int64_t rate_tat; /* client events: the rate limiter's theoretical arrival time (ms) */
-    hs_conn_t *conns; /* list through conn->unext */
+    hs_queue_t conns; /* their connections, through conn->in_user */
     size_t nconns;
 };
 
@@ -97,12 +96,12 @@ enum hs_conn_state { HS_CONN_NEW, HS_CONN_SYNCING, HS_CONN_READY, HS_CONN_CLOSIN
 struct hs_conn {
     struct lws *wsi;
     hs_buser_t *user;
-    hs_conn_t *unext, *uprev; /* the user's connections */
-    hs_conn_t *anext, *aprev; /* all connections */
-    hs_conn_t *dnext, *dprev; /* dirty list: has queued events to write */
-    hs_conn_t *snext, *sprev; /* syncing list */
+    hs_queue_t in_user;  /* the user's connections */
+    hs_queue_t in_all;   /* all connections (linked while established) */
+    hs_queue_t in_dirty; /* has queued events to write (linked: dirty) */
+    hs_queue_t in_sync;  /* waits for its replay (linked: syncing) */
     enum hs_conn_state state;
-    int dirty, in_sync, choked, ping_due, fresh, has_since, epoch, warned;
+    int choked, ping_due, fresh, has_since, epoch, warned;
     int bad_since; /* a malformed since: closed with 4400 once established */
     int close_code;
     const char *close_reason; /* static */
@@ -172,7 +171,7 @@ struct hs_bridge {
     int epoch;       /* bumped when Redis restarted empty */
     hs_map_t users, chans;
     hs_map_t owed; /* user id -> hs_owed_t: rate limits that outlive a user's last connection */
-    hs_conn_t *all, *dirty, *syncing;
+    hs_queue_t all, dirty, syncing; /* of hs_conn_t, through in_all, in_dirty, in_sync */
     size_t nconns;
     hs_conn_cb_t conn_cb;
     hs_sub_cb_t sub_cb;
@@ -227,6 +226,9 @@ void hs_conn_flush_all(hs_bridge_t *b);
 void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c);
 /* Closes c with code and reason (a close frame, then the socket). */
 void hs_conn_close(hs_bridge_t *b, hs_conn_t *c, int code, const char *reason);
+
+/* The connection that holds node q (in_all, in_user, ...). */
+#define HS_CONN_OF(q, field) HS_QUEUE_DATA(q, hs_conn_t, field)
 
 hs_ev_t *hs_ev_new(size_t len);
 void hs_ev_unref(hs_ev_t *ev);

@@ -55,15 +55,8 @@ static hs_chan_t *chan_get(hs_bridge_t *b, hs_ev_scope_t scope, const char *id)
 
 static int chan_add_user(hs_chan_t *ch, hs_buser_t *u)
 {
-    if (ch->nusers == ch->capusers) {
-        size_t cap = ch->capusers ? ch->capusers * 2 : 4;
-        hs_buser_t **p = realloc(ch->users, cap * sizeof *p);
-        if (!p)
-            return -1;
-        ch->users = p;
-        ch->capusers = cap;
-    }
-    ch->users[ch->nusers++] = u;
+    if (hs_vec_push(&ch->users, u))
+        return -1;
     ch->idle_since = 0;
     return 0;
 }
@@ -72,18 +65,17 @@ static int chan_add_user(hs_chan_t *ch, hs_buser_t *u)
 static void chan_drop_user(hs_bridge_t *b, hs_chan_t *ch, hs_buser_t *u)
 {
     (void)b;
-    for (size_t i = 0; i < ch->nusers; i++)
-        if (ch->users[i] == u) {
-            ch->users[i] = ch->users[--ch->nusers];
+    for (size_t i = 0; i < ch->users.n; i++)
+        if (ch->users.items[i] == u) {
+            hs_vec_swap_remove(&ch->users, i);
             break;
         }
-    if (!ch->nusers)
+    if (!ch->users.n)
         ch->idle_since = hs_now_ms();
 }
 
 typedef struct reap {
-    hs_chan_t **idle;
-    size_t n, cap;
+    HS_VEC(hs_chan_t *) idle;
     int64_t before;
 } reap_t;
 
@@ -91,31 +83,23 @@ static void collect_idle(void *val, void *ud)
 {
     hs_chan_t *ch = val;
     reap_t *r = ud;
-    if (ch->nusers || ch->idle_since > r->before)
+    if (ch->users.n || ch->idle_since > r->before)
         return;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        hs_chan_t **p = realloc(r->idle, cap * sizeof *p);
-        if (!p)
-            return;
-        r->idle = p;
-        r->cap = cap;
-    }
-    r->idle[r->n++] = ch;
+    hs_vec_push(&r->idle, ch); /* out of memory: reaped on a later sweep */
 }
 
 void hs_hub_reap(hs_bridge_t *b, int all)
 {
     reap_t r = {.before = all ? INT64_MAX : hs_now_ms() - CHAN_LINGER_MS};
     hs_map_each(&b->chans, collect_idle, &r);
-    for (size_t i = 0; i < r.n; i++) {
-        hs_chan_t *ch = r.idle[i];
+    for (size_t i = 0; i < r.idle.n; i++) {
+        hs_chan_t *ch = r.idle.items[i];
         hs_map_del(&b->chans, ch->name);
         hs_sub_unsubscribe(b, ch->name);
-        free(ch->users);
+        hs_vec_free(&ch->users);
         free(ch);
     }
-    free(r.idle);
+    hs_vec_free(&r.idle);
 }
 
 /* The chat id a chat channel's name holds (the key of chatmap). */
@@ -134,16 +118,8 @@ hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id)
 
 static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int presence)
 {
-    if (hs_hub_member(u, chat_id))
-        return 0;
-    if (u->nchats == u->capchats) {
-        size_t cap = u->capchats ? u->capchats * 2 : 8;
-        hs_bmember_t **p = realloc(u->chats, cap * sizeof *p);
-        if (!p)
-            return -1;
-        u->chats = p;
-        u->capchats = cap;
-    }
+    if (hs_hub_member(u, chat_id) || hs_vec_reserve(&u->chats, u->chats.n + 1))
+        return hs_hub_member(u, chat_id) ? 0 : -1;
     hs_bmember_t *m = calloc(1, sizeof *m);
     hs_chan_t *ch = m ? chan_get(b, HS_EV_CHAT, chat_id) : NULL;
     if (!ch || chan_add_user(ch, u)) {
@@ -157,7 +133,7 @@ static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int pre
         return -1;
     }
     ch->presence = presence;
-    u->chats[u->nchats++] = m;
+    u->chats.items[u->chats.n++] = m; /* room reserved above */
     return 0;
 }
 
@@ -166,9 +142,9 @@ static void user_leave(hs_bridge_t *b, hs_buser_t *u, const char *chat_id)
     hs_bmember_t *m = hs_map_del(&u->chatmap, chat_id);
     if (!m)
         return;
-    for (size_t i = 0; i < u->nchats; i++)
-        if (u->chats[i] == m) {
-            u->chats[i] = u->chats[--u->nchats];
+    for (size_t i = 0; i < u->chats.n; i++)
+        if (u->chats.items[i] == m) {
+            hs_vec_swap_remove(&u->chats, i);
             break;
         }
     chan_drop_user(b, m->chan, u);
@@ -177,8 +153,9 @@ static void user_leave(hs_bridge_t *b, hs_buser_t *u, const char *chat_id)
 
 static int user_replaying(const hs_buser_t *u)
 {
-    for (const hs_conn_t *c = u->conns; c; c = c->unext)
-        if (c->in_sync)
+    const hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &u->conns)
+        if (hs_queue_linked(&HS_CONN_OF(q, in_user)->in_sync))
             return 1;
     return 0;
 }
@@ -192,62 +169,40 @@ static void user_left(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, hs_ev_
     user_leave(b, u, chat_id);
     if (!user_replaying(u))
         return;
-    for (size_t i = 0; i < u->nleft; i++)
-        if (strcmp(u->left[i].chat_id, chat_id) == 0) {
-            u->left[i].at = at;
+    for (size_t i = 0; i < u->left.n; i++)
+        if (strcmp(u->left.items[i].chat_id, chat_id) == 0) {
+            u->left.items[i].at = at;
             return;
         }
-    if (u->nleft == u->capleft) {
-        size_t cap = u->capleft ? u->capleft * 2 : 4;
-        hs_bleft_t *p = realloc(u->left, cap * sizeof *p);
-        if (!p)
-            return; /* the other replays then skip the chat's last events */
-        u->left = p;
-        u->capleft = cap;
-    }
-    memcpy(u->left[u->nleft].chat_id, chat_id, HS_ID_LEN + 1);
-    u->left[u->nleft++].at = at;
+    hs_bleft_t l = {.at = at};
+    memcpy(l.chat_id, chat_id, HS_ID_LEN + 1);
+    hs_vec_push(&u->left, l); /* out of memory: the other replays skip the chat's last events */
 }
 
 static void left_forget(hs_buser_t *u, const char *chat_id)
 {
-    for (size_t i = 0; i < u->nleft; i++)
-        if (strcmp(u->left[i].chat_id, chat_id) == 0) {
-            u->left[i] = u->left[--u->nleft];
+    for (size_t i = 0; i < u->left.n; i++)
+        if (strcmp(u->left.items[i].chat_id, chat_id) == 0) {
+            hs_vec_swap_remove(&u->left, i);
             return;
         }
 }
 
 static void syncing_add(hs_bridge_t *b, hs_conn_t *c)
 {
-    if (c->in_sync || c->state == HS_CONN_CLOSING)
+    if (hs_queue_linked(&c->in_sync) || c->state == HS_CONN_CLOSING)
         return;
     c->state = HS_CONN_SYNCING;
-    c->in_sync = 1;
-    c->sprev = NULL;
-    c->snext = b->syncing;
-    if (b->syncing)
-        b->syncing->sprev = c;
-    b->syncing = c;
+    hs_queue_insert_head(&b->syncing, &c->in_sync);
 }
 
-static void syncing_del(hs_bridge_t *b, hs_conn_t *c)
+static void syncing_del(hs_conn_t *c)
 {
-    if (!c->in_sync)
-        return;
-    c->in_sync = 0;
-    if (c->sprev)
-        c->sprev->snext = c->snext;
-    else if (b->syncing == c)
-        b->syncing = c->snext;
-    if (c->snext)
-        c->snext->sprev = c->sprev;
-    c->snext = c->sprev = NULL;
+    hs_queue_remove(&c->in_sync);
 }
 
 typedef struct owed_reap {
-    hs_owed_t **done;
-    size_t n, cap;
+    HS_VEC(hs_owed_t *) done;
     int64_t before;
 } owed_reap_t;
 
@@ -257,26 +212,18 @@ static void owed_collect(void *val, void *ud)
     owed_reap_t *r = ud;
     if (o->rate_tat > r->before)
         return;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        hs_owed_t **p = realloc(r->done, cap * sizeof *p);
-        if (!p)
-            return;
-        r->done = p;
-        r->cap = cap;
-    }
-    r->done[r->n++] = o;
+    hs_vec_push(&r->done, o); /* out of memory: forgotten on a later sweep */
 }
 
 void hs_hub_reap_owed(hs_bridge_t *b, int all)
 {
     owed_reap_t r = {.before = all ? INT64_MAX : hs_now_ms()};
     hs_map_each(&b->owed, owed_collect, &r);
-    for (size_t i = 0; i < r.n; i++) {
-        hs_map_del(&b->owed, r.done[i]->id);
-        free(r.done[i]);
+    for (size_t i = 0; i < r.done.n; i++) {
+        hs_map_del(&b->owed, r.done.items[i]->id);
+        free(r.done.items[i]);
     }
-    free(r.done);
+    hs_vec_free(&r.done);
 }
 
 /* Keeps u's spent client-event budget (client.c) past their last connection. */
@@ -296,14 +243,14 @@ static void owed_keep(hs_bridge_t *b, const hs_buser_t *u)
 static void user_free(hs_bridge_t *b, hs_buser_t *u)
 {
     owed_keep(b, u);
-    while (u->nchats)
-        user_leave(b, u, CHAT_KEY(u->chats[u->nchats - 1]->chan));
+    while (u->chats.n)
+        user_leave(b, u, CHAT_KEY(u->chats.items[u->chats.n - 1]->chan));
     if (u->self)
         chan_drop_user(b, u->self, u);
     hs_map_del(&b->users, u->id);
     hs_map_free(&u->chatmap);
-    free(u->chats);
-    free(u->left);
+    hs_vec_free(&u->chats);
+    hs_vec_free(&u->left);
     free(u);
 }
 
@@ -322,9 +269,9 @@ static int user_load(hs_bridge_t *b, hs_buser_t *u)
         for (size_t i = 0; !rc && i < n; i++)
             rc = hs_map_put(&keep, refs[i].id, refs + i) ||
                  user_join(b, u, refs[i].id, wants_presence(b, refs[i].kind, refs[i].member_count));
-        for (size_t i = u->nchats; !rc && i > 0; i--)
-            if (!hs_map_get(&keep, CHAT_KEY(u->chats[i - 1]->chan)))
-                user_leave(b, u, CHAT_KEY(u->chats[i - 1]->chan));
+        for (size_t i = u->chats.n; !rc && i > 0; i--)
+            if (!hs_map_get(&keep, CHAT_KEY(u->chats.items[i - 1]->chan)))
+                user_leave(b, u, CHAT_KEY(u->chats.items[i - 1]->chan));
         hs_map_free(&keep);
     }
     hs_arena_free(&a);
@@ -342,6 +289,7 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
     if (!u)
         return NULL;
     snprintf(u->id, sizeof u->id, "%s", user_id);
+    hs_queue_init(&u->conns);
     if (hs_map_put(&b->users, u->id, u)) {
         free(u);
         return NULL;
@@ -371,11 +319,7 @@ int hs_hub_attach(hs_bridge_t *b, hs_conn_t *c, const char *user_id)
     if (!u && !(u = user_new(b, user_id)))
         return -1;
     c->user = u;
-    c->uprev = NULL;
-    c->unext = u->conns;
-    if (u->conns)
-        u->conns->uprev = c;
-    u->conns = c;
+    hs_queue_insert_head(&u->conns, &c->in_user);
     u->nconns++;
     c->fresh = 1;
     c->epoch = b->epoch;
@@ -397,13 +341,8 @@ int hs_hub_attach(hs_bridge_t *b, hs_conn_t *c, const char *user_id)
 void hs_hub_detach(hs_bridge_t *b, hs_conn_t *c)
 {
     hs_buser_t *u = c->user;
-    syncing_del(b, c);
-    if (c->uprev)
-        c->uprev->unext = c->unext;
-    else
-        u->conns = c->unext;
-    if (c->unext)
-        c->unext->uprev = c->uprev;
+    syncing_del(c);
+    hs_queue_remove(&c->in_user);
     c->user = NULL;
     if (--u->nconns == 0) {
         hs_presence_change(b, u, -1);
@@ -430,11 +369,13 @@ static hs_ev_t *parse(const char *p, size_t n, hs_ev_pub_t *pub)
 
 static void fanout(hs_bridge_t *b, hs_chan_t *ch, hs_ev_t *ev, const char *origin)
 {
-    for (size_t i = 0; i < ch->nusers; i++) {
-        hs_buser_t *u = ch->users[i];
+    for (size_t i = 0; i < ch->users.n; i++) {
+        hs_buser_t *u = ch->users.items[i];
         if (origin[0] && strcmp(origin, u->id) == 0)
             continue; /* your own typing / presence */
-        for (hs_conn_t *c = u->conns; c; c = c->unext) {
+        hs_queue_t *q;
+        HS_QUEUE_FOREACH (q, &u->conns) {
+            hs_conn_t *c = HS_CONN_OF(q, in_user);
             if (c->state != HS_CONN_READY)
                 continue;
             if (ev->stored && hs_event_id_cmp(ev->id, c->last_sent) <= 0)
@@ -468,8 +409,9 @@ static int user_apply(hs_bridge_t *b, hs_buser_t *u, const hs_delivery_ev_t *d, 
     left_forget(u, d->chat_id);
     if (user_join(b, u, d->chat_id, presence))
         return 0;
-    for (hs_conn_t *c = u->conns; c; c = c->unext)
-        syncing_add(b, c);
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &u->conns)
+        syncing_add(b, HS_CONN_OF(q, in_user));
     return 1;
 }
 
@@ -485,8 +427,8 @@ static void membership(hs_bridge_t *b, hs_chan_t *ch, const hs_ev_t *ev, const c
     if (d.change == HS_DELIVERY_DELETED) {
         if (ch->is_user)
             return;
-        for (size_t k = ch->nusers; k > 0; k--)
-            user_apply(b, ch->users[k - 1], &d, -1, ev->id);
+        for (size_t k = ch->users.n; k > 0; k--)
+            user_apply(b, ch->users.items[k - 1], &d, -1, ev->id);
         return;
     }
     hs_buser_t *u = hs_map_get(&b->users, d.user_id);
@@ -530,17 +472,20 @@ static void chan_lost(void *val, void *ud)
 void hs_hub_redis_lost(hs_bridge_t *b)
 {
     hs_map_each(&b->chans, chan_lost, NULL);
-    for (hs_conn_t *c = b->all; c; c = c->anext)
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all) {
+        hs_conn_t *c = HS_CONN_OF(q, in_all);
         if (c->state == HS_CONN_READY)
             syncing_add(b, c);
+    }
 }
 
 static int user_active(const hs_buser_t *u)
 {
     if (!u->self->active)
         return 0;
-    for (size_t i = 0; i < u->nchats; i++)
-        if (!u->chats[i]->chan->active)
+    for (size_t i = 0; i < u->chats.n; i++)
+        if (!u->chats.items[i]->chan->active)
             return 0;
     return 1;
 }
@@ -559,20 +504,20 @@ static void reply_resync(hs_bridge_t *b, hs_conn_t *c, const char *reason)
 static const char **replay_keys(hs_conn_t *c, hs_arena_t *a, size_t *n, hs_delivery_t *d)
 {
     hs_buser_t *u = c->user;
-    const char **keys = hs_arena_alloc(a, (u->nchats + u->nleft + 1) * sizeof *keys);
+    const char **keys = hs_arena_alloc(a, (u->chats.n + u->left.n + 1) * sizeof *keys);
     if (!keys)
         return NULL;
     *n = 0;
     keys[(*n)++] = hs_arena_strdup(a, u->self->name);
-    for (size_t i = 0; i < u->nchats; i++)
-        keys[(*n)++] = hs_arena_strdup(a, u->chats[i]->chan->name);
-    for (size_t i = 0; i < u->nleft; i++) {
-        if (hs_event_id_cmp(u->left[i].at, c->last_sent) > 0) {
+    for (size_t i = 0; i < u->chats.n; i++)
+        keys[(*n)++] = hs_arena_strdup(a, u->chats.items[i]->chan->name);
+    for (size_t i = 0; i < u->left.n; i++) {
+        if (hs_event_id_cmp(u->left.items[i].at, c->last_sent) > 0) {
             char key[HS_EV_KEY_MAX];
-            hs_event_key(key, HS_EV_CHAT, u->left[i].chat_id);
+            hs_event_key(key, HS_EV_CHAT, u->left.items[i].chat_id);
             keys[(*n)++] = hs_arena_strdup(a, key);
         } else {
-            hs_delivery_leave(d, u->left[i].chat_id);
+            hs_delivery_leave(d, u->left.items[i].chat_id);
         }
     }
     return keys;
@@ -655,7 +600,7 @@ static void sync_conn(hs_bridge_t *b, hs_conn_t *c)
     hs_err_t err = {0};
     if (hs_event_last(&b->ctx, &last, &err))
         return; /* Redis is away again: stays syncing */
-    syncing_del(b, c);
+    syncing_del(c);
     c->state = HS_CONN_READY;
     if (c->fresh) {
         c->fresh = 0;
@@ -676,18 +621,20 @@ static void sync_conn(hs_bridge_t *b, hs_conn_t *c)
     if (replay(b, c))
         syncing_add(b, c);
     else if (!user_replaying(c->user))
-        c->user->nleft = 0;
+        c->user->left.n = 0;
 }
 
 void hs_hub_sync_ready(hs_bridge_t *b)
 {
     if (!hs_sub_connected(b))
         return;
-    hs_conn_t *next;
-    for (hs_conn_t *c = b->syncing; c; c = next) {
-        next = c->snext;
+    /* by hand: sync_conn unlinks c (and may link it again at the head) */
+    hs_queue_t *q, *next;
+    for (q = b->syncing.next; q != &b->syncing; q = next) {
+        next = q->next;
+        hs_conn_t *c = HS_CONN_OF(q, in_sync);
         if (c->state == HS_CONN_CLOSING) {
-            syncing_del(b, c);
+            syncing_del(c);
             continue;
         }
         if (!c->user)

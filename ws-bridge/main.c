@@ -65,7 +65,11 @@ static void check_revoked(hs_bridge_t *b, int64_t now_s)
     size_t n = 0;
     if (!hs_sub_connected(b))
         return;
-    for (hs_conn_t *c = b->all; c && n < SLICE; c = c->anext) {
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all) {
+        hs_conn_t *c = HS_CONN_OF(q, in_all);
+        if (n == SLICE)
+            break;
         if (c->state == HS_CONN_CLOSING || !c->user || c->check_at_s > now_s)
             continue;
         c->check_at_s = now_s + b->ctx.cfg.ws_heartbeat;
@@ -92,7 +96,9 @@ static void sweep_cb(uv_timer_t *t)
     int beat = now - b->last_heartbeat_ms >= cfg->ws_heartbeat * 1000;
     if (beat)
         b->last_heartbeat_ms = now;
-    for (hs_conn_t *c = b->all; c; c = c->anext) {
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all) {
+        hs_conn_t *c = HS_CONN_OF(q, in_all);
         if (c->state == HS_CONN_CLOSING)
             continue;
         if (now - c->last_rx_ms > cfg->ws_idle_timeout * 1000) {
@@ -193,8 +199,9 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     b->stopping = 1;
     hs_accept_stop(b);
-    for (hs_conn_t *c = b->all; c; c = c->anext)
-        hs_conn_close(b, c, 1001, "bridge shutting down");
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all)
+        hs_conn_close(b, HS_CONN_OF(q, in_all), 1001, "bridge shutting down");
     b->last_heartbeat_ms = hs_now_ms(); /* the drain clock */
     uv_timer_stop(&b->sweep);
     uv_timer_start(&b->sweep, drain_cb, 20, 20);
@@ -223,6 +230,9 @@ static void init_handles(hs_bridge_t *b)
     for (int i = 0; i < 3; i++)
         uv_signal_init(&b->loop, sig[i]);
     b->listen_fd = -1;
+    hs_queue_init(&b->all);
+    hs_queue_init(&b->dirty);
+    hs_queue_init(&b->syncing);
     b->flush.data = b->sweep.data = b->alive.data = b->sub_retry.data = b->metrics.data = b;
     b->sigterm.data = b->sigint.data = b->sighup.data = b;
 }

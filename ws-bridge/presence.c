@@ -57,7 +57,7 @@ static const char query_script[] =
 void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
 {
     size_t n = 0;
-    const char **argv = malloc((u->nchats + 10) * sizeof *argv);
+    const char **argv = malloc((u->chats.n + 10) * sizeof *argv);
     if (!argv)
         return;
     char key[64], nkeys[24], now[24];
@@ -68,9 +68,9 @@ void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
     argv[n++] = nkeys;
     argv[n++] = key;
     size_t k = 1;
-    for (size_t i = 0; i < u->nchats; i++)
-        if (u->chats[i]->chan->presence) {
-            argv[n++] = u->chats[i]->chan->name;
+    for (size_t i = 0; i < u->chats.n; i++)
+        if (u->chats.items[i]->chan->presence) {
+            argv[n++] = u->chats.items[i]->chan->name;
             k++;
         }
     snprintf(nkeys, sizeof nkeys, "%zu", k);
