@@ -150,10 +150,8 @@ static int collect(hs_ev_list_t *l, const redisReply *streams, hs_err_t *err)
         const redisReply *entries = streams->element[i];
         if (entries->type != REDIS_REPLY_ARRAY)
             continue;
-        hs_ev_item_t *grown = realloc(l->items, (l->n + entries->elements + 1) * sizeof *l->items);
-        if (!grown)
+        if (hs_vec_reserve(l, l->n + entries->elements))
             return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
-        l->items = grown;
         for (size_t j = 0; j < entries->elements; j++) {
             const redisReply *e = entries->element[j];
             if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
@@ -187,13 +185,10 @@ static int by_id(const void *a, const void *b)
 
 static int keep_reply(hs_ev_list_t *l, redisReply *r, hs_err_t *err)
 {
-    void **grown = realloc(l->replies_, (l->nreplies_ + 1) * sizeof *grown);
-    if (!grown) {
+    if (hs_vec_push(&l->replies_, r)) {
         hs_redis_reply_free(r);
         return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
     }
-    grown[l->nreplies_++] = r;
-    l->replies_ = grown;
     return 0;
 }
 
@@ -277,10 +272,10 @@ done:
 
 void hs_event_list_free(hs_ev_list_t *l)
 {
-    for (size_t i = 0; i < l->nreplies_; i++)
-        hs_redis_reply_free(((redisReply **)l->replies_)[i]);
-    free(l->replies_);
-    free(l->items);
+    for (size_t i = 0; i < l->replies_.n; i++)
+        hs_redis_reply_free(l->replies_.items[i]);
+    hs_vec_free(&l->replies_);
+    hs_vec_free(l);
     memset(l, 0, sizeof *l);
 }
 

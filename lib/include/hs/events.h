@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "hs/app.h"
+#include "hs/vec.h"
 
 /* Longest "<ms>-<seq>" text, with its NUL. */
 #define HS_EV_ID_MAX 42
@@ -80,11 +81,9 @@ typedef struct hs_ev_item {
 } hs_ev_item_t;
 
 typedef struct hs_ev_list {
-    hs_ev_item_t *items;
-    size_t n;
-    int more; /* limit was reached: read again after the last item */
-    void *replies_;
-    size_t nreplies_;
+    HS_VEC(hs_ev_item_t); /* items[0..n), in id order */
+    int more;             /* limit was reached: read again after the last item */
+    HS_VEC(void *) replies_;
 } hs_ev_list_t;
 
 /* Reads the events after since in the streams keys[0..n), merged in id
