@@ -75,31 +75,27 @@ static void chan_drop_user(hs_bridge_t *b, hs_chan_t *ch, hs_buser_t *u)
 }
 
 typedef struct reap {
-    HS_VEC(hs_chan_t *) idle;
+    hs_bridge_t *b;
     int64_t before;
 } reap_t;
 
-static void collect_idle(void *val, void *ud)
+/* Frees an idle channel (unsubscribed) lingering since before. */
+static int reap_chan(void *val, void *ud)
 {
     hs_chan_t *ch = val;
     reap_t *r = ud;
     if (ch->users.n || ch->idle_since > r->before)
-        return;
-    hs_vec_push(&r->idle, ch); /* out of memory: reaped on a later sweep */
+        return 0;
+    hs_sub_unsubscribe(r->b, ch->name);
+    hs_vec_free(&ch->users);
+    free(ch);
+    return 1;
 }
 
 void hs_hub_reap(hs_bridge_t *b, int all)
 {
-    reap_t r = {.before = all ? INT64_MAX : hs_now_ms() - CHAN_LINGER_MS};
-    hs_map_each(&b->chans, collect_idle, &r);
-    for (size_t i = 0; i < r.idle.n; i++) {
-        hs_chan_t *ch = r.idle.items[i];
-        hs_map_del(&b->chans, ch->name);
-        hs_sub_unsubscribe(b, ch->name);
-        hs_vec_free(&ch->users);
-        free(ch);
-    }
-    hs_vec_free(&r.idle);
+    reap_t r = {b, all ? INT64_MAX : hs_now_ms() - CHAN_LINGER_MS};
+    hs_map_drop_if(&b->chans, reap_chan, &r);
 }
 
 /* The chat id a chat channel's name holds (the key of chatmap). */
@@ -201,29 +197,20 @@ static void syncing_del(hs_conn_t *c)
     hs_queue_remove(&c->in_sync);
 }
 
-typedef struct owed_reap {
-    HS_VEC(hs_owed_t *) done;
-    int64_t before;
-} owed_reap_t;
-
-static void owed_collect(void *val, void *ud)
+/* Frees a spent budget refilled by *before. */
+static int reap_owed(void *val, void *ud)
 {
     hs_owed_t *o = val;
-    owed_reap_t *r = ud;
-    if (o->rate_tat > r->before)
-        return;
-    hs_vec_push(&r->done, o); /* out of memory: forgotten on a later sweep */
+    if (o->rate_tat > *(const int64_t *)ud)
+        return 0;
+    free(o);
+    return 1;
 }
 
 void hs_hub_reap_owed(hs_bridge_t *b, int all)
 {
-    owed_reap_t r = {.before = all ? INT64_MAX : hs_now_ms()};
-    hs_map_each(&b->owed, owed_collect, &r);
-    for (size_t i = 0; i < r.done.n; i++) {
-        hs_map_del(&b->owed, r.done.items[i]->id);
-        free(r.done.items[i]);
-    }
-    hs_vec_free(&r.done);
+    int64_t before = all ? INT64_MAX : hs_now_ms();
+    hs_map_drop_if(&b->owed, reap_owed, &before);
 }
 
 /* Keeps u's spent client-event budget (client.c) past their last connection. */
