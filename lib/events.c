@@ -32,7 +32,7 @@ static const char *const scope_names[] = {[HS_EV_USER] = "user", [HS_EV_CHAT] = 
 
 int hs_event_key(char buf[HS_EV_KEY_MAX], hs_ev_scope_t scope, const char *id)
 {
-    return snprintf(buf, HS_EV_KEY_MAX, PREFIX "%s:%.24s", scope_names[scope], id);
+    return snprintf(buf, HS_EV_KEY_MAX, PREFIX "%s:%.*s", scope_names[scope], HS_ID_LEN, id);
 }
 
 const char *hs_event_key_id(const char *key, hs_ev_scope_t *scope)
@@ -259,7 +259,8 @@ int hs_event_read(hs_ctx_t *ctx, const char *const *keys, size_t n, hs_ev_id_t s
                 goto done;
         }
     }
-    qsort(out->items, out->n, sizeof *out->items, by_id);
+    if (out->n) /* items is NULL while empty, and qsort wants a pointer */
+        qsort(out->items, out->n, sizeof *out->items, by_id);
     if (out->n > limit) {
         out->n = limit;
         out->more = 1;
