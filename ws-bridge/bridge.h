@@ -2,15 +2,18 @@
  * connections) and a hiredis async connection (subscriptions). Modules:
  *   main.c     process life: config, loop, signals, shutdown
  *   accept.c   hs_accept_* the listening socket and request heads, handed to lws
- *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes
+ *   conn.c     hs_conn_*   one WebSocket connection: handshake, queue, writes;
+ *                          reports up only through hs_conn_cb_t
  *   hub.c      hs_hub_*    users, channels, routing of events, replay
- *   sub.c      hs_sub_*    the Redis subscriber connection
+ *   sub.c      hs_sub_*    the Redis subscriber connection; reports up
+ *                          only through hs_sub_cb_t
  *   client.c   hs_client_* events a client sends: validation, limits
  *   work.c     hs_work_*   their store and Redis work, on libuv's thread pool
  *   presence.c hs_presence_* online / offline across bridges
  *   metrics.c  hs_metrics_* Prometheus text on a loopback port
  *   map.c      hs_map_*    string-keyed hash map
- * docs/ws.md is the protocol; docs/architecture.md the design. */
+ * Calls go one way (README.md, "Dependencies"). docs/ws.md is the
+ * protocol; docs/architecture.md the design. */
 #ifndef HS_BRIDGE_H
 #define HS_BRIDGE_H
 
@@ -20,6 +23,8 @@
 
 #include "hs/app.h"
 #include "hs/events.h"
+#include "hs/queue.h"
+#include "hs/vec.h"
 #include "map.h"
 
 typedef struct hs_bridge hs_bridge_t;
@@ -38,7 +43,7 @@ typedef struct hs_ev {
     char json[]; /* one line, no newline */
 } hs_ev_t;
 
-/* A Redis channel (hs:ev:chat:<id> or hs:ev:user:<id>) some local users need. */
+/* A Redis channel (a chat's or a user's stream, hs_event_key()) some local users need. */
 struct hs_chan {
     char name[64];
     int is_user;        /* a user's own channel */
@@ -46,14 +51,13 @@ struct hs_chan {
     int sent;           /* SUBSCRIBE sent on the current Redis connection */
     int presence;       /* a direct chat or a small group: members see each other come and go */
     int64_t idle_since; /* ms; 0 while some local user needs it */
-    hs_buser_t **users;
-    size_t nusers, capusers;
+    HS_VEC(hs_buser_t *) users;
 };
 
 /* A user's membership of one chat, as this bridge knows it, with the
  * per-chat throttle of the user's typing relays (client.c). */
 typedef struct hs_bmember {
-    hs_chan_t *chan;    /* hs:ev:chat:<id>; its name holds the key of chatmap */
+    hs_chan_t *chan;    /* the chat's; its name holds the key of chatmap */
     int64_t typing_at;  /* ms of the last relayed start (0: none, or a stop since) */
     int64_t typing_win; /* ms the current relay window began */
     unsigned typing_n;  /* relays in that window */
@@ -76,15 +80,13 @@ typedef struct hs_owed {
 /* A user with at least one connection on this bridge. */
 struct hs_buser {
     char id[HS_ID_LEN + 1];
-    hs_chan_t *self;      /* hs:ev:user:<id> */
-    hs_bmember_t **chats; /* every chat they are in */
-    size_t nchats, capchats;
-    hs_map_t chatmap; /* chat id -> hs_bmember_t: membership checks in O(1) */
-    hs_bleft_t *left; /* see hs_bleft_t; emptied once no connection replays */
-    size_t nleft, capleft;
-    int epoch;        /* the Redis epoch the membership was read in */
+    hs_chan_t *self;              /* the user's own stream */
+    HS_VEC(hs_bmember_t *) chats; /* every chat they are in */
+    hs_map_t chatmap;             /* chat id -> hs_bmember_t: membership checks in O(1) */
+    HS_VEC(hs_bleft_t) left;      /* see hs_bleft_t; emptied once no connection replays */
+    int epoch;                    /* the Redis epoch the membership was read in */
     int64_t rate_tat; /* client events: the rate limiter's theoretical arrival time (ms) */
-    hs_conn_t *conns; /* list through conn->unext */
+    hs_queue_t conns; /* their connections, through conn->in_user */
     size_t nconns;
 };
 
@@ -94,12 +96,12 @@ enum hs_conn_state { HS_CONN_NEW, HS_CONN_SYNCING, HS_CONN_READY, HS_CONN_CLOSIN
 struct hs_conn {
     struct lws *wsi;
     hs_buser_t *user;
-    hs_conn_t *unext, *uprev; /* the user's connections */
-    hs_conn_t *anext, *aprev; /* all connections */
-    hs_conn_t *dnext, *dprev; /* dirty list: has queued events to write */
-    hs_conn_t *snext, *sprev; /* syncing list */
+    hs_queue_t in_user;  /* the user's connections */
+    hs_queue_t in_all;   /* all connections (linked while established) */
+    hs_queue_t in_dirty; /* has queued events to write (linked: dirty) */
+    hs_queue_t in_sync;  /* waits for its replay (linked: syncing) */
     enum hs_conn_state state;
-    int dirty, in_sync, choked, ping_due, fresh, has_since, epoch, warned;
+    int choked, ping_due, fresh, has_since, epoch, warned;
     int bad_since; /* a malformed since: closed with 4400 once established */
     int close_code;
     const char *close_reason; /* static */
@@ -121,6 +123,30 @@ struct hs_conn {
     struct hs_work *wbusy; /* the client event being handled off the loop */
     unsigned nwq;
 };
+
+/* What a connection reports to the layers above it (conn.c calls up only
+ * through these; main.c sets them before the first connection). */
+typedef struct hs_conn_cb {
+    /* c was authenticated as user_id; nonzero closes it with 1011 */
+    int (*open)(hs_bridge_t *b, hs_conn_t *c, const char *user_id);
+    /* one complete text message from c */
+    void (*text)(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len);
+    /* c closed; lws frees it after this returns, so nothing may keep it */
+    void (*close)(hs_bridge_t *b, hs_conn_t *c);
+} hs_conn_cb_t;
+
+/* What the subscriber reports (sub.c calls up only through these). */
+typedef struct hs_sub_cb {
+    /* a publication on channel */
+    void (*message)(hs_bridge_t *b, const char *channel, size_t clen, const char *payload,
+                    size_t plen);
+    /* SUBSCRIBE on channel was confirmed */
+    void (*subscribed)(hs_bridge_t *b, const char *channel, size_t clen);
+    /* the connection is up (again), before the channels are subscribed */
+    void (*up)(hs_bridge_t *b);
+    /* the connection was lost: every channel must be subscribed again */
+    void (*lost)(hs_bridge_t *b);
+} hs_sub_cb_t;
 
 typedef struct hs_metrics_counters {
     uint64_t accepted, closed, events_in, deliveries, frames, drops_slow, redis_reconnects,
@@ -145,8 +171,10 @@ struct hs_bridge {
     int epoch;       /* bumped when Redis restarted empty */
     hs_map_t users, chans;
     hs_map_t owed; /* user id -> hs_owed_t: rate limits that outlive a user's last connection */
-    hs_conn_t *all, *dirty, *syncing;
+    hs_queue_t all, dirty, syncing; /* of hs_conn_t, through in_all, in_dirty, in_sync */
     size_t nconns;
+    hs_conn_cb_t conn_cb;
+    hs_sub_cb_t sub_cb;
     void *sub; /* redisAsyncContext, only sub.c knows the type */
     int sub_up;
     uv_timer_t sub_retry;
@@ -199,6 +227,9 @@ void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c);
 /* Closes c with code and reason (a close frame, then the socket). */
 void hs_conn_close(hs_bridge_t *b, hs_conn_t *c, int code, const char *reason);
 
+/* The connection that holds node q (in_all, in_user, ...). */
+#define HS_CONN_OF(q, field) HS_QUEUE_DATA(q, hs_conn_t, field)
+
 hs_ev_t *hs_ev_new(size_t len);
 void hs_ev_unref(hs_ev_t *ev);
 
@@ -226,7 +257,8 @@ hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id);
 hs_bmember_t *hs_hub_member(hs_buser_t *u, const char *chat_id);
 
 /* sub.c */
-void hs_sub_start(hs_bridge_t *b);
+/* Connects (and reconnects) the subscriber; cb says what it hears. */
+void hs_sub_start(hs_bridge_t *b, const hs_sub_cb_t *cb);
 void hs_sub_stop(hs_bridge_t *b);
 /* Sends SUBSCRIBE / UNSUBSCRIBE when connected (else on reconnect). */
 void hs_sub_subscribe(hs_bridge_t *b, hs_chan_t *ch);
@@ -239,8 +271,6 @@ void hs_client_event(hs_bridge_t *b, hs_conn_t *c, const char *text, size_t len)
 /* Sends {"type":"error",...}; counts towards the 4400 abuse close. */
 void hs_client_error(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *code,
                      const char *message);
-/* Counts one refused event of c; the ABUSE_LIMIT-th in a row closes it (4400). */
-void hs_client_refused(hs_bridge_t *b, hs_conn_t *c);
 
 /* work.c */
 void hs_work_init(hs_bridge_t *b);
@@ -254,6 +284,9 @@ hs_work_t *hs_work_new(hs_conn_t *c, hs_work_fn run, hs_work_done_fn done, cJSON
 int hs_work_submit(hs_bridge_t *b, hs_conn_t *c, hs_work_t *w);
 /* c is closing: drops its waiting items and orphans the running one. */
 void hs_work_detach(hs_conn_t *c);
+/* Counts one refused client event of c (answered with an error, on the
+ * loop or by a worker); the ABUSE_LIMIT-th in a row closes c with 4400. */
+void hs_work_refused(hs_bridge_t *b, hs_conn_t *c);
 /* Worker side: sets the reply to o (freed here), or an error reply. */
 void hs_work_reply(hs_work_t *w, cJSON *o);
 void hs_work_error(hs_work_t *w, const char *code, const char *message);

@@ -29,7 +29,6 @@
 #include "hs/p2p.h"
 
 #define REF_MAX         64
-#define ABUSE_LIMIT     20
 #define TYPING_TTL_S    6
 #define SIGNAL_MAX      (16 * 1024)
 #define EVENT_BURST     100 /* client events a user may send at once */
@@ -58,22 +57,12 @@ static cJSON *reply_obj(const char *type, const char *ref)
 void hs_client_error(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *code,
                      const char *message)
 {
-    b->m.client_errors++;
     cJSON *o = reply_obj("error", ref);
     cJSON *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(e, "code", code);
     cJSON_AddStringToObject(e, "message", message);
     send_obj(b, c, o);
-    c->refused++;
-    if (c->refused >= ABUSE_LIMIT)
-        hs_conn_close(b, c, 4400, "too many refused events");
-}
-
-void hs_client_refused(hs_bridge_t *b, hs_conn_t *c)
-{
-    b->m.client_errors++;
-    if (++c->refused >= ABUSE_LIMIT)
-        hs_conn_close(b, c, 4400, "too many refused events");
+    hs_work_refused(b, c);
 }
 
 /* Takes one event from the user's bucket (GCRA); 0 when over the limit. */
@@ -193,15 +182,15 @@ static void on_typing(hs_bridge_t *b, hs_conn_t *c, const cJSON *o, const char *
         return;
     m->typing_at = start ? now : 0;
     hs_work_t *w = hs_work_new(c, run_publish, NULL, NULL, ref);
-    if (!w || !(w->payload = malloc(256))) {
+    char data[160];
+    snprintf(data, sizeof data,
+             "{\"chat_id\":\"%s\",\"user_id\":\"%s\",\"state\":\"%s\",\"expires_in\":%d}", chat_id,
+             c->user->id, state, TYPING_TTL_S);
+    if (!w || !(w->payload = hs_event_pub_ephemeral(c->user->id, HS_EV_TYPING, data))) {
         free(w);
         return;
     }
     snprintf(w->chan, sizeof w->chan, "%s", m->chan->name);
-    snprintf(
-        w->payload, 256,
-        "-%s typing {\"chat_id\":\"%s\",\"user_id\":\"%s\",\"state\":\"%s\",\"expires_in\":%d}",
-        c->user->id, chat_id, c->user->id, state, TYPING_TTL_S);
     if (hs_work_submit(b, c, w))
         rate_limited(b, c, ref, "Too many events are waiting for an answer; slow down");
 }
@@ -337,12 +326,12 @@ static void run_signal(hs_ctx_t *ctx, hs_work_t *w)
     if (hs_p2p_peer(ctx, &a, w->user_id, tid, peer, &err)) {
         hs_work_error(w, err.code ? err.code : "error", err.message);
     } else {
-        snprintf(w->chan, sizeof w->chan, HS_EV_PREFIX "user:%s", peer);
-        char *payload = hs_arena_printf(
-            &a, "-%s p2p.signal {\"transfer_id\":\"%s\",\"from\":\"%s\",\"data\":%s}", w->user_id,
-            tid, w->user_id, w->payload);
+        hs_event_key(w->chan, HS_EV_USER, peer);
+        const char *data =
+            hs_arena_printf(&a, "{\"transfer_id\":\"%s\",\"from\":\"%s\",\"data\":%s}", tid,
+                            w->user_id, w->payload);
         free(w->payload);
-        w->payload = strdup(payload);
+        w->payload = hs_event_pub_ephemeral(w->user_id, HS_EV_P2P_SIGNAL, data);
         if (w->payload)
             run_publish(ctx, w);
     }

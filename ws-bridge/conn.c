@@ -47,28 +47,8 @@ void hs_ev_unref(hs_ev_t *ev)
 
 static void dirty_add(hs_bridge_t *b, hs_conn_t *c)
 {
-    if (c->dirty)
-        return;
-    c->dirty = 1;
-    c->dprev = NULL;
-    c->dnext = b->dirty;
-    if (b->dirty)
-        b->dirty->dprev = c;
-    b->dirty = c;
-}
-
-static void dirty_del(hs_bridge_t *b, hs_conn_t *c)
-{
-    if (!c->dirty)
-        return;
-    c->dirty = 0;
-    if (c->dprev)
-        c->dprev->dnext = c->dnext;
-    else
-        b->dirty = c->dnext;
-    if (c->dnext)
-        c->dnext->dprev = c->dprev;
-    c->dnext = c->dprev = NULL;
+    if (!hs_queue_linked(&c->in_dirty))
+        hs_queue_insert_head(&b->dirty, &c->in_dirty);
 }
 
 static void queue_clear(hs_conn_t *c)
@@ -198,21 +178,22 @@ void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c)
 
 void hs_conn_flush_all(hs_bridge_t *b)
 {
-    while (b->dirty) {
-        hs_conn_t *c = b->dirty;
-        dirty_del(b, c);
+    while (!hs_queue_empty(&b->dirty)) {
+        hs_conn_t *c = HS_CONN_OF(b->dirty.next, in_dirty);
+        hs_queue_remove(&c->in_dirty);
         hs_conn_flush(b, c);
     }
 }
 
 void hs_conn_close(hs_bridge_t *b, hs_conn_t *c, int code, const char *reason)
 {
+    (void)b;
     if (c->state == HS_CONN_CLOSING)
         return;
     c->state = HS_CONN_CLOSING;
     c->close_code = code;
     c->close_reason = reason;
-    dirty_del(b, c);
+    hs_queue_remove(&c->in_dirty);
     queue_clear(c);
     lws_callback_on_writable(c->wsi);
     /* a peer that reads nothing never makes us writable */
@@ -279,10 +260,10 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
 {
     c->wsi = wsi;
     c->last_rx_ms = hs_now_ms();
-    c->anext = b->all;
-    if (b->all)
-        b->all->aprev = c;
-    b->all = c;
+    hs_queue_init(&c->in_user);
+    hs_queue_init(&c->in_dirty);
+    hs_queue_init(&c->in_sync);
+    hs_queue_insert_head(&b->all, &c->in_all);
     b->nconns++;
     b->m.accepted++;
     if (b->stopping) {
@@ -316,7 +297,7 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
     /* spread the revocation checks over the heartbeat period */
     c->check_at_s =
         hs_now_ms() / 1000 + 1 + (int64_t)(b->m.accepted % (uint64_t)b->ctx.cfg.ws_heartbeat);
-    if (hs_hub_attach(b, c, claims.sub))
+    if (b->conn_cb.open(b, c, claims.sub))
         hs_conn_close(b, c, 1011, "internal_error");
 }
 
@@ -324,17 +305,10 @@ static void closed(hs_bridge_t *b, hs_conn_t *c)
 {
     if (!c->wsi)
         return; /* never established */
-    /* lws frees c after this callback: no work item may point at it */
-    hs_work_detach(c);
-    if (c->user)
-        hs_hub_detach(b, c);
-    dirty_del(b, c);
-    if (c->aprev)
-        c->aprev->anext = c->anext;
-    else
-        b->all = c->anext;
-    if (c->anext)
-        c->anext->aprev = c->aprev;
+    /* lws frees c after this callback: nothing above may keep it */
+    b->conn_cb.close(b, c);
+    hs_queue_remove(&c->in_dirty);
+    hs_queue_remove(&c->in_all);
     b->nconns--;
     b->m.closed++;
     queue_clear(c);
@@ -380,7 +354,7 @@ static int receive(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi, const char *in
     }
     int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (last && !c->rxlen) { /* the usual case: a whole message at once */
-        hs_client_event(b, c, in, len);
+        b->conn_cb.text(b, c, in, len);
         return 0;
     }
     char *rx = realloc(c->rx, c->rxlen + len + 1);
@@ -390,7 +364,7 @@ static int receive(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi, const char *in
     c->rx = rx;
     c->rxlen += len;
     if (last) {
-        hs_client_event(b, c, c->rx, c->rxlen);
+        b->conn_cb.text(b, c, c->rx, c->rxlen);
         free(c->rx);
         c->rx = NULL;
         c->rxlen = 0;

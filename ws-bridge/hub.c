@@ -34,10 +34,10 @@ static int wants_presence(const hs_bridge_t *b, const char *kind, int64_t member
     return kind && strcmp(kind, "channel") != 0 && members <= b->ctx.cfg.presence_max_members;
 }
 
-static hs_chan_t *chan_get(hs_bridge_t *b, const char *scope, const char *id)
+static hs_chan_t *chan_get(hs_bridge_t *b, hs_ev_scope_t scope, const char *id)
 {
-    char name[64];
-    snprintf(name, sizeof name, HS_EV_PREFIX "%s:%s", scope, id);
+    char name[HS_EV_KEY_MAX];
+    hs_event_key(name, scope, id);
     hs_chan_t *ch = hs_map_get(&b->chans, name);
     if (ch)
         return ch;
@@ -45,7 +45,7 @@ static hs_chan_t *chan_get(hs_bridge_t *b, const char *scope, const char *id)
     if (!ch)
         return NULL;
     memcpy(ch->name, name, sizeof name);
-    ch->is_user = strcmp(scope, "user") == 0;
+    ch->is_user = scope == HS_EV_USER;
     if (hs_map_put(&b->chans, ch->name, ch)) {
         free(ch);
         return NULL;
@@ -56,15 +56,8 @@ static hs_chan_t *chan_get(hs_bridge_t *b, const char *scope, const char *id)
 
 static int chan_add_user(hs_chan_t *ch, hs_buser_t *u)
 {
-    if (ch->nusers == ch->capusers) {
-        size_t cap = ch->capusers ? ch->capusers * 2 : 4;
-        hs_buser_t **p = realloc(ch->users, cap * sizeof *p);
-        if (!p)
-            return -1;
-        ch->users = p;
-        ch->capusers = cap;
-    }
-    ch->users[ch->nusers++] = u;
+    if (hs_vec_push(&ch->users, u))
+        return -1;
     ch->idle_since = 0;
     return 0;
 }
@@ -73,53 +66,41 @@ static int chan_add_user(hs_chan_t *ch, hs_buser_t *u)
 static void chan_drop_user(hs_bridge_t *b, hs_chan_t *ch, hs_buser_t *u)
 {
     (void)b;
-    for (size_t i = 0; i < ch->nusers; i++)
-        if (ch->users[i] == u) {
-            ch->users[i] = ch->users[--ch->nusers];
+    for (size_t i = 0; i < ch->users.n; i++)
+        if (ch->users.items[i] == u) {
+            hs_vec_swap_remove(&ch->users, i);
             break;
         }
-    if (!ch->nusers)
+    if (!ch->users.n)
         ch->idle_since = hs_now_ms();
 }
 
 typedef struct reap {
-    hs_chan_t **idle;
-    size_t n, cap;
+    hs_bridge_t *b;
     int64_t before;
 } reap_t;
 
-static void collect_idle(void *val, void *ud)
+/* Frees an idle channel (unsubscribed) lingering since before. */
+static int reap_chan(void *val, void *ud)
 {
     hs_chan_t *ch = val;
     reap_t *r = ud;
-    if (ch->nusers || ch->idle_since > r->before)
-        return;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        hs_chan_t **p = realloc(r->idle, cap * sizeof *p);
-        if (!p)
-            return;
-        r->idle = p;
-        r->cap = cap;
-    }
-    r->idle[r->n++] = ch;
+    if (ch->users.n || ch->idle_since > r->before)
+        return 0;
+    hs_sub_unsubscribe(r->b, ch->name);
+    hs_vec_free(&ch->users);
+    free(ch);
+    return 1;
 }
 
 void hs_hub_reap(hs_bridge_t *b, int all)
 {
-    reap_t r = {.before = all ? INT64_MAX : hs_now_ms() - CHAN_LINGER_MS};
-    hs_map_each(&b->chans, collect_idle, &r);
-    for (size_t i = 0; i < r.n; i++) {
-        hs_chan_t *ch = r.idle[i];
-        hs_map_del(&b->chans, ch->name);
-        hs_sub_unsubscribe(b, ch->name);
-        free(ch->users);
-        free(ch);
-    }
-    free(r.idle);
+    reap_t r = {b, all ? INT64_MAX : hs_now_ms() - CHAN_LINGER_MS};
+    hs_map_drop_if(&b->chans, reap_chan, &r);
 }
 
-#define CHAT_KEY(ch) ((ch)->name + sizeof(HS_EV_PREFIX "chat:") - 1)
+/* The chat id a chat channel's name holds (the key of chatmap). */
+#define CHAT_KEY(ch) hs_event_key_id((ch)->name, NULL)
 
 hs_bmember_t *hs_hub_member(hs_buser_t *u, const char *chat_id)
 {
@@ -134,18 +115,10 @@ hs_chan_t *hs_hub_user_chat(hs_buser_t *u, const char *chat_id)
 
 static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int presence)
 {
-    if (hs_hub_member(u, chat_id))
-        return 0;
-    if (u->nchats == u->capchats) {
-        size_t cap = u->capchats ? u->capchats * 2 : 8;
-        hs_bmember_t **p = realloc(u->chats, cap * sizeof *p);
-        if (!p)
-            return -1;
-        u->chats = p;
-        u->capchats = cap;
-    }
+    if (hs_hub_member(u, chat_id) || hs_vec_reserve(&u->chats, u->chats.n + 1))
+        return hs_hub_member(u, chat_id) ? 0 : -1;
     hs_bmember_t *m = calloc(1, sizeof *m);
-    hs_chan_t *ch = m ? chan_get(b, "chat", chat_id) : NULL;
+    hs_chan_t *ch = m ? chan_get(b, HS_EV_CHAT, chat_id) : NULL;
     if (!ch || chan_add_user(ch, u)) {
         free(m);
         return -1;
@@ -157,7 +130,7 @@ static int user_join(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, int pre
         return -1;
     }
     ch->presence = presence;
-    u->chats[u->nchats++] = m;
+    u->chats.items[u->chats.n++] = m; /* room reserved above */
     return 0;
 }
 
@@ -166,9 +139,9 @@ static void user_leave(hs_bridge_t *b, hs_buser_t *u, const char *chat_id)
     hs_bmember_t *m = hs_map_del(&u->chatmap, chat_id);
     if (!m)
         return;
-    for (size_t i = 0; i < u->nchats; i++)
-        if (u->chats[i] == m) {
-            u->chats[i] = u->chats[--u->nchats];
+    for (size_t i = 0; i < u->chats.n; i++)
+        if (u->chats.items[i] == m) {
+            hs_vec_swap_remove(&u->chats, i);
             break;
         }
     chan_drop_user(b, m->chan, u);
@@ -177,8 +150,9 @@ static void user_leave(hs_bridge_t *b, hs_buser_t *u, const char *chat_id)
 
 static int user_replaying(const hs_buser_t *u)
 {
-    for (const hs_conn_t *c = u->conns; c; c = c->unext)
-        if (c->in_sync)
+    const hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &u->conns)
+        if (hs_queue_linked(&HS_CONN_OF(q, in_user)->in_sync))
             return 1;
     return 0;
 }
@@ -192,91 +166,52 @@ static void user_left(hs_bridge_t *b, hs_buser_t *u, const char *chat_id, hs_ev_
     user_leave(b, u, chat_id);
     if (!user_replaying(u))
         return;
-    for (size_t i = 0; i < u->nleft; i++)
-        if (strcmp(u->left[i].chat_id, chat_id) == 0) {
-            u->left[i].at = at;
+    for (size_t i = 0; i < u->left.n; i++)
+        if (strcmp(u->left.items[i].chat_id, chat_id) == 0) {
+            u->left.items[i].at = at;
             return;
         }
-    if (u->nleft == u->capleft) {
-        size_t cap = u->capleft ? u->capleft * 2 : 4;
-        hs_bleft_t *p = realloc(u->left, cap * sizeof *p);
-        if (!p)
-            return; /* the other replays then skip the chat's last events */
-        u->left = p;
-        u->capleft = cap;
-    }
-    memcpy(u->left[u->nleft].chat_id, chat_id, HS_ID_LEN + 1);
-    u->left[u->nleft++].at = at;
+    hs_bleft_t l = {.at = at};
+    memcpy(l.chat_id, chat_id, HS_ID_LEN + 1);
+    hs_vec_push(&u->left, l); /* out of memory: the other replays skip the chat's last events */
 }
 
 static void left_forget(hs_buser_t *u, const char *chat_id)
 {
-    for (size_t i = 0; i < u->nleft; i++)
-        if (strcmp(u->left[i].chat_id, chat_id) == 0) {
-            u->left[i] = u->left[--u->nleft];
+    for (size_t i = 0; i < u->left.n; i++)
+        if (strcmp(u->left.items[i].chat_id, chat_id) == 0) {
+            hs_vec_swap_remove(&u->left, i);
             return;
         }
 }
 
 static void syncing_add(hs_bridge_t *b, hs_conn_t *c)
 {
-    if (c->in_sync || c->state == HS_CONN_CLOSING)
+    if (hs_queue_linked(&c->in_sync) || c->state == HS_CONN_CLOSING)
         return;
     c->state = HS_CONN_SYNCING;
-    c->in_sync = 1;
-    c->sprev = NULL;
-    c->snext = b->syncing;
-    if (b->syncing)
-        b->syncing->sprev = c;
-    b->syncing = c;
+    hs_queue_insert_head(&b->syncing, &c->in_sync);
 }
 
-static void syncing_del(hs_bridge_t *b, hs_conn_t *c)
+static void syncing_del(hs_conn_t *c)
 {
-    if (!c->in_sync)
-        return;
-    c->in_sync = 0;
-    if (c->sprev)
-        c->sprev->snext = c->snext;
-    else if (b->syncing == c)
-        b->syncing = c->snext;
-    if (c->snext)
-        c->snext->sprev = c->sprev;
-    c->snext = c->sprev = NULL;
+    hs_queue_remove(&c->in_sync);
 }
 
-typedef struct owed_reap {
-    hs_owed_t **done;
-    size_t n, cap;
-    int64_t before;
-} owed_reap_t;
-
-static void owed_collect(void *val, void *ud)
+/* Frees a spent budget refilled by *before. */
+static int reap_owed(void *val, void *ud)
 {
     hs_owed_t *o = val;
-    owed_reap_t *r = ud;
-    if (o->rate_tat > r->before)
-        return;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        hs_owed_t **p = realloc(r->done, cap * sizeof *p);
-        if (!p)
-            return;
-        r->done = p;
-        r->cap = cap;
-    }
-    r->done[r->n++] = o;
+    if (o->rate_tat > *(const int64_t *)ud)
+        return 0;
+    free(o);
+    return 1;
 }
 
 void hs_hub_reap_owed(hs_bridge_t *b, int all)
 {
-    owed_reap_t r = {.before = all ? INT64_MAX : hs_now_ms()};
-    hs_map_each(&b->owed, owed_collect, &r);
-    for (size_t i = 0; i < r.n; i++) {
-        hs_map_del(&b->owed, r.done[i]->id);
-        free(r.done[i]);
-    }
-    free(r.done);
+    int64_t before = all ? INT64_MAX : hs_now_ms();
+    hs_map_drop_if(&b->owed, reap_owed, &before);
 }
 
 /* Keeps u's spent client-event budget (client.c) past their last connection. */
@@ -296,14 +231,14 @@ static void owed_keep(hs_bridge_t *b, const hs_buser_t *u)
 static void user_free(hs_bridge_t *b, hs_buser_t *u)
 {
     owed_keep(b, u);
-    while (u->nchats)
-        user_leave(b, u, CHAT_KEY(u->chats[u->nchats - 1]->chan));
+    while (u->chats.n)
+        user_leave(b, u, CHAT_KEY(u->chats.items[u->chats.n - 1]->chan));
     if (u->self)
         chan_drop_user(b, u->self, u);
     hs_map_del(&b->users, u->id);
     hs_map_free(&u->chatmap);
-    free(u->chats);
-    free(u->left);
+    hs_vec_free(&u->chats);
+    hs_vec_free(&u->left);
     free(u);
 }
 
@@ -322,9 +257,9 @@ static int user_load(hs_bridge_t *b, hs_buser_t *u)
         for (size_t i = 0; !rc && i < n; i++)
             rc = hs_map_put(&keep, refs[i].id, refs + i) ||
                  user_join(b, u, refs[i].id, wants_presence(b, refs[i].kind, refs[i].member_count));
-        for (size_t i = u->nchats; !rc && i > 0; i--)
-            if (!hs_map_get(&keep, CHAT_KEY(u->chats[i - 1]->chan)))
-                user_leave(b, u, CHAT_KEY(u->chats[i - 1]->chan));
+        for (size_t i = u->chats.n; !rc && i > 0; i--)
+            if (!hs_map_get(&keep, CHAT_KEY(u->chats.items[i - 1]->chan)))
+                user_leave(b, u, CHAT_KEY(u->chats.items[i - 1]->chan));
         hs_map_free(&keep);
     }
     hs_arena_free(&a);
@@ -342,6 +277,7 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
     if (!u)
         return NULL;
     snprintf(u->id, sizeof u->id, "%s", user_id);
+    hs_queue_init(&u->conns);
     if (hs_map_put(&b->users, u->id, u)) {
         free(u);
         return NULL;
@@ -351,7 +287,7 @@ static hs_buser_t *user_new(hs_bridge_t *b, const char *user_id)
         u->rate_tat = owed->rate_tat;
         free(owed);
     }
-    u->self = chan_get(b, "user", user_id);
+    u->self = chan_get(b, HS_EV_USER, user_id);
     if (!u->self || chan_add_user(u->self, u)) {
         u->self = NULL;
         user_free(b, u);
@@ -371,11 +307,7 @@ int hs_hub_attach(hs_bridge_t *b, hs_conn_t *c, const char *user_id)
     if (!u && !(u = user_new(b, user_id)))
         return -1;
     c->user = u;
-    c->uprev = NULL;
-    c->unext = u->conns;
-    if (u->conns)
-        u->conns->uprev = c;
-    u->conns = c;
+    hs_queue_insert_head(&u->conns, &c->in_user);
     u->nconns++;
     c->fresh = 1;
     c->epoch = b->epoch;
@@ -397,13 +329,8 @@ int hs_hub_attach(hs_bridge_t *b, hs_conn_t *c, const char *user_id)
 void hs_hub_detach(hs_bridge_t *b, hs_conn_t *c)
 {
     hs_buser_t *u = c->user;
-    syncing_del(b, c);
-    if (c->uprev)
-        c->uprev->unext = c->unext;
-    else
-        u->conns = c->unext;
-    if (c->unext)
-        c->unext->uprev = c->uprev;
+    syncing_del(c);
+    hs_queue_remove(&c->in_user);
     c->user = NULL;
     if (--u->nconns == 0) {
         hs_presence_change(b, u, -1);
@@ -411,53 +338,32 @@ void hs_hub_detach(hs_bridge_t *b, hs_conn_t *c)
     }
 }
 
-/* Builds the client form of a publication "<id> <type> <json>" (stored) or
- * "-<origin user> <type> <json>" (ephemeral); origin is set for the latter. */
-static hs_ev_t *parse(const char *p, size_t n, char origin[HS_ID_LEN + 1], const char **type,
-                      size_t *tlen)
+/* The client form of a publication (hs/events.h), parsed once for every
+ * connection it goes to: an ephemeral one is droppable for slow readers. */
+static hs_ev_t *parse(const char *p, size_t n, hs_ev_pub_t *pub)
 {
-    const char *sp1 = memchr(p, ' ', n);
-    if (!sp1)
+    if (hs_event_pub_parse(p, n, pub))
         return NULL;
-    const char *t = sp1 + 1;
-    const char *sp2 = memchr(t, ' ', n - (size_t)(t - p));
-    if (!sp2)
+    hs_ev_t *ev = hs_ev_new(hs_event_json_max(pub->id_len, pub->type_len, pub->data_len));
+    if (!ev)
         return NULL;
-    const char *data = sp2 + 1;
-    size_t idl = (size_t)(sp1 - p), dl = n - (size_t)(data - p);
-    *type = t;
-    *tlen = (size_t)(sp2 - t);
-    hs_ev_t *ev;
-    if (p[0] == '-') {
-        if (idl != HS_ID_LEN + 1)
-            return NULL;
-        memcpy(origin, p + 1, HS_ID_LEN);
-        origin[HS_ID_LEN] = 0;
-        if (!(ev = hs_ev_new(*tlen + dl + 24)))
-            return NULL;
-        ev->droppable = 1;
-        ev->len = (size_t)sprintf(ev->json, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)*tlen, t,
-                                  (int)dl, data);
-        return ev;
-    }
-    origin[0] = 0;
-    hs_ev_id_t id;
-    if (hs_event_id_parse(p, idl, &id) || !(ev = hs_ev_new(idl + *tlen + dl + 32)))
-        return NULL;
-    ev->stored = 1;
-    ev->id = id;
-    ev->len = (size_t)sprintf(ev->json, "{\"id\":\"%.*s\",\"type\":\"%.*s\",\"data\":%.*s}",
-                              (int)idl, p, (int)*tlen, t, (int)dl, data);
+    ev->stored = pub->stored;
+    ev->droppable = !pub->stored;
+    ev->id = pub->id;
+    ev->len = hs_event_json_into(ev->json, pub->id_text, pub->id_len, pub->type, pub->type_len,
+                                 pub->data, pub->data_len);
     return ev;
 }
 
 static void fanout(hs_bridge_t *b, hs_chan_t *ch, hs_ev_t *ev, const char *origin)
 {
-    for (size_t i = 0; i < ch->nusers; i++) {
-        hs_buser_t *u = ch->users[i];
+    for (size_t i = 0; i < ch->users.n; i++) {
+        hs_buser_t *u = ch->users.items[i];
         if (origin[0] && strcmp(origin, u->id) == 0)
             continue; /* your own typing / presence */
-        for (hs_conn_t *c = u->conns; c; c = c->unext) {
+        hs_queue_t *q;
+        HS_QUEUE_FOREACH (q, &u->conns) {
+            hs_conn_t *c = HS_CONN_OF(q, in_user);
             if (c->state != HS_CONN_READY)
                 continue;
             if (ev->stored && hs_event_id_cmp(ev->id, c->last_sent) <= 0)
@@ -467,9 +373,38 @@ static void fanout(hs_bridge_t *b, hs_chan_t *ch, hs_ev_t *ev, const char *origi
     }
 }
 
-/* Membership changes take effect here, after the event itself went out
- * (so a removed member still learns of the removal): the delivery rule of
- * hs/delivery.h, applied to every local user the event concerns. */
+/* Applies to u the effect (hs_delivery_effect) of a stored event d with
+ * id at, after the event itself went out (so a removed member still learns
+ * of the removal): a removal ends live delivery of the chat now; a join
+ * subscribes the chat and puts u's connections back to syncing, which
+ * replays the chat from the join on. Live delivery and replay both come
+ * here. Returns 1 when u joined the chat. */
+static int user_apply(hs_bridge_t *b, hs_buser_t *u, const hs_delivery_ev_t *d, int effect,
+                      hs_ev_id_t at)
+{
+    if (effect < 0) {
+        user_left(b, u, d->chat_id, at);
+        return 0;
+    }
+    if (effect == 0 || hs_hub_member(u, d->chat_id))
+        return 0;
+    hs_arena_t a = {0};
+    hs_chat_t chat;
+    hs_err_t err = {0};
+    int presence = hs_chat_get(&b->ctx, &a, d->chat_id, &chat, &err) == 0 &&
+                   wants_presence(b, chat.kind, chat.member_count);
+    hs_arena_free(&a);
+    left_forget(u, d->chat_id);
+    if (user_join(b, u, d->chat_id, presence))
+        return 0;
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &u->conns)
+        syncing_add(b, HS_CONN_OF(q, in_user));
+    return 1;
+}
+
+/* The delivery rule of hs/delivery.h, applied live to every local user a
+ * stored event on ch concerns. */
 static void membership(hs_bridge_t *b, hs_chan_t *ch, const hs_ev_t *ev, const char *type,
                        size_t tlen, const char *json, size_t jlen)
 {
@@ -480,27 +415,13 @@ static void membership(hs_bridge_t *b, hs_chan_t *ch, const hs_ev_t *ev, const c
     if (d.change == HS_DELIVERY_DELETED) {
         if (ch->is_user)
             return;
-        for (size_t k = ch->nusers; k > 0; k--)
-            user_left(b, ch->users[k - 1], d.chat_id, ev->id);
+        for (size_t k = ch->users.n; k > 0; k--)
+            user_apply(b, ch->users.items[k - 1], &d, -1, ev->id);
         return;
     }
     hs_buser_t *u = hs_map_get(&b->users, d.user_id);
-    if (!u)
-        return;
-    if (hs_delivery_effect(&d, u->id) < 0) {
-        user_left(b, u, d.chat_id, ev->id);
-    } else if (!hs_hub_member(u, d.chat_id)) {
-        hs_arena_t a = {0};
-        hs_chat_t chat;
-        hs_err_t err = {0};
-        int presence = hs_chat_get(&b->ctx, &a, d.chat_id, &chat, &err) == 0 &&
-                       wants_presence(b, chat.kind, chat.member_count);
-        left_forget(u, d.chat_id);
-        if (user_join(b, u, d.chat_id, presence) == 0)
-            for (hs_conn_t *c = u->conns; c; c = c->unext)
-                syncing_add(b, c); /* replays the chat from the join on */
-        hs_arena_free(&a);
-    }
+    if (u)
+        user_apply(b, u, &d, hs_delivery_effect(&d, u->id), ev->id);
 }
 
 void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char *payload,
@@ -511,16 +432,13 @@ void hs_hub_message(hs_bridge_t *b, const char *channel, size_t clen, const char
     if (!ch)
         return;
     b->m.events_in++;
-    char origin[HS_ID_LEN + 1];
-    const char *type;
-    size_t tlen;
-    hs_ev_t *ev = parse(payload, plen, origin, &type, &tlen);
+    hs_ev_pub_t pub;
+    hs_ev_t *ev = parse(payload, plen, &pub);
     if (!ev)
         return;
-    fanout(b, ch, ev, origin);
-    if (ev->stored && (type[0] == 'm' || type[0] == 'c'))
-        membership(b, ch, ev, type, tlen, type + tlen + 1,
-                   plen - (size_t)(type + tlen + 1 - payload));
+    fanout(b, ch, ev, pub.origin);
+    if (ev->stored)
+        membership(b, ch, ev, pub.type, pub.type_len, pub.data, pub.data_len);
     hs_ev_unref(ev);
 }
 
@@ -542,17 +460,20 @@ static void chan_lost(void *val, void *ud)
 void hs_hub_redis_lost(hs_bridge_t *b)
 {
     hs_map_each(&b->chans, chan_lost, NULL);
-    for (hs_conn_t *c = b->all; c; c = c->anext)
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all) {
+        hs_conn_t *c = HS_CONN_OF(q, in_all);
         if (c->state == HS_CONN_READY)
             syncing_add(b, c);
+    }
 }
 
 static int user_active(const hs_buser_t *u)
 {
     if (!u->self->active)
         return 0;
-    for (size_t i = 0; i < u->nchats; i++)
-        if (!u->chats[i]->chan->active)
+    for (size_t i = 0; i < u->chats.n; i++)
+        if (!u->chats.items[i]->chan->active)
             return 0;
     return 1;
 }
@@ -571,18 +492,20 @@ static void reply_resync(hs_bridge_t *b, hs_conn_t *c, const char *reason)
 static const char **replay_keys(hs_conn_t *c, hs_arena_t *a, size_t *n, hs_delivery_t *d)
 {
     hs_buser_t *u = c->user;
-    const char **keys = hs_arena_alloc(a, (u->nchats + u->nleft + 1) * sizeof *keys);
+    const char **keys = hs_arena_alloc(a, (u->chats.n + u->left.n + 1) * sizeof *keys);
     if (!keys)
         return NULL;
     *n = 0;
     keys[(*n)++] = hs_arena_strdup(a, u->self->name);
-    for (size_t i = 0; i < u->nchats; i++)
-        keys[(*n)++] = hs_arena_strdup(a, u->chats[i]->chan->name);
-    for (size_t i = 0; i < u->nleft; i++) {
-        if (hs_event_id_cmp(u->left[i].at, c->last_sent) > 0) {
-            keys[(*n)++] = hs_arena_printf(a, HS_EV_PREFIX "chat:%s", u->left[i].chat_id);
+    for (size_t i = 0; i < u->chats.n; i++)
+        keys[(*n)++] = hs_arena_strdup(a, u->chats.items[i]->chan->name);
+    for (size_t i = 0; i < u->left.n; i++) {
+        if (hs_event_id_cmp(u->left.items[i].at, c->last_sent) > 0) {
+            char key[HS_EV_KEY_MAX];
+            hs_event_key(key, HS_EV_CHAT, u->left.items[i].chat_id);
+            keys[(*n)++] = hs_arena_strdup(a, key);
         } else {
-            hs_delivery_leave(d, u->left[i].chat_id);
+            hs_delivery_leave(d, u->left.items[i].chat_id);
         }
     }
     return keys;
@@ -617,39 +540,25 @@ static int replay(hs_bridge_t *b, hs_conn_t *c)
                 continue;
             }
             char id[HS_EV_ID_MAX];
-            hs_event_id_format(it->id, id);
-            size_t len;
-            char *json = hs_event_json(id, it->type, it->type_len, it->data, it->data_len, &len);
-            hs_ev_t *ev = json ? hs_ev_new(len) : NULL;
+            size_t idl = (size_t)hs_event_id_format(it->id, id);
+            hs_ev_t *ev = hs_ev_new(hs_event_json_max(idl, it->type_len, it->data_len));
             if (!ev) {
-                free(json);
                 rc = -1;
                 break;
             }
-            memcpy(ev->json, json, len);
-            free(json);
+            ev->len = hs_event_json_into(ev->json, id, idl, it->type, it->type_len, it->data,
+                                         it->data_len);
             ev->stored = 1;
             ev->id = it->id;
             hs_conn_push(b, c, ev);
             hs_ev_unref(ev);
             b->m.replayed++;
-            if (effect < 0) {
-                user_left(b, u, dev.chat_id, it->id);
-            } else if (effect > 0 && !hs_hub_member(u, dev.chat_id)) {
-                /* a chat joined during the gap: its stream from here on
-                 * needs its channel first */
-                left_forget(u, dev.chat_id);
-                hs_arena_t ca = {0};
-                hs_chat_t chat;
-                hs_err_t cerr = {0};
-                int presence = hs_chat_get(&b->ctx, &ca, dev.chat_id, &chat, &cerr) == 0 &&
-                               wants_presence(b, chat.kind, chat.member_count);
-                hs_arena_free(&ca);
-                if (user_join(b, u, dev.chat_id, presence) == 0) {
-                    rc = 1;
-                    more = 0;
-                    break;
-                }
+            /* a chat joined during the gap: its stream from here on
+             * needs its channel first */
+            if (user_apply(b, u, &dev, effect, it->id)) {
+                rc = 1;
+                more = 0;
+                break;
             }
         }
         hs_event_list_free(&l);
@@ -679,7 +588,7 @@ static void sync_conn(hs_bridge_t *b, hs_conn_t *c)
     hs_err_t err = {0};
     if (hs_event_last(&b->ctx, &last, &err))
         return; /* Redis is away again: stays syncing */
-    syncing_del(b, c);
+    syncing_del(c);
     c->state = HS_CONN_READY;
     if (c->fresh) {
         c->fresh = 0;
@@ -700,18 +609,20 @@ static void sync_conn(hs_bridge_t *b, hs_conn_t *c)
     if (replay(b, c))
         syncing_add(b, c);
     else if (!user_replaying(c->user))
-        c->user->nleft = 0;
+        c->user->left.n = 0;
 }
 
 void hs_hub_sync_ready(hs_bridge_t *b)
 {
     if (!hs_sub_connected(b))
         return;
-    hs_conn_t *next;
-    for (hs_conn_t *c = b->syncing; c; c = next) {
-        next = c->snext;
+    /* by hand: sync_conn unlinks c (and may link it again at the head) */
+    hs_queue_t *q, *next;
+    for (q = b->syncing.next; q != &b->syncing; q = next) {
+        next = q->next;
+        hs_conn_t *c = HS_CONN_OF(q, in_sync);
         if (c->state == HS_CONN_CLOSING) {
-            syncing_del(b, c);
+            syncing_del(c);
             continue;
         }
         if (!c->user)

@@ -65,7 +65,11 @@ static void check_revoked(hs_bridge_t *b, int64_t now_s)
     size_t n = 0;
     if (!hs_sub_connected(b))
         return;
-    for (hs_conn_t *c = b->all; c && n < SLICE; c = c->anext) {
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all) {
+        hs_conn_t *c = HS_CONN_OF(q, in_all);
+        if (n == SLICE)
+            break;
         if (c->state == HS_CONN_CLOSING || !c->user || c->check_at_s > now_s)
             continue;
         c->check_at_s = now_s + b->ctx.cfg.ws_heartbeat;
@@ -92,7 +96,9 @@ static void sweep_cb(uv_timer_t *t)
     int beat = now - b->last_heartbeat_ms >= cfg->ws_heartbeat * 1000;
     if (beat)
         b->last_heartbeat_ms = now;
-    for (hs_conn_t *c = b->all; c; c = c->anext) {
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all) {
+        hs_conn_t *c = HS_CONN_OF(q, in_all);
         if (c->state == HS_CONN_CLOSING)
             continue;
         if (now - c->last_rx_ms > cfg->ws_idle_timeout * 1000) {
@@ -131,6 +137,28 @@ static void flush_cb(uv_check_t *h)
     hs_hub_sync_ready(b);
     hs_conn_flush_all(b);
 }
+
+/* The connection layer's callbacks: conn.c calls up only through these. */
+static void conn_closed(hs_bridge_t *b, hs_conn_t *c)
+{
+    hs_work_detach(c); /* no work item may point at c */
+    if (c->user)
+        hs_hub_detach(b, c);
+}
+
+static const hs_conn_cb_t conn_cb = {
+    .open = hs_hub_attach,
+    .text = hs_client_event,
+    .close = conn_closed,
+};
+
+/* The subscriber's: sub.c hears Redis, the hub acts on it. */
+static const hs_sub_cb_t sub_cb = {
+    .message = hs_hub_message,
+    .subscribed = hs_hub_subscribed,
+    .up = hs_presence_alive,
+    .lost = hs_hub_redis_lost,
+};
 
 static void close_handles(hs_bridge_t *b)
 {
@@ -171,8 +199,9 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     b->stopping = 1;
     hs_accept_stop(b);
-    for (hs_conn_t *c = b->all; c; c = c->anext)
-        hs_conn_close(b, c, 1001, "bridge shutting down");
+    hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all)
+        hs_conn_close(b, HS_CONN_OF(q, in_all), 1001, "bridge shutting down");
     b->last_heartbeat_ms = hs_now_ms(); /* the drain clock */
     uv_timer_stop(&b->sweep);
     uv_timer_start(&b->sweep, drain_cb, 20, 20);
@@ -201,6 +230,9 @@ static void init_handles(hs_bridge_t *b)
     for (int i = 0; i < 3; i++)
         uv_signal_init(&b->loop, sig[i]);
     b->listen_fd = -1;
+    hs_queue_init(&b->all);
+    hs_queue_init(&b->dirty);
+    hs_queue_init(&b->syncing);
     b->flush.data = b->sweep.data = b->alive.data = b->sub_retry.data = b->metrics.data = b;
     b->sigterm.data = b->sigint.data = b->sighup.data = b;
 }
@@ -215,6 +247,7 @@ static int start(hs_bridge_t *b)
     info.port = CONTEXT_PORT_NO_LISTEN; /* accept.c listens */
     info.protocols = hs_conn_protocols;
     info.user = b;
+    b->conn_cb = conn_cb;
     info.foreign_loops = loops;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.fd_limit_per_thread = (unsigned)raise_nofile();
@@ -232,7 +265,7 @@ static int start(hs_bridge_t *b)
     int mport = (int)(cfg->ws_metrics_port ? cfg->ws_metrics_port : cfg->ws_port + 1);
     b->last_heartbeat_ms = hs_now_ms();
     hs_presence_alive(b);
-    hs_sub_start(b);
+    hs_sub_start(b, &sub_cb);
     uv_check_start(&b->flush, flush_cb);
     uv_timer_start(&b->sweep, sweep_cb, SWEEP_MS, SWEEP_MS);
     uv_timer_start(&b->alive, alive_cb, ALIVE_MS, ALIVE_MS);

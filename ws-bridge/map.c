@@ -90,6 +90,23 @@ void hs_map_each(const hs_map_t *m, void (*fn)(void *val, void *ud), void *ud)
             fn(n->val, ud);
 }
 
+void hs_map_drop_if(hs_map_t *m, int (*drop)(void *val, void *ud), void *ud)
+{
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        hs_map_node_t **p = &m->buckets[i];
+        while (*p) {
+            hs_map_node_t *n = *p;
+            if (drop(n->val, ud)) { /* val (and so the key) may be gone now */
+                *p = n->next;
+                free(n);
+                m->n--;
+            } else {
+                p = &n->next;
+            }
+        }
+    }
+}
+
 void hs_map_free(hs_map_t *m)
 {
     for (size_t i = 0; i < m->nbuckets; i++) {

@@ -21,6 +21,9 @@ int hs_map_put(hs_map_t *m, const char *key, void *val);
 void *hs_map_del(hs_map_t *m, const char *key);
 /* Calls fn on every value (fn must not change the map). */
 void hs_map_each(const hs_map_t *m, void (*fn)(void *val, void *ud), void *ud);
+/* Removes every entry for which drop(val, ud) returns nonzero; drop may
+ * free val (and with it the key), but must not otherwise change the map. */
+void hs_map_drop_if(hs_map_t *m, int (*drop)(void *val, void *ud), void *ud);
 /* Frees the map's own memory, not the values. */
 void hs_map_free(hs_map_t *m);
 

@@ -34,8 +34,9 @@ static size_t render(const hs_bridge_t *b, char *buf, size_t cap)
 {
     const hs_metrics_counters_t *m = &b->m;
     size_t queued = 0;
-    for (const hs_conn_t *c = b->all; c; c = c->anext)
-        queued += c->qlen;
+    const hs_queue_t *q;
+    HS_QUEUE_FOREACH (q, &b->all)
+        queued += HS_CONN_OF(q, in_all)->qlen;
     int n = snprintf(
         buf, cap,
         "# HELP hs_ws_connections Open WebSocket connections.\n"

@@ -4,7 +4,8 @@
  * counting by itself. A user's first connection anywhere publishes
  * "online", their last "offline" with last_seen, on each direct chat and
  * small group they are in (see hub.c, wants_presence). These are ephemeral
- * publications ("-<user> presence <json>"), not stored. */
+ * publications ("-<user> presence <json>", hs_event_pub_ephemeral() makes
+ * the part before the JSON), not stored. */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,9 @@
 #define QUERY_MAX 1000
 
 /* KEYS[1] the user's bridge set, KEYS[2..] chat channels.
- * ARGV: bridge id, +1/-1, now (ms), user id. Returns how many live bridges
- * have the user; publishes when that crossed 0. */
+ * ARGV: bridge id, +1/-1, now (ms), user id, the publication up to its
+ * JSON. Returns how many live bridges have the user; publishes when that
+ * crossed 0. */
 static const char change_script[] =
     "if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], 1)\n"
     "else redis.call('HDEL', KEYS[1], ARGV[1]) end\n"
@@ -37,8 +39,7 @@ static const char change_script[] =
     ".. '}'\n"
     "end\n"
     "if msg then\n"
-    "  for i = 2, #KEYS do redis.call('PUBLISH', KEYS[i], '-' .. ARGV[4] .. ' presence ' .. msg) "
-    "end\n"
+    "  for i = 2, #KEYS do redis.call('PUBLISH', KEYS[i], ARGV[5] .. msg) end\n"
     "end\n"
     "return total\n";
 
@@ -58,9 +59,13 @@ static const char query_script[] =
 void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
 {
     size_t n = 0;
-    const char **argv = malloc((u->nchats + 10) * sizeof *argv);
-    if (!argv)
+    const char **argv = malloc((u->chats.n + 10) * sizeof *argv);
+    char *head = hs_event_pub_ephemeral(u->id, HS_EV_PRESENCE, ""); /* "-<user> presence " */
+    if (!argv || !head) {
+        free(argv);
+        free(head);
         return;
+    }
     char key[64], nkeys[24], now[24];
     snprintf(key, sizeof key, "hs:online:%s", u->id);
     snprintf(now, sizeof now, "%lld", (long long)hs_now_ms());
@@ -69,9 +74,9 @@ void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
     argv[n++] = nkeys;
     argv[n++] = key;
     size_t k = 1;
-    for (size_t i = 0; i < u->nchats; i++)
-        if (u->chats[i]->chan->presence) {
-            argv[n++] = u->chats[i]->chan->name;
+    for (size_t i = 0; i < u->chats.n; i++)
+        if (u->chats.items[i]->chan->presence) {
+            argv[n++] = u->chats.items[i]->chan->name;
             k++;
         }
     snprintf(nkeys, sizeof nkeys, "%zu", k);
@@ -79,12 +84,14 @@ void hs_presence_change(hs_bridge_t *b, hs_buser_t *u, int delta)
     argv[n++] = delta > 0 ? "1" : "-1";
     argv[n++] = now;
     argv[n++] = u->id;
+    argv[n++] = head;
     hs_err_t err = {0};
     redisReply *r = hs_redis_argv(b->ctx.redis, (int)n, argv, &err);
     if (!r)
         hs_log_error(&b->ctx, "presence of %s not updated: %s", u->id, err.message);
     hs_redis_reply_free(r);
     free(argv);
+    free(head);
 }
 
 void hs_presence_alive(hs_bridge_t *b)

@@ -31,9 +31,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
     if (kind->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
         return;
     if (strcmp(kind->str, "message") == 0 && reply->element[2]->type == REDIS_REPLY_STRING)
-        hs_hub_message(b, chan->str, chan->len, reply->element[2]->str, reply->element[2]->len);
+        b->sub_cb.message(b, chan->str, chan->len, reply->element[2]->str, reply->element[2]->len);
     else if (strcmp(kind->str, "subscribe") == 0)
-        hs_hub_subscribed(b, chan->str, chan->len);
+        b->sub_cb.subscribed(b, chan->str, chan->len);
 }
 
 static void retry_cb(uv_timer_t *t)
@@ -103,7 +103,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     b->sub_backoff_ms = 0;
     uv_timer_stop(&b->sub_retry);
     check_run_id(b);
-    hs_presence_alive(b);
+    b->sub_cb.up(b);
     hs_map_each(&b->chans, subscribe_all, b);
 }
 
@@ -117,7 +117,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         return;
     b->m.redis_reconnects++;
     hs_log_error(&b->ctx, "Redis subscriber connection lost; reconnecting");
-    hs_hub_redis_lost(b);
+    b->sub_cb.lost(b);
     schedule_retry(b);
 }
 
@@ -145,8 +145,9 @@ static void connect_now(hs_bridge_t *b)
     uv_timer_start(&b->sub_retry, retry_cb, CONNECT_TIMEOUT_MS, 0);
 }
 
-void hs_sub_start(hs_bridge_t *b)
+void hs_sub_start(hs_bridge_t *b, const hs_sub_cb_t *cb)
 {
+    b->sub_cb = *cb;
     connect_now(b);
 }
 

@@ -33,6 +33,7 @@
 #include "hs/log.h"
 
 #define WORK_QUEUE_MAX 32
+#define ABUSE_LIMIT    20 /* refused client events in a row that close (4400) */
 #define WORKER_NICE    5
 
 /* The thread's own context, opened on its first item. */
@@ -120,7 +121,7 @@ static void after_work(uv_work_t *req, int status)
             if (w->reply)
                 hs_conn_reply(b, c, w->reply, w->reply_len);
             if (w->refused)
-                hs_client_refused(b, c);
+                hs_work_refused(b, c);
             else
                 c->refused = 0;
         }
@@ -165,6 +166,13 @@ int hs_work_submit(hs_bridge_t *b, hs_conn_t *c, hs_work_t *w)
     c->nwq++;
     start(b, c);
     return 0;
+}
+
+void hs_work_refused(hs_bridge_t *b, hs_conn_t *c)
+{
+    b->m.client_errors++;
+    if (++c->refused >= ABUSE_LIMIT)
+        hs_conn_close(b, c, 4400, "too many refused events");
 }
 
 void hs_work_detach(hs_conn_t *c)

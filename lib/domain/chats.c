@@ -55,14 +55,14 @@ static int load_admin(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
 
 static void publish(hs_ctx_t *ctx, const char *chat_id, const char *type, cJSON *data)
 {
-    hs_event_publish(ctx, "chat", chat_id, type, data, NULL);
+    hs_event_publish(ctx, HS_EV_CHAT, chat_id, type, data, NULL);
 }
 
 static void publish_deleted(hs_ctx_t *ctx, const char *chat_id)
 {
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "chat_id", chat_id);
-    publish(ctx, chat_id, "chat.deleted", d);
+    publish(ctx, chat_id, HS_EV_CHAT_DELETED, d);
 }
 
 /* The chat as every member may see it: without one viewer's role, read
@@ -86,7 +86,7 @@ static void publish_member(hs_ctx_t *ctx, const char *chat_id, const char *type,
     cJSON_AddStringToObject(d, "user_id", user);
     if (role)
         cJSON_AddStringToObject(d, "role", role);
-    hs_event_publish(ctx, "user", user, type, cJSON_Duplicate(d, 1), NULL);
+    hs_event_publish(ctx, HS_EV_USER, user, type, cJSON_Duplicate(d, 1), NULL);
     publish(ctx, chat_id, type, d);
 }
 
@@ -220,7 +220,7 @@ int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_c
     spend(ctx, "chat-create", creator, ctx->cfg.chat_create_per_hour, create_ms, 1, NULL);
     publish(ctx, out->id, "chat.created", public_json(out));
     for (size_t i = 0; i < n; i++)
-        publish_member(ctx, out->id, "member.added", members[i],
+        publish_member(ctx, out->id, HS_EV_MEMBER_ADDED, members[i],
                        !direct && i == 0 ? "owner" : "member");
     return 0;
 }
@@ -273,7 +273,7 @@ int hs_chat_leave(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *
         return hs_err_set(err, HS_EFORBIDDEN, "direct_chat", "You cannot leave a direct chat");
     if ((rc = hs_store_chat_leave(ctx->store, id, viewer, heir, &deleted, err)))
         return rc;
-    publish_member(ctx, id, "member.removed", viewer, NULL);
+    publish_member(ctx, id, HS_EV_MEMBER_REMOVED, viewer, NULL);
     if (heir[0])
         publish_member(ctx, id, "member.role_changed", heir, "owner");
     if (deleted)
@@ -295,7 +295,7 @@ int hs_chat_join(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *i
     if ((rc = hs_store_member_add(ctx->store, id, viewer, "member", hs_now_ms(),
                                   ctx->cfg.chat_member_limit, err)))
         return rc;
-    publish_member(ctx, id, "member.added", viewer, "member");
+    publish_member(ctx, id, HS_EV_MEMBER_ADDED, viewer, "member");
     return 0;
 }
 
@@ -310,7 +310,7 @@ int hs_chat_add_member(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const c
         (rc = hs_store_member_add(ctx->store, id, user, "member", hs_now_ms(),
                                   ctx->cfg.chat_member_limit, err)))
         return rc;
-    publish_member(ctx, id, "member.added", user, "member");
+    publish_member(ctx, id, HS_EV_MEMBER_ADDED, user, "member");
     return 0;
 }
 
@@ -340,7 +340,7 @@ int hs_chat_remove_member(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, cons
         return hs_err_set(err, HS_EFORBIDDEN, "owner_required", "Only the owner removes admins");
     if ((rc = hs_store_member_remove(ctx->store, id, user, err)))
         return rc;
-    publish_member(ctx, id, "member.removed", user, NULL);
+    publish_member(ctx, id, HS_EV_MEMBER_REMOVED, user, NULL);
     return 0;
 }
 

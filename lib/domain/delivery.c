@@ -8,11 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int type_is(const char *type, size_t tlen, const char *name)
-{
-    size_t n = strlen(name);
-    return tlen == n && memcmp(type, name, n) == 0;
-}
+#include "hs/events.h"
 
 static void copy_id(char out[HS_ID_LEN + 1], const cJSON *v)
 {
@@ -28,11 +24,11 @@ void hs_delivery_parse(const char *type, size_t tlen, const char *data, size_t d
 {
     out->change = HS_DELIVERY_NONE;
     out->chat_id[0] = out->user_id[0] = 0;
-    if (type_is(type, tlen, "member.added"))
+    if (hs_event_type_is(type, tlen, HS_EV_MEMBER_ADDED))
         out->change = HS_DELIVERY_ADDED;
-    else if (type_is(type, tlen, "member.removed"))
+    else if (hs_event_type_is(type, tlen, HS_EV_MEMBER_REMOVED))
         out->change = HS_DELIVERY_REMOVED;
-    else if (type_is(type, tlen, "chat.deleted"))
+    else if (hs_event_type_is(type, tlen, HS_EV_CHAT_DELETED))
         out->change = HS_DELIVERY_DELETED;
     if (out->change == HS_DELIVERY_NONE && !want_chat)
         return;
@@ -68,38 +64,29 @@ void hs_delivery_init(hs_delivery_t *d, const char *user_id)
 
 void hs_delivery_free(hs_delivery_t *d)
 {
-    free(d->gone);
-    d->gone = NULL;
-    d->ngone = d->cap = 0;
+    hs_vec_free(&d->gone);
 }
 
 static size_t gone_at(const hs_delivery_t *d, const char *chat_id)
 {
-    for (size_t i = 0; i < d->ngone; i++)
-        if (strcmp(d->gone[i], chat_id) == 0)
+    for (size_t i = 0; i < d->gone.n; i++)
+        if (strcmp(d->gone.items[i].id, chat_id) == 0)
             return i;
-    return d->ngone;
+    return d->gone.n;
 }
 
 int hs_delivery_gone(const hs_delivery_t *d, const char *chat_id)
 {
-    return gone_at(d, chat_id) < d->ngone;
+    return gone_at(d, chat_id) < d->gone.n;
 }
 
 int hs_delivery_leave(hs_delivery_t *d, const char *chat_id)
 {
-    if (gone_at(d, chat_id) < d->ngone)
+    if (gone_at(d, chat_id) < d->gone.n)
         return 0;
-    if (d->ngone == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 4;
-        char(*p)[HS_ID_LEN + 1] = realloc(d->gone, cap * sizeof *p);
-        if (!p)
-            return -1;
-        d->gone = p;
-        d->cap = cap;
-    }
-    snprintf(d->gone[d->ngone++], HS_ID_LEN + 1, "%s", chat_id);
-    return 0;
+    hs_delivery_chat_t c;
+    snprintf(c.id, sizeof c.id, "%s", chat_id);
+    return hs_vec_push(&d->gone, c);
 }
 
 int hs_delivery_admit(hs_delivery_t *d, const char *type, size_t tlen, const char *data,
@@ -108,25 +95,25 @@ int hs_delivery_admit(hs_delivery_t *d, const char *type, size_t tlen, const cha
     hs_delivery_ev_t local;
     if (!ev)
         ev = &local;
-    hs_delivery_parse(type, tlen, data, dlen, d->ngone > 0, ev);
+    hs_delivery_parse(type, tlen, data, dlen, d->gone.n > 0, ev);
     int e = hs_delivery_effect(ev, d->me);
     if (effect)
         *effect = e;
-    size_t at = ev->chat_id[0] ? gone_at(d, ev->chat_id) : d->ngone;
+    size_t at = ev->chat_id[0] ? gone_at(d, ev->chat_id) : d->gone.n;
     if (e > 0) {
-        if (at < d->ngone) /* added back: the chat is the reader's again */
-            memcpy(d->gone[at], d->gone[--d->ngone], HS_ID_LEN + 1);
+        if (at < d->gone.n) /* added back: the chat is the reader's again */
+            hs_vec_swap_remove(&d->gone, at);
         return 1;
     }
     if (e < 0) {
         /* the event that ends the chat goes out, and so does the user
          * stream's copy of a removal; a deletion after the reader left is
          * no longer theirs */
-        if (at < d->ngone)
+        if (at < d->gone.n)
             return ev->change != HS_DELIVERY_DELETED;
         hs_delivery_leave(d,
                           ev->chat_id); /* out of memory: the caller's membership still applies */
         return 1;
     }
-    return at == d->ngone;
+    return at == d->gone.n;
 }

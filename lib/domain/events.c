@@ -14,7 +14,7 @@
  * that the stream (and so a replay) lacks.
  *
  * Ids are global, not per stream: "<ms>-<seq>" from one counter
- * (hs:ev:last) made the way Redis makes stream ids (never going back with
+ * (the last-id key) made the way Redis makes stream ids (never going back with
  * the clock). Events of all streams are then totally ordered in the order
  * Redis ran the scripts, which is also the order subscribers receive them,
  * so a client's single "last id seen" resumes every chat at once. Streams
@@ -22,21 +22,56 @@
  * the retention window can be replayed. */
 static const char script[] = HS_EVENT_PUBLISH_LUA;
 
-int hs_event_publish(hs_ctx_t *ctx, const char *scope, const char *id, const char *type,
+/* The names of the keys: hs:ev:user:<id>, hs:ev:chat:<id> (stream and
+ * channel alike) and hs:ev:last, the newest id given out. Spelled here
+ * only: everything else asks hs_event_key(). */
+#define PREFIX   "hs:ev:"
+#define LAST_KEY PREFIX "last"
+
+static const char *const scope_names[] = {[HS_EV_USER] = "user", [HS_EV_CHAT] = "chat"};
+
+int hs_event_key(char buf[HS_EV_KEY_MAX], hs_ev_scope_t scope, const char *id)
+{
+    return snprintf(buf, HS_EV_KEY_MAX, PREFIX "%s:%.*s", scope_names[scope], HS_ID_LEN, id);
+}
+
+const char *hs_event_key_id(const char *key, hs_ev_scope_t *scope)
+{
+    if (strncmp(key, PREFIX, sizeof PREFIX - 1) != 0)
+        return NULL;
+    key += sizeof PREFIX - 1;
+    for (int s = HS_EV_USER; s <= HS_EV_CHAT; s++) {
+        size_t n = strlen(scope_names[s]);
+        if (strncmp(key, scope_names[s], n) == 0 && key[n] == ':') {
+            if (scope)
+                *scope = (hs_ev_scope_t)s;
+            return key + n + 1;
+        }
+    }
+    return NULL;
+}
+
+int hs_event_type_is(const char *type, size_t len, const char *name)
+{
+    size_t n = strlen(name);
+    return len == n && memcmp(type, name, n) == 0;
+}
+
+int hs_event_publish(hs_ctx_t *ctx, hs_ev_scope_t scope, const char *id, const char *type,
                      cJSON *data, hs_err_t *err)
 {
-    char key[96], retention[24];
-    snprintf(key, sizeof key, HS_EV_PREFIX "%s:%s", scope, id);
+    char key[HS_EV_KEY_MAX], retention[24];
+    hs_event_key(key, scope, id);
     snprintf(retention, sizeof retention, "%ld", ctx->cfg.events_retention);
     char *json = cJSON_PrintUnformatted(data);
     cJSON_Delete(data);
     if (!json)
         return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
-    const char *argv[] = {"EVAL", script, "2", key, HS_EV_LAST_KEY, type, json, retention};
+    const char *argv[] = {"EVAL", script, "2", key, LAST_KEY, type, json, retention};
     struct redisReply *reply = hs_redis_argv(ctx->redis, 8, argv, err);
     free(json);
     if (!reply) {
-        hs_log_error(ctx, "event %s for %s:%s not published: Redis unavailable", type, scope, id);
+        hs_log_error(ctx, "event %s for %s not published: Redis unavailable", type, key);
         return HS_EUNAVAIL;
     }
     hs_redis_reply_free(reply);
@@ -82,7 +117,7 @@ int hs_event_id_format(hs_ev_id_t id, char buf[HS_EV_ID_MAX])
 
 int hs_event_last(hs_ctx_t *ctx, hs_ev_id_t *out, hs_err_t *err)
 {
-    const char *argv[] = {"GET", HS_EV_LAST_KEY};
+    const char *argv[] = {"GET", LAST_KEY};
     redisReply *r = hs_redis_argv(ctx->redis, 2, argv, err);
     if (!r)
         return HS_EUNAVAIL;
@@ -115,10 +150,8 @@ static int collect(hs_ev_list_t *l, const redisReply *streams, hs_err_t *err)
         const redisReply *entries = streams->element[i];
         if (entries->type != REDIS_REPLY_ARRAY)
             continue;
-        hs_ev_item_t *grown = realloc(l->items, (l->n + entries->elements + 1) * sizeof *l->items);
-        if (!grown)
+        if (hs_vec_reserve(l, l->n + entries->elements))
             return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
-        l->items = grown;
         for (size_t j = 0; j < entries->elements; j++) {
             const redisReply *e = entries->element[j];
             if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
@@ -152,13 +185,10 @@ static int by_id(const void *a, const void *b)
 
 static int keep_reply(hs_ev_list_t *l, redisReply *r, hs_err_t *err)
 {
-    void **grown = realloc(l->replies_, (l->nreplies_ + 1) * sizeof *grown);
-    if (!grown) {
+    if (hs_vec_push(&l->replies_, r)) {
         hs_redis_reply_free(r);
         return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
     }
-    grown[l->nreplies_++] = r;
-    l->replies_ = grown;
     return 0;
 }
 
@@ -229,7 +259,8 @@ int hs_event_read(hs_ctx_t *ctx, const char *const *keys, size_t n, hs_ev_id_t s
                 goto done;
         }
     }
-    qsort(out->items, out->n, sizeof *out->items, by_id);
+    if (out->n) /* items is NULL while empty, and qsort wants a pointer */
+        qsort(out->items, out->n, sizeof *out->items, by_id);
     if (out->n > limit) {
         out->n = limit;
         out->more = 1;
@@ -242,29 +273,79 @@ done:
 
 void hs_event_list_free(hs_ev_list_t *l)
 {
-    for (size_t i = 0; i < l->nreplies_; i++)
-        hs_redis_reply_free(((redisReply **)l->replies_)[i]);
-    free(l->replies_);
-    free(l->items);
+    for (size_t i = 0; i < l->replies_.n; i++)
+        hs_redis_reply_free(l->replies_.items[i]);
+    hs_vec_free(&l->replies_);
+    hs_vec_free(l);
     memset(l, 0, sizeof *l);
+}
+
+size_t hs_event_json_max(size_t id_len, size_t type_len, size_t data_len)
+{
+    return id_len + type_len + data_len + 40;
+}
+
+size_t hs_event_json_into(char *buf, const char *id, size_t id_len, const char *type,
+                          size_t type_len, const char *data, size_t data_len)
+{
+    /* Types are [a-z0-9._] and data is already JSON: no escaping needed. */
+    size_t cap = hs_event_json_max(id_len, type_len, data_len);
+    int n;
+    if (id_len)
+        n = snprintf(buf, cap, "{\"id\":\"%.*s\",\"type\":\"%.*s\",\"data\":%.*s}", (int)id_len, id,
+                     (int)type_len, type, (int)data_len, data);
+    else
+        n = snprintf(buf, cap, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)type_len, type,
+                     (int)data_len, data);
+    return (size_t)n;
 }
 
 char *hs_event_json(const char *id, const char *type, size_t type_len, const char *data,
                     size_t data_len, size_t *len)
 {
-    /* Types are [a-z0-9._] and data is already JSON: no escaping needed. */
     size_t idl = id ? strlen(id) : 0;
-    size_t cap = idl + type_len + data_len + 40;
-    char *buf = malloc(cap);
+    char *buf = malloc(hs_event_json_max(idl, type_len, data_len));
     if (!buf)
         return NULL;
-    int n;
-    if (id)
-        n = snprintf(buf, cap, "{\"id\":\"%s\",\"type\":\"%.*s\",\"data\":%.*s}", id, (int)type_len,
-                     type, (int)data_len, data);
-    else
-        n = snprintf(buf, cap, "{\"type\":\"%.*s\",\"data\":%.*s}", (int)type_len, type,
-                     (int)data_len, data);
-    *len = (size_t)n;
+    *len = hs_event_json_into(buf, id, idl, type, type_len, data, data_len);
     return buf;
+}
+
+int hs_event_pub_parse(const char *p, size_t n, hs_ev_pub_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *sp1 = memchr(p, ' ', n);
+    if (!sp1)
+        return -1;
+    const char *t = sp1 + 1;
+    const char *sp2 = memchr(t, ' ', n - (size_t)(t - p));
+    if (!sp2)
+        return -1;
+    size_t idl = (size_t)(sp1 - p);
+    out->type = t;
+    out->type_len = (size_t)(sp2 - t);
+    out->data = sp2 + 1;
+    out->data_len = n - (size_t)(out->data - p);
+    if (p[0] == '-') {
+        if (idl != HS_ID_LEN + 1)
+            return -1;
+        memcpy(out->origin, p + 1, HS_ID_LEN);
+        out->origin[HS_ID_LEN] = 0;
+        return 0;
+    }
+    if (hs_event_id_parse(p, idl, &out->id))
+        return -1;
+    out->stored = 1;
+    out->id_text = p;
+    out->id_len = idl;
+    return 0;
+}
+
+char *hs_event_pub_ephemeral(const char *origin, const char *type, const char *data)
+{
+    size_t cap = strlen(origin) + strlen(type) + strlen(data) + 4;
+    char *p = malloc(cap);
+    if (p)
+        snprintf(p, cap, "-%s %s %s", origin, type, data);
+    return p;
 }

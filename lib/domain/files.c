@@ -289,7 +289,7 @@ int hs_files_finish(hs_ctx_t *ctx, hs_arena_t *a, const hs_upload_t *up, hs_file
     out->expires_at = up->file_ttl ? out->created_at + up->file_ttl : 0;
     if ((rc = hs_store_upload_finish(ctx->store, up->id, out, err)))
         return rc;
-    hs_event_publish(ctx, "user", out->owner_id, "file.ready", hs_file_json(out), NULL);
+    hs_event_publish(ctx, HS_EV_USER, out->owner_id, "file.ready", hs_file_json(out), NULL);
     return 0;
 }
 

@@ -19,7 +19,7 @@ static void publish_message(hs_ctx_t *ctx, const char *type, const hs_message_t 
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "chat_id", m->chat_id);
     cJSON_AddItemToObject(d, "message", hs_message_json(m));
-    hs_event_publish(ctx, "chat", m->chat_id, type, d, NULL);
+    hs_event_publish(ctx, HS_EV_CHAT, m->chat_id, type, d, NULL);
 }
 
 /* A string field of o, or NULL when absent or null: valid UTF-8 of 1 to
@@ -203,7 +203,7 @@ int hs_message_remove(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
     cJSON_AddStringToObject(d, "chat_id", m.chat_id);
     cJSON_AddStringToObject(d, "message_id", id);
     cJSON_AddStringToObject(d, "deleted_by", viewer);
-    hs_event_publish(ctx, "chat", m.chat_id, "message.deleted", d, NULL);
+    hs_event_publish(ctx, HS_EV_CHAT, m.chat_id, "message.deleted", d, NULL);
     return 0;
 }
 
@@ -233,7 +233,7 @@ int hs_message_react(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const cha
         cJSON_AddItemToArray(counts, r);
     }
     cJSON_AddItemToObject(d, "reactions", counts);
-    hs_event_publish(ctx, "chat", out->chat_id, "reaction.updated", d, NULL);
+    hs_event_publish(ctx, HS_EV_CHAT, out->chat_id, "reaction.updated", d, NULL);
     return 0;
 }
 

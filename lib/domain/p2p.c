@@ -74,8 +74,8 @@ static void publish(hs_ctx_t *ctx, const hs_transfer_t *t, const char *type, cJS
 {
     char full[48];
     snprintf(full, sizeof full, "transfer.%s", type);
-    hs_event_publish(ctx, "user", t->sender_id, full, cJSON_Duplicate(data, 1), NULL);
-    hs_event_publish(ctx, "user", t->recipient_id, full, data, NULL);
+    hs_event_publish(ctx, HS_EV_USER, t->sender_id, full, cJSON_Duplicate(data, 1), NULL);
+    hs_event_publish(ctx, HS_EV_USER, t->recipient_id, full, data, NULL);
 }
 
 static int party(const hs_transfer_t *t, const char *viewer)
@@ -224,7 +224,7 @@ int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p
     cJSON *data = hs_transfer_json(out);
     if (hs_store_user_get(ctx->store, sender, a, &from, err) == 0)
         cJSON_AddItemToObject(data, "sender", hs_user_brief_json(&from));
-    hs_event_publish(ctx, "user", out->recipient_id, "transfer.offer", data, NULL);
+    hs_event_publish(ctx, HS_EV_USER, out->recipient_id, "transfer.offer", data, NULL);
     return 0;
 }
 

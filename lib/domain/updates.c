@@ -7,6 +7,13 @@
 #include "hs/chats.h"
 #include "hs/delivery.h"
 
+static const char *stream_key(hs_arena_t *a, hs_ev_scope_t scope, const char *id)
+{
+    char key[HS_EV_KEY_MAX];
+    hs_event_key(key, scope, id);
+    return hs_arena_strdup(a, key);
+}
+
 /* The streams user_id reads: their own, then one per chat they are a
  * member of now (the store is asked at every poll, so a removed member
  * stops reading the chat at once). Keys are allocated in the arena. */
@@ -19,9 +26,9 @@ static int stream_keys(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, const 
     if (rc)
         return rc;
     *keys = hs_arena_alloc(a, (nchats + 1) * sizeof **keys);
-    (*keys)[0] = hs_arena_printf(a, HS_EV_PREFIX "user:%s", user_id);
+    (*keys)[0] = stream_key(a, HS_EV_USER, user_id);
     for (size_t i = 0; i < nchats; i++)
-        (*keys)[i + 1] = hs_arena_printf(a, HS_EV_PREFIX "chat:%s", chats[i].id);
+        (*keys)[i + 1] = stream_key(a, HS_EV_CHAT, chats[i].id);
     *n = nchats + 1;
     return 0;
 }
@@ -36,8 +43,7 @@ static int in_set(const char **set, size_t n, const char *id)
 
 /* Whether l holds the user's own member.added for a chat whose stream is
  * not among keys: they joined after the member list was read. */
-static int joined_unread(hs_arena_t *a, const char *me, const char **keys, size_t nkeys,
-                         const hs_ev_list_t *l)
+static int joined_unread(const char *me, const char **keys, size_t nkeys, const hs_ev_list_t *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         const hs_ev_item_t *it = &l->items[i];
@@ -45,7 +51,8 @@ static int joined_unread(hs_arena_t *a, const char *me, const char **keys, size_
         hs_delivery_parse(it->type, it->type_len, it->data, it->data_len, 0, &ev);
         if (hs_delivery_effect(&ev, me) <= 0 || ev.change != HS_DELIVERY_ADDED)
             continue;
-        const char *key = hs_arena_printf(a, HS_EV_PREFIX "chat:%s", ev.chat_id);
+        char key[HS_EV_KEY_MAX];
+        hs_event_key(key, HS_EV_CHAT, ev.chat_id);
         if (!in_set(keys, nkeys, key))
             return 1;
     }
@@ -68,7 +75,7 @@ static int read_updates(hs_ctx_t *ctx, hs_arena_t *a, const char *me, hs_ev_id_t
     int rc = stream_keys(ctx, a, me, &keys, &nkeys, err);
     if (!rc)
         rc = hs_event_read(ctx, keys, nkeys, since, limit, block_ms, l, err);
-    if (rc || !joined_unread(a, me, keys, nkeys, l))
+    if (rc || !joined_unread(me, keys, nkeys, l))
         return rc;
     hs_event_list_free(l);
     rc = stream_keys(ctx, a, me, &keys, &nkeys, err);

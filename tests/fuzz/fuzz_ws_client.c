@@ -64,7 +64,7 @@ static int fuzz_queue_work(uv_loop_t *loop, uv_work_t *req, uv_work_cb work_cb,
 static const char limited[] = "{\"type\":\"error\",\"error\":{\"code\":\"rate_limited\","
                               "\"message\":\"Too many events; slow down\"}}";
 
-static hs_chan_t chans[2] = {{.name = "hs:ev:chat:" CHAT1}, {.name = "hs:ev:chat:" CHAT2}};
+static hs_chan_t chans[2]; /* named by hs_event_key() at each run */
 static hs_bmember_t members[2];
 static hs_ctx_t worker; /* the worker threads' context: every call on it is a stub */
 
@@ -221,8 +221,10 @@ redisReply *__wrap_hs_redis_argv(hs_redis_t *r, int argc, const char **argv, hs_
 {
     (void)r;
     FUZZ_CHECK(argc == 3 && strcmp(argv[0], "PUBLISH") == 0, "Redis command %s", argv[0]);
+    char peer[HS_EV_KEY_MAX];
+    hs_event_key(peer, HS_EV_USER, PEER);
     FUZZ_CHECK(!strcmp(argv[1], chans[0].name) || !strcmp(argv[1], chans[1].name) ||
-                   !strcmp(argv[1], HS_EV_PREFIX "user:" PEER),
+                   !strcmp(argv[1], peer),
                "publication on %s", argv[1]);
     const char *p = argv[2];
     FUZZ_CHECK(p[0] == '-' && strncmp(p + 1, USER, HS_ID_LEN) == 0 && p[1 + HS_ID_LEN] == ' ',
@@ -360,6 +362,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&u, 0, sizeof u);
     memset(&c, 0, sizeof c);
     memset(members, 0, sizeof members);
+    memset(chans, 0, sizeof chans);
+    hs_event_key(chans[0].name, HS_EV_CHAT, CHAT1);
+    hs_event_key(chans[1].name, HS_EV_CHAT, CHAT2);
     members[0].chan = &chans[0];
     members[1].chan = &chans[1];
     b.ctx.cfg.typing_throttle_ms = 3000;

@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 LIB = ROOT / "lib"
 HEADERS = LIB / "include" / "hs"
 LAYERS = ["core", "store", "domain", "http"]  # each may use those before it
-HEADER_ONLY = {"ctx": "core", "store_ops": "store", "events_lua": "domain"}
+HEADER_ONLY = {"ctx": "core", "queue": "core", "vec": "core", "store_ops": "store", "events_lua": "domain"}
 MAX_LINES = 600
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hs/delivery.h"
+#include "hs/events.h"
 
 #define ME    "aaaaaaaaaaaaaaaaaaaaaaaa"
 #define OTHER "bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -43,12 +44,14 @@ static void others_removal_and_deletion(void **state)
     int effect;
     hs_delivery_ev_t ev;
     const char *rm = "{\"chat_id\":\"" CHAT "\",\"user_id\":\"" OTHER "\"}";
-    assert_true(hs_delivery_admit(&d, "member.removed", 14, rm, strlen(rm), &effect, &ev));
+    assert_true(hs_delivery_admit(&d, HS_EV_MEMBER_REMOVED, strlen(HS_EV_MEMBER_REMOVED), rm,
+                                  strlen(rm), &effect, &ev));
     assert_int_equal(effect, 0);
     assert_int_equal(ev.change, HS_DELIVERY_REMOVED);
     assert_true(admit(&d, "message.created", "{\"chat_id\":\"" CHAT "\"}"));
     const char *del = "{\"chat_id\":\"" CHAT "\"}";
-    assert_true(hs_delivery_admit(&d, "chat.deleted", 12, del, strlen(del), &effect, &ev));
+    assert_true(hs_delivery_admit(&d, HS_EV_CHAT_DELETED, strlen(HS_EV_CHAT_DELETED), del,
+                                  strlen(del), &effect, &ev));
     assert_int_equal(effect, -1);
     assert_false(admit(&d, "message.created", "{\"chat_id\":\"" CHAT "\"}"));
     hs_delivery_free(&d);
@@ -61,7 +64,8 @@ static void malformed_membership_changes_nothing(void **state)
     const char *bad[] = {"{}", "{\"chat_id\":\"x\",\"user_id\":\"" ME "\"}",
                          "{\"chat_id\":\"" CHAT "\"}", "not json", "{\"chat_id\":5}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        hs_delivery_parse("member.removed", 14, bad[i], strlen(bad[i]), 1, &ev);
+        hs_delivery_parse(HS_EV_MEMBER_REMOVED, strlen(HS_EV_MEMBER_REMOVED), bad[i],
+                          strlen(bad[i]), 1, &ev);
         assert_int_equal(ev.change, HS_DELIVERY_NONE);
         assert_int_equal(hs_delivery_effect(&ev, ME), 0);
     }

@@ -85,6 +85,69 @@ static void builds_the_client_form(void **state)
     free(s);
 }
 
+/* Stream keys are made and read back in one place; a key of another
+ * module (or a truncated prefix) names no stream. */
+static void names_stream_keys(void **state)
+{
+    (void)state;
+    const char *id = "0123456789abcdef01234567";
+    char key[HS_EV_KEY_MAX];
+    hs_ev_scope_t scope;
+    int n = hs_event_key(key, HS_EV_CHAT, id);
+    assert_int_equal(n, (int)strlen(key));
+    assert_string_equal(hs_event_key_id(key, &scope), id);
+    assert_int_equal(scope, HS_EV_CHAT);
+    hs_event_key(key, HS_EV_USER, id);
+    assert_string_equal(hs_event_key_id(key, &scope), id);
+    assert_int_equal(scope, HS_EV_USER);
+    char other[HS_EV_KEY_MAX];
+    hs_event_key(other, HS_EV_CHAT, id);
+    assert_string_not_equal(key, other);
+    assert_null(hs_event_key_id("hs:online:x", NULL));
+    assert_null(hs_event_key_id("", NULL));
+    key[3] = 0;
+    assert_null(hs_event_key_id(key, NULL));
+}
+
+/* Stored "<id> <type> <json>" and ephemeral "-<user> <type> <json>"
+ * publications split, and build the same client form as a replay. */
+static void parses_publications(void **state)
+{
+    (void)state;
+    hs_ev_pub_t p;
+    const char *s = "12-3 message.created {\"a\":1}";
+    assert_int_equal(hs_event_pub_parse(s, strlen(s), &p), 0);
+    assert_true(p.stored && p.id.ms == 12 && p.id.seq == 3 && p.origin[0] == 0);
+    assert_true(hs_event_type_is(p.type, p.type_len, "message.created"));
+    assert_int_equal(p.data_len, 7);
+    char buf[128];
+    size_t n = hs_event_json_into(buf, p.id_text, p.id_len, p.type, p.type_len, p.data, p.data_len);
+    size_t len;
+    char *json = hs_event_json("12-3", p.type, p.type_len, p.data, p.data_len, &len);
+    assert_int_equal(n, len);
+    assert_memory_equal(buf, json, len);
+    assert_true(n < hs_event_json_max(p.id_len, p.type_len, p.data_len));
+    free(json);
+
+    char *e = hs_event_pub_ephemeral("0123456789abcdef01234567", HS_EV_TYPING, "{}");
+    assert_string_equal(e, "-0123456789abcdef01234567 typing {}");
+    assert_int_equal(hs_event_pub_parse(e, strlen(e), &p), 0);
+    assert_true(!p.stored && p.id_len == 0);
+    assert_string_equal(p.origin, "0123456789abcdef01234567");
+    assert_true(hs_event_type_is(p.type, p.type_len, HS_EV_TYPING));
+    free(e);
+
+    const char *bad[] = {"",
+                         "12-3",
+                         "12-3 typing",
+                         "x-1 typing {}",
+                         "-short typing {}",
+                         "-0123456789abcdef012345678 typing {}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(hs_event_pub_parse(bad[i], strlen(bad[i]), &p), -1);
+    assert_false(hs_event_type_is("member.added", 6, HS_EV_MEMBER_ADDED));
+}
+
 static void resumes_only_within_the_window(void **state)
 {
     (void)state;
@@ -110,6 +173,8 @@ int main(void)
         cmocka_unit_test(formats_and_parses_back),
         cmocka_unit_test(builds_the_client_form),
         cmocka_unit_test(resumes_only_within_the_window),
+        cmocka_unit_test(names_stream_keys),
+        cmocka_unit_test(parses_publications),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "hs/util.h"
+#include "hs/vec.h"
 
 /* What an event does to a membership. */
 typedef enum hs_delivery_change {
@@ -43,10 +44,13 @@ int hs_delivery_effect(const hs_delivery_ev_t *ev, const char *user_id);
 
 /* The state of one reader over a run of events read in id order: the
  * chats they left within it. Starts empty; free with hs_delivery_free(). */
+typedef struct hs_delivery_chat {
+    char id[HS_ID_LEN + 1];
+} hs_delivery_chat_t;
+
 typedef struct hs_delivery {
     char me[HS_ID_LEN + 1];
-    char (*gone)[HS_ID_LEN + 1];
-    size_t ngone, cap;
+    HS_VEC(hs_delivery_chat_t) gone;
 } hs_delivery_t;
 
 void hs_delivery_init(hs_delivery_t *d, const char *user_id);

@@ -1,6 +1,8 @@
-/* The Lua script that publishes an event (lib/events.c explains it), in a
+/* The Lua script that publishes an event (lib/domain/events.c explains it), in a
  * header of its own so the benchmarks publish exactly as the apps do.
- * KEYS: the stream/channel, hs:ev:last. ARGV: type, JSON data, retention (s). */
+ * KEYS: the stream/channel, the last-id key (both named by
+ * lib/domain/events.c). ARGV: type, JSON data,
+ * retention (s). */
 #ifndef HS_EVENTS_LUA_H
 #define HS_EVENTS_LUA_H
 
