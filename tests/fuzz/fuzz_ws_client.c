@@ -76,10 +76,16 @@ void hs_conn_close(hs_bridge_t *b, hs_conn_t *c, int code, const char *reason)
 void hs_presence_query(hs_bridge_t *b, hs_conn_t *c, const char *ref, const char *chat_id)
 {
     FUZZ_CHECK(hs_hub_user_chat(c->user, chat_id), "presence for chat %s", chat_id);
-    char json[256];
-    int n = snprintf(json, sizeof json, "{\"type\":\"presence.state\",\"ref\":%s,\"data\":{}}",
-                     ref ? ref : "null");
-    hs_conn_reply(b, c, json, (size_t)n);
+    /* As ws-bridge/presence.c builds it (an unparsable ref is left out). */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "presence.state");
+    if (ref)
+        cJSON_AddItemToObject(o, "ref", cJSON_Parse(ref));
+    cJSON_AddObjectToObject(o, "data");
+    char *json = cJSON_PrintUnformatted(o);
+    hs_conn_reply(b, c, json, strlen(json));
+    free(json);
+    cJSON_Delete(o);
 }
 
 /* ---- lib calls, wrapped ---- */
