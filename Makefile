@@ -16,8 +16,8 @@ APPS := auth users files chats updates p2p
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-asan
-OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDOPT   := -fsanitize=address,undefined
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow
+LDOPT   := -fsanitize=address,undefined,float-cast-overflow
 else
 BUILD   ?= build
 OPT     := -O2 -g
@@ -159,7 +159,7 @@ install: all
 	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(BRIDGE_SRCS:%.c=$(BUILD)/%.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c)) $(UNIT_SRCS:%.c=$(BUILD)/%.d)
 
