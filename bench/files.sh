@@ -136,5 +136,5 @@ bench files upload_seed mbs=$seed_mbs ratio=$(ratio_of "$seed_mbs" "$dd_mbs")
 bench files upload_raw mbs=$raw_mbs ratio=$(ratio_of "$raw_mbs" "$dd_mbs")
 bench files upload_tus mbs=$tus_mbs ratio=$(ratio_of "$tus_mbs" "$dd_mbs")
 bench files download mbs=$api_dl ratio=$(ratio_of "$api_dl" "$static_dl")
-bench files hs_files_rss vmhwm_mib=$((rss / 1024))
+bench files hs_file_rss vmhwm_mib=$((rss / 1024))
 TXT

@@ -37,7 +37,7 @@ static void on_list(hs_req_t *req)
     hs_err_t err;
     if (hs_req_page_or_reply(req, &limit, &cursor))
         return;
-    if (hs_files_list(req->ctx, req->arena, req->auth.sub, cursor, limit, &page, &err)) {
+    if (hs_file_list(req->ctx, req->arena, req->auth.sub, cursor, limit, &page, &err)) {
         hs_reply_error(req, &err);
         return;
     }
@@ -52,8 +52,8 @@ static void on_list(hs_req_t *req)
 static int visible_or_reply(hs_req_t *req, hs_file_t *f)
 {
     hs_err_t err;
-    if (!hs_files_visible(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "file_id"), f,
-                          &err))
+    if (!hs_file_visible(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "file_id"), f,
+                         &err))
         return 0;
     hs_reply_error(req, &err);
     return -1;
@@ -69,14 +69,14 @@ static void on_info(hs_req_t *req)
 static void on_download(hs_req_t *req)
 {
     hs_file_t f;
-    if (!hs_files_redirect_download(req) && !visible_or_reply(req, &f))
-        hs_files_send(req, &f);
+    if (!hs_file_redirect_download(req) && !visible_or_reply(req, &f))
+        hs_file_send(req, &f);
 }
 
 static void on_delete(hs_req_t *req)
 {
     hs_err_t err;
-    if (hs_files_delete(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "file_id"), &err))
+    if (hs_file_delete(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "file_id"), &err))
         hs_reply_error(req, &err);
     else
         hs_reply_empty(req, 204);
@@ -135,13 +135,13 @@ static void on_share_download(hs_req_t *req)
     /* HEAD shows the name and size without spending a download */
     int count = strcmp(req->method, "HEAD") != 0;
     /* before the link is opened: a redirected request spends no download */
-    if (hs_files_redirect_download(req))
+    if (hs_file_redirect_download(req))
         return;
     if (hs_share_open(req->ctx, req->arena, hs_req_param(req, "token"),
                       hs_req_header(req, "HTTP_X_SHARE_PASSWORD"), req->client_ip, count, &f, &err))
         hs_reply_error(req, &err);
     else
-        hs_files_send(req, &f);
+        hs_file_send(req, &f);
 }
 
 /* `hs-files cleanup`: for cron; removes expired uploads and files. */
@@ -149,7 +149,7 @@ static int cleanup(hs_ctx_t *ctx)
 {
     size_t uploads, files;
     hs_err_t err;
-    if (hs_files_cleanup(ctx, hs_now_ms(), &uploads, &files, &err)) {
+    if (hs_file_cleanup(ctx, hs_now_ms(), &uploads, &files, &err)) {
         fprintf(stderr, "hs-files cleanup: %s\n", err.message);
         return 1;
     }

@@ -118,7 +118,7 @@ void on_tus_create(hs_req_t *req)
     } else if (body > 0) {
         /* Refused first bytes: no Location was given, so nobody could resume
          * this upload; remove it rather than leave it to expire. */
-        hs_files_abort(req->ctx, req->arena, req->auth.sub, up.id, NULL);
+        hs_file_abort(req->ctx, req->arena, req->auth.sub, up.id, NULL);
         hs_reply_error(req, &err);
         return;
     } else if (length == 0 && !concat) {
@@ -142,8 +142,8 @@ void on_tus_head(hs_req_t *req)
     hs_err_t err;
     char len[24];
     hs_reply_header(req, "Cache-Control", "no-store");
-    int rc = hs_files_upload_get(req->ctx, req->arena, req->auth.sub, id, &up, &err);
-    if (rc == HS_ENOTFOUND && !hs_files_owned(req->ctx, req->arena, req->auth.sub, id, &f, NULL)) {
+    int rc = hs_file_upload_get(req->ctx, req->arena, req->auth.sub, id, &up, &err);
+    if (rc == HS_ENOTFOUND && !hs_file_owned(req->ctx, req->arena, req->auth.sub, id, &f, NULL)) {
         /* Finished: the upload became a file with the same id. */
         offset_header(req, f.size);
         snprintf(len, sizeof len, "%lld", (long long)f.size);
@@ -192,7 +192,7 @@ void on_tus_patch(hs_req_t *req)
         /* A finished upload (a final concatenation becomes one at once) is a
          * file now: nothing more can be appended. */
         if (err.rc == HS_ENOTFOUND &&
-            !hs_files_owned(req->ctx, req->arena, req->auth.sub, id, &f, NULL))
+            !hs_file_owned(req->ctx, req->arena, req->auth.sub, id, &f, NULL))
             hs_err_set(&err, HS_EFORBIDDEN, "upload_finished", "This upload is complete");
         if (err.rc == HS_ECONFLICT)
             offset_header(req, now_at);
@@ -213,7 +213,7 @@ void on_tus_delete(hs_req_t *req)
     hs_err_t err;
     if (version_or_reply(req))
         return;
-    if (hs_files_abort(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "upload_id"), &err))
+    if (hs_file_abort(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "upload_id"), &err))
         hs_reply_error(req, &err);
     else
         hs_reply_empty(req, 204);

@@ -27,9 +27,9 @@ void on_upload_init(hs_req_t *req)
         hs_reply_fail(req, HS_EINVAL, "invalid_value", "chat_id must be a chat id");
         return;
     }
-    if (hs_files_clean_name(req->arena, name, &r.filename, &err) ||
-        hs_files_content_type(req->arena, r.content_type, &r.content_type, &err) ||
-        hs_files_init(req->ctx, req->auth.sub, &r, &up, &err)) {
+    if (hs_file_clean_name(req->arena, name, &r.filename, &err) ||
+        hs_file_content_type(req->arena, r.content_type, &r.content_type, &err) ||
+        hs_file_init(req->ctx, req->auth.sub, &r, &up, &err)) {
         hs_reply_error(req, &err);
         return;
     }
@@ -64,8 +64,8 @@ void on_upload_chunk_raw(hs_req_t *req)
         hs_reply_fail(req, HS_EINVAL, "chunk_out_of_range", "The chunk number must be 0 or more");
         return;
     }
-    if (hs_files_put_chunk(req->ctx, req->arena, req->auth.sub, id, n, hs_req_content_length(req),
-                           sha, &body, &dup, &err))
+    if (hs_file_put_chunk(req->ctx, req->arena, req->auth.sub, id, n, hs_req_content_length(req),
+                          sha, &body, &dup, &err))
         hs_reply_error(req, &err);
     else
         reply_chunk(req, id, n, dup);
@@ -121,8 +121,8 @@ void on_upload_chunk_multipart(hs_req_t *req)
     int dup;
     if (n < 0)
         hs_reply_fail(req, HS_EINVAL, "chunk_out_of_range", "chunk_number must be 0 or more");
-    else if (hs_files_put_chunk(req->ctx, req->arena, req->auth.sub, id, n, -1, sha[0] ? sha : NULL,
-                                &body, &dup, &err))
+    else if (hs_file_put_chunk(req->ctx, req->arena, req->auth.sub, id, n, -1, sha[0] ? sha : NULL,
+                               &body, &dup, &err))
         hs_reply_error(req, &err);
     else
         reply_chunk(req, id, n, dup);
@@ -135,7 +135,7 @@ void on_upload_status(hs_req_t *req)
     int64_t *have;
     size_t n;
     hs_err_t err;
-    if (hs_files_upload_status(req->ctx, req->arena, req->auth.sub, id, &up, &have, &n, &err))
+    if (hs_file_upload_status(req->ctx, req->arena, req->auth.sub, id, &up, &have, &n, &err))
         hs_reply_error(req, &err);
     else
         hs_reply_json(req, 200, hs_upload_json(&up, have, n));
@@ -150,7 +150,7 @@ void on_upload_complete(hs_req_t *req)
     if (hs_json_body_or_reply(req, &body) ||
         hs_json_string_or_reply(req, body, "upload_id", 1, 1, 64, &id))
         return;
-    if (hs_files_complete(req->ctx, req->arena, req->auth.sub, id, &f, &err))
+    if (hs_file_complete(req->ctx, req->arena, req->auth.sub, id, &f, &err))
         hs_reply_error(req, &err);
     else
         reply_file(req, 200, &f);
@@ -159,7 +159,7 @@ void on_upload_complete(hs_req_t *req)
 void on_upload_abort(hs_req_t *req)
 {
     hs_err_t err;
-    if (hs_files_abort(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "upload_id"), &err))
+    if (hs_file_abort(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "upload_id"), &err))
         hs_reply_error(req, &err);
     else
         hs_reply_empty(req, 204);

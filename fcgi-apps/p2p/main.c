@@ -124,7 +124,7 @@ static void on_download(hs_req_t *req)
     if (hs_p2p_relay_file(req->ctx, req->arena, req->auth.sub, hs_req_param(req, "id"), &f, &err))
         hs_reply_error(req, &err);
     else
-        hs_files_send(req, &f);
+        hs_file_send(req, &f);
 }
 
 static void on_history(hs_req_t *req)

@@ -12,7 +12,7 @@
 
 #define MIB (1024 * 1024)
 
-int hs_files_clean_name(hs_arena_t *a, const char *name, const char **out, hs_err_t *err)
+int hs_file_clean_name(hs_arena_t *a, const char *name, const char **out, hs_err_t *err)
 {
     long chars = name ? hs_utf8_len(name) : -1;
     if (chars < 1 || chars > 255) {
@@ -41,7 +41,7 @@ int hs_files_clean_name(hs_arena_t *a, const char *name, const char **out, hs_er
     return 0;
 }
 
-int hs_files_content_type(hs_arena_t *a, const char *in, const char **out, hs_err_t *err)
+int hs_file_content_type(hs_arena_t *a, const char *in, const char **out, hs_err_t *err)
 {
     char norm[HS_CONTENT_TYPE_BUF];
     *out = NULL;
@@ -97,8 +97,8 @@ static int64_t chunk_size_for(const hs_config_t *cfg, int64_t size)
     return cs;
 }
 
-int hs_files_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs_upload_t *out,
-                  hs_err_t *err)
+int hs_file_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs_upload_t *out,
+                 hs_err_t *err)
 {
     const hs_config_t *cfg = &ctx->cfg;
     int rc;
@@ -113,7 +113,7 @@ int hs_files_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs
     const char *type =
         r->content_type && *r->content_type ? r->content_type : "application/octet-stream";
     /* Every entry (chunk API, tus, relay copies) comes through here: only a
-     * type already in normal form (hs_files_content_type) is stored. */
+     * type already in normal form (hs_file_content_type) is stored. */
     char norm[HS_CONTENT_TYPE_BUF];
     if (hs_content_type_normalize(type, norm, sizeof norm) || strcmp(norm, type) != 0)
         return hs_err_set(err, HS_EINVAL, "invalid_content_type",
@@ -146,8 +146,8 @@ int hs_files_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs
     return rc;
 }
 
-int hs_files_upload_get(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
-                        hs_upload_t *out, hs_err_t *err)
+int hs_file_upload_get(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
+                       hs_upload_t *out, hs_err_t *err)
 {
     int rc = hs_id_valid(id) ? hs_store_upload_get(ctx->store, id, a, out, err) : HS_ENOTFOUND;
     if (rc == HS_ENOTFOUND || (!rc && strcmp(out->owner_id, owner) != 0))
@@ -157,10 +157,10 @@ int hs_files_upload_get(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
     return rc;
 }
 
-int hs_files_upload_status(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
-                           hs_upload_t *out, int64_t **have, size_t *n, hs_err_t *err)
+int hs_file_upload_status(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
+                          hs_upload_t *out, int64_t **have, size_t *n, hs_err_t *err)
 {
-    int rc = hs_files_upload_get(ctx, a, owner, id, out, err);
+    int rc = hs_file_upload_get(ctx, a, owner, id, out, err);
     if (rc)
         return rc;
     return hs_store_chunk_list(ctx->store, id, a, have, n, err);
@@ -173,7 +173,7 @@ static int wrong_size(hs_err_t *err, int64_t n, int64_t expect)
     return HS_EINVAL;
 }
 
-/* hs_files_put_chunk under the chunk's range lock. */
+/* hs_file_put_chunk under the chunk's range lock. */
 static int receive_chunk(hs_ctx_t *ctx, const char *id, int64_t n, int64_t offset, int64_t expect,
                          const char *sha256, const hs_body_t *body, hs_blob_lock_t *lk,
                          int *duplicate, hs_err_t *err)
@@ -183,7 +183,7 @@ static int receive_chunk(hs_ctx_t *ctx, const char *id, int64_t n, int64_t offse
     hs_blob_digest_t d = {.want = HS_DIGEST_SHA256};
     int64_t got;
     /* "Missing" comes with "the upload is still open" in one read: a PUT
-     * that passed hs_files_upload_get just before a completion must not
+     * that passed hs_file_upload_get just before a completion must not
      * write into the file that completion published. */
     if ((rc = hs_store_chunk_get(ctx->store, id, n, stored, &found, err)))
         return rc;
@@ -209,13 +209,13 @@ static int receive_chunk(hs_ctx_t *ctx, const char *id, int64_t n, int64_t offse
     return hs_store_chunk_add(ctx->store, id, n, got, hex, err);
 }
 
-int hs_files_put_chunk(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, int64_t n,
-                       int64_t declared, const char *sha256, const hs_body_t *body, int *duplicate,
-                       hs_err_t *err)
+int hs_file_put_chunk(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, int64_t n,
+                      int64_t declared, const char *sha256, const hs_body_t *body, int *duplicate,
+                      hs_err_t *err)
 {
     hs_upload_t up;
     *duplicate = 0;
-    int rc = hs_files_upload_get(ctx, a, owner, id, &up, err);
+    int rc = hs_file_upload_get(ctx, a, owner, id, &up, err);
     if (rc)
         return rc;
     if (strcmp(up.protocol, "chunks") != 0)
@@ -239,13 +239,13 @@ int hs_files_put_chunk(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const ch
     return rc;
 }
 
-int hs_files_complete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
-                      hs_file_t *out, hs_err_t *err)
+int hs_file_complete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id,
+                     hs_file_t *out, hs_err_t *err)
 {
     hs_upload_t up;
     int64_t *have;
     size_t n;
-    int rc = hs_files_upload_get(ctx, a, owner, id, &up, err);
+    int rc = hs_file_upload_get(ctx, a, owner, id, &up, err);
     if (rc || (rc = hs_store_chunk_list(ctx->store, id, a, &have, &n, err)))
         return rc;
     if (strcmp(up.protocol, "chunks") != 0)
@@ -256,11 +256,11 @@ int hs_files_complete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const cha
         hs_err_hint(err, "GET /api/v1/files/upload/%s lists them", id);
         return HS_ECONFLICT;
     }
-    return hs_files_finish(ctx, a, &up, out, err);
+    return hs_file_finish(ctx, a, &up, out, err);
 }
 
-int hs_files_finish(hs_ctx_t *ctx, hs_arena_t *a, const hs_upload_t *up, hs_file_t *out,
-                    hs_err_t *err)
+int hs_file_finish(hs_ctx_t *ctx, hs_arena_t *a, const hs_upload_t *up, hs_file_t *out,
+                   hs_err_t *err)
 {
     int rc;
     memset(out, 0, sizeof *out);
@@ -293,10 +293,10 @@ int hs_files_finish(hs_ctx_t *ctx, hs_arena_t *a, const hs_upload_t *up, hs_file
     return 0;
 }
 
-int hs_files_abort(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err)
+int hs_file_abort(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err)
 {
     hs_upload_t up;
-    int rc = hs_files_upload_get(ctx, a, owner, id, &up, err);
+    int rc = hs_file_upload_get(ctx, a, owner, id, &up, err);
     if (rc == HS_EGONE)
         rc = 0; /* aborting an expired upload is fine: it frees the space now */
     if (rc || (rc = hs_store_upload_delete(ctx->store, id, err)))
@@ -305,8 +305,8 @@ int hs_files_abort(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *
     return 0;
 }
 
-int hs_files_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
-                     hs_file_t *out, hs_err_t *err)
+int hs_file_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id,
+                    hs_file_t *out, hs_err_t *err)
 {
     int shared = 0;
     int rc = hs_id_valid(id) ? hs_store_file_get(ctx->store, id, a, out, err) : HS_ENOTFOUND;
@@ -322,32 +322,32 @@ int hs_files_visible(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const cha
     return 0;
 }
 
-int hs_files_owned(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_file_t *out,
-                   hs_err_t *err)
+int hs_file_owned(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_file_t *out,
+                  hs_err_t *err)
 {
-    int rc = hs_files_visible(ctx, a, owner, id, out, err);
+    int rc = hs_file_visible(ctx, a, owner, id, out, err);
     if (!rc && strcmp(out->owner_id, owner) != 0)
         return hs_err_set(err, HS_EFORBIDDEN, "not_your_file", "Only the file's owner may do this");
     return rc;
 }
 
-int hs_files_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err)
+int hs_file_delete(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id, hs_err_t *err)
 {
     hs_file_t f;
-    int rc = hs_files_owned(ctx, a, owner, id, &f, err);
+    int rc = hs_file_owned(ctx, a, owner, id, &f, err);
     if (rc || (rc = hs_store_file_delete(ctx->store, id, err)))
         return rc;
     hs_blob_remove(&ctx->cfg, id);
     return 0;
 }
 
-int hs_files_list(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *cursor, int limit,
-                  hs_file_page_t *out, hs_err_t *err)
+int hs_file_list(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *cursor, int limit,
+                 hs_file_page_t *out, hs_err_t *err)
 {
     return hs_store_file_page(ctx->store, owner, cursor, limit, hs_now_ms(), a, out, err);
 }
 
-int hs_files_cleanup(hs_ctx_t *ctx, int64_t now, size_t *uploads, size_t *files, hs_err_t *err)
+int hs_file_cleanup(hs_ctx_t *ctx, int64_t now, size_t *uploads, size_t *files, hs_err_t *err)
 {
     *uploads = *files = 0;
     hs_arena_t a = {0};
@@ -423,7 +423,7 @@ cJSON *hs_upload_json(const hs_upload_t *u, const int64_t *received, size_t n)
     return o;
 }
 
-const char *hs_files_disposition(hs_arena_t *a, const char *filename)
+const char *hs_file_disposition(hs_arena_t *a, const char *filename)
 {
     size_t n = strlen(filename);
     /* ASCII fallback for old clients: anything outside printable ASCII, and
@@ -447,7 +447,7 @@ const char *hs_files_disposition(hs_arena_t *a, const char *filename)
     return hs_arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
 }
 
-const char *hs_files_served_type(const char *declared)
+const char *hs_file_served_type(const char *declared)
 {
     char norm[HS_CONTENT_TYPE_BUF];
     /* Stored before types were checked at entry, or active: plain bytes. */

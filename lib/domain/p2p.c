@@ -101,7 +101,7 @@ static int invalid(const hs_transfer_t *t, const char *what, hs_err_t *err)
 static void drop_relay(hs_ctx_t *ctx, hs_arena_t *a, const hs_transfer_t *t, const char *file_id)
 {
     hs_err_t err = {0};
-    if (file_id && *file_id && hs_files_delete(ctx, a, t->sender_id, file_id, &err) &&
+    if (file_id && *file_id && hs_file_delete(ctx, a, t->sender_id, file_id, &err) &&
         err.rc != HS_ENOTFOUND)
         hs_log_error(ctx, "relay copy %s of transfer %s not deleted: %s", file_id, t->id,
                      err.message);
@@ -204,7 +204,7 @@ int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p
         return hs_err_set(err, HS_EFORBIDDEN, "recipient_not_accepting",
                           "This user does not accept files from you");
     const char *name;
-    if ((rc = hs_files_clean_name(a, o->filename, &name, err)))
+    if ((rc = hs_file_clean_name(a, o->filename, &name, err)))
         return rc;
     memset(out, 0, sizeof *out);
     hs_id_new(out->id);
@@ -323,7 +323,7 @@ int hs_p2p_bind_relay(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
         (out->relay_file_id && *out->relay_file_id))
         return invalid(out, "given a relay copy", err);
     hs_file_t f;
-    if ((rc = hs_files_owned(ctx, a, viewer, file_id, &f, err)))
+    if ((rc = hs_file_owned(ctx, a, viewer, file_id, &f, err)))
         return rc;
     /* catches plaintext uploaded by mistake: the format fixes the size */
     if (f.size != hs_p2p_relay_size(out->size))

@@ -15,7 +15,7 @@ int hs_share_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
                     const char **token, hs_err_t *err)
 {
     hs_file_t f;
-    int rc = hs_files_owned(ctx, a, owner, file_id, &f, err);
+    int rc = hs_file_owned(ctx, a, owner, file_id, &f, err);
     if (rc)
         return rc;
     if (expires_in < 1 || expires_in > 31536000)
@@ -54,7 +54,7 @@ int hs_share_list(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *f
                   hs_link_t **out, size_t *n, hs_err_t *err)
 {
     hs_file_t f;
-    int rc = hs_files_owned(ctx, a, owner, file_id, &f, err);
+    int rc = hs_file_owned(ctx, a, owner, file_id, &f, err);
     return rc ? rc : hs_store_link_list(ctx->store, f.id, a, out, n, err);
 }
 
@@ -62,7 +62,7 @@ int hs_share_revoke(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char 
                     const char *link_id, hs_err_t *err)
 {
     hs_file_t f;
-    int rc = hs_files_owned(ctx, a, owner, file_id, &f, err);
+    int rc = hs_file_owned(ctx, a, owner, file_id, &f, err);
     if (rc)
         return rc;
     if (!hs_id_valid(link_id))

@@ -94,7 +94,7 @@ static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
     hs_upload_t *parts = hs_arena_alloc(a, n * sizeof *parts);
     r->size = 0;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = hs_files_upload_get(ctx, a, owner, ids[i], &parts[i], err)))
+        if ((rc = hs_file_upload_get(ctx, a, owner, ids[i], &parts[i], err)))
             return rc;
         if (strcmp(parts[i].concat, "partial") != 0 || !parts[i].completed_at)
             return hs_err_set(err, HS_EINVAL, "invalid_concat",
@@ -104,7 +104,7 @@ static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
     r->concat = "final";
     /* Sizes, type and quota are checked here, before any byte is copied;
      * the parts' space is counted until they are removed below. */
-    if ((rc = hs_files_init(ctx, owner, r, out, err)))
+    if ((rc = hs_file_init(ctx, owner, r, out, err)))
         return rc;
     int64_t offset = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -115,7 +115,7 @@ static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
     if (!rc)
         rc = hs_store_upload_advance(ctx->store, out->id, 0, out->size, hs_now_ms(), err);
     if (!rc)
-        rc = hs_files_finish(ctx, a, out, file, err);
+        rc = hs_file_finish(ctx, a, out, file, err);
     if (rc) {
         hs_store_upload_delete(ctx->store, out->id, NULL);
         hs_blob_remove(&ctx->cfg, out->id);
@@ -129,7 +129,7 @@ static int create_final(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const c
      * so its cost stays in proportion to the bytes the client sent. */
     if (!rc || (copied && (rc == HS_EMEDIA || rc == HS_ECONFLICT)))
         for (size_t i = 0; i < n; i++)
-            hs_files_abort(ctx, a, owner, parts[i].id, NULL);
+            hs_file_abort(ctx, a, owner, parts[i].id, NULL);
     return rc;
 }
 
@@ -148,11 +148,11 @@ int hs_tus_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, int64_t lengt
         (rc = hs_tus_metadata(a, metadata, "chat_id", &chat, err)))
         return rc;
     hs_upload_req_t r = {0};
-    if ((rc = hs_files_clean_name(a, name ? name : "upload", &r.filename, err)))
+    if ((rc = hs_file_clean_name(a, name ? name : "upload", &r.filename, err)))
         return rc;
     if (chat && !hs_id_valid(chat))
         return hs_err_set(err, HS_EINVAL, "invalid_metadata", "chat_id must be a chat id");
-    if ((rc = hs_files_content_type(a, type, &r.content_type, err)))
+    if ((rc = hs_file_content_type(a, type, &r.content_type, err)))
         return rc;
     r.sha256 = sha;
     r.chat_id = chat;
@@ -163,7 +163,7 @@ int hs_tus_create(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, int64_t lengt
         r.concat = "partial";
     else if (concat)
         return create_final(ctx, a, owner, concat, &r, out, file, finished, err);
-    return hs_files_init(ctx, owner, &r, out, err);
+    return hs_file_init(ctx, owner, &r, out, err);
 }
 
 /* Parses "<algo> <base64 digest>" of a supported algorithm. */
@@ -231,22 +231,22 @@ int hs_tus_patch(hs_ctx_t *ctx, hs_arena_t *a, const char *owner, const char *id
     hs_blob_lock_t lk;
     *finished = 0;
     *new_offset = 0;
-    int rc = hs_files_upload_get(ctx, a, owner, id, &up, err);
+    int rc = hs_file_upload_get(ctx, a, owner, id, &up, err);
     /* The whole upload is locked (tus PATCHes are sequential anyway) and the
      * row read again under the lock: the offset checked is the offset the
      * bytes go to, and it moves before anyone else may write. */
     if (rc || (rc = hs_blob_lock(&ctx->cfg, id, 0, 0, &lk, err)))
         return rc;
-    if (!(rc = hs_files_upload_get(ctx, a, owner, id, &up, err)))
+    if (!(rc = hs_file_upload_get(ctx, a, owner, id, &up, err)))
         rc = patch_locked(ctx, a, &lk, &up, offset, len, checksum, read, src, new_offset, err);
     hs_blob_unlock(&lk);
     if (rc || up.offset != up.size || strcmp(up.concat, "partial") == 0)
         return rc;
-    if ((rc = hs_files_finish(ctx, a, &up, file, err))) {
+    if ((rc = hs_file_finish(ctx, a, &up, file, err))) {
         /* Refused at the end (type, sha256): a tus client cannot re-send
          * earlier bytes, so the upload is of no more use; free its space. */
         if (rc == HS_EMEDIA || rc == HS_ECONFLICT)
-            hs_files_abort(ctx, a, owner, id, NULL);
+            hs_file_abort(ctx, a, owner, id, NULL);
         return rc;
     }
     *finished = 1;

@@ -91,13 +91,13 @@ int hs_user_avatar_check(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, cons
                          hs_err_t *err)
 {
     hs_file_t f;
-    int rc = hs_files_owned(ctx, a, user_id, file_id, &f, err);
+    int rc = hs_file_owned(ctx, a, user_id, file_id, &f, err);
     if (rc && rc != HS_ENOTFOUND && rc != HS_EFORBIDDEN)
         return rc;
     /* An avatar is shown as a picture: a passive image by its declared type
      * and by its bytes (SVG, which can carry script, is not one). */
     if (rc || strncmp(f.content_type, "image/", 6) != 0 ||
-        !hs_content_type_passive(hs_files_served_type(f.content_type)) || !f.sniffed_type ||
+        !hs_content_type_passive(hs_file_served_type(f.content_type)) || !f.sniffed_type ||
         strncmp(f.sniffed_type, "image/", 6) != 0 || !hs_content_type_passive(f.sniffed_type)) {
         hs_err_set(err, HS_EINVAL, "invalid_avatar",
                    "avatar_file_id must be one of your own image files (PNG, JPEG, GIF, WebP...)");

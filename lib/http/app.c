@@ -75,6 +75,20 @@ static int read_key(hs_ctx_t *ctx, hs_err_t *err)
     return 0;
 }
 
+/* Opens the store and the Redis client the context's config names: each
+ * process, and each bridge worker thread, has connections of its own. */
+static int open_backends(hs_ctx_t *ctx, hs_err_t *err)
+{
+    int rc = hs_store_open(&ctx->store, &ctx->cfg, err);
+    if (rc)
+        return rc;
+    ctx->redis =
+        hs_redis_new(ctx->cfg.redis_host, (int)ctx->cfg.redis_port, (int)ctx->cfg.redis_timeout_ms);
+    if (!ctx->redis)
+        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    return 0;
+}
+
 int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs_err_t *err)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -94,13 +108,7 @@ int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs
     ctx->argon2.memory_kib = (unsigned)ctx->cfg.argon2_memory_kib;
     ctx->argon2.iterations = (unsigned)ctx->cfg.argon2_iterations;
     ctx->argon2.parallelism = (unsigned)ctx->cfg.argon2_parallelism;
-    if ((rc = hs_store_open(&ctx->store, &ctx->cfg, err)))
-        return rc;
-    ctx->redis =
-        hs_redis_new(ctx->cfg.redis_host, (int)ctx->cfg.redis_port, (int)ctx->cfg.redis_timeout_ms);
-    if (!ctx->redis)
-        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
-    return 0;
+    return open_backends(ctx, err);
 }
 
 void hs_ctx_close(hs_ctx_t *ctx)
@@ -123,14 +131,7 @@ int hs_ctx_open_thread(hs_ctx_t *ctx, const hs_ctx_t *src, hs_err_t *err)
     ctx->store = NULL;
     ctx->redis = NULL;
     ctx->magic = NULL;
-    int rc = hs_store_open(&ctx->store, &ctx->cfg, err);
-    if (rc)
-        return rc;
-    ctx->redis =
-        hs_redis_new(ctx->cfg.redis_host, (int)ctx->cfg.redis_port, (int)ctx->cfg.redis_timeout_ms);
-    if (!ctx->redis)
-        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
-    return 0;
+    return open_backends(ctx, err);
 }
 
 void hs_ctx_close_thread(hs_ctx_t *ctx)

@@ -1,6 +1,6 @@
 /* Serving a file's bytes: the reply headers that hand them to the web
  * server, and the redirect of browser navigations to the download origin.
- * Which file a request may see is the domain's rule (hs_files_visible). */
+ * Which file a request may see is the domain's rule (hs_file_visible). */
 #include "hs/files_send.h"
 
 #include <string.h>
@@ -24,7 +24,7 @@ static int navigation(hs_req_t *req)
     return 0;
 }
 
-int hs_files_redirect_download(hs_req_t *req)
+int hs_file_redirect_download(hs_req_t *req)
 {
     const char *origin = req->ctx->cfg.download_origin;
     const char *host = hs_req_header(req, "HTTP_HOST");
@@ -42,16 +42,16 @@ int hs_files_redirect_download(hs_req_t *req)
     return 1;
 }
 
-void hs_files_send(hs_req_t *req, const hs_file_t *f)
+void hs_file_send(hs_req_t *req, const hs_file_t *f)
 {
     char path[1024];
-    const char *type = hs_files_served_type(f->content_type);
+    const char *type = hs_file_served_type(f->content_type);
     const char *inl = hs_req_query(req, "inline");
     /* User bytes are never a document of this origin: attachment (inline
      * only for passive types, when asked), no sniffing, and a sandbox that
      * gives any document that still renders an opaque origin without script. */
     int as_inline = inl && strcmp(inl, "1") == 0 && hs_content_type_passive(type);
-    const char *disp = hs_files_disposition(req->arena, f->filename);
+    const char *disp = hs_file_disposition(req->arena, f->filename);
     if (as_inline)
         disp = hs_arena_printf(req->arena, "inline%s", disp + strlen("attachment"));
     hs_blob_path(&req->ctx->cfg, f->id, path, sizeof path);

@@ -12,12 +12,12 @@
  * requests. Always with nosniff and Content-Security-Policy: sandbox; as an
  * attachment unless ?inline=1 asks for a passive type (images but SVG,
  * audio, video, PDF, text/plain); active types go as octet-stream. */
-void hs_files_send(hs_req_t *req, const hs_file_t *f);
+void hs_file_send(hs_req_t *req, const hs_file_t *f);
 
 /* With download_origin set, a browser navigation (Sec-Fetch-Mode: navigate
  * or Sec-Fetch-Dest: document, iframe, frame, embed, object) to a download
  * on another Host is answered 307 to the same path on the download origin:
  * 1 when it replied so, 0 to serve the request here. */
-int hs_files_redirect_download(hs_req_t *req);
+int hs_file_redirect_download(hs_req_t *req);
 
 #endif
