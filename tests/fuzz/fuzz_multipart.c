@@ -6,26 +6,9 @@
  * split of the input gives the same result), and never more bytes than the
  * body holds. */
 #include "hs/multipart.h"
+#include "../unit/step_source.h"
 
 #include "fuzz.h"
-
-typedef struct src {
-    const uint8_t *data;
-    size_t len, pos, step;
-} src_t;
-
-static size_t src_read(void *s, void *buf, size_t n)
-{
-    src_t *r = s;
-    size_t k = r->len - r->pos;
-    if (k > r->step)
-        k = r->step;
-    if (k > n)
-        k = n;
-    memcpy(buf, r->data + r->pos, k);
-    r->pos += k;
-    return k;
-}
 
 typedef struct log {
     char *p;

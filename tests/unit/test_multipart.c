@@ -9,26 +9,7 @@
 #include <string.h>
 
 #include "hs/multipart.h"
-
-/* ---- an in-memory source ---- */
-
-typedef struct src {
-    const char *data;
-    size_t len, pos, step;
-} src_t;
-
-static size_t src_read(void *s, void *buf, size_t n)
-{
-    src_t *r = s;
-    size_t k = r->len - r->pos;
-    if (k > r->step)
-        k = r->step;
-    if (k > n)
-        k = n;
-    memcpy(buf, r->data + r->pos, k);
-    r->pos += k;
-    return k;
-}
+#include "step_source.h"
 
 static const size_t steps[] = {1, 7, 4096, (size_t)1 << 24};
 #define NSTEPS (sizeof steps / sizeof steps[0])
