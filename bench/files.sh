@@ -2,8 +2,12 @@
 # Files benchmark: a large upload and download through lighttpd, each beside
 # a baseline measured in the same run on the same disk:
 #   upload   seed API (multipart, 8 MiB chunks, 4 connections), raw chunk PUTs
-#            (4 connections) and one tus PATCH, against `dd` copying the same
-#            bytes into the same data folder (the disk's ceiling)
+#            (4 connections) and one tus PATCH, sent by bench/upload.c
+#            (sendfile over keep-alive connections: the client costs next to
+#            nothing), against `dd` copying the same bytes into the same data
+#            folder (the disk's ceiling); beside each, the CPU-seconds per GiB
+#            of lighttpd and of the hs-files processes, and how long the
+#            completing request took
 #   download GET /api/v1/files/{id} (X-Sendfile) against lighttpd serving the
 #            same file statically (the front server's ceiling)
 #   memory   peak RSS (VmHWM) of the hs-files processes after the uploads
@@ -57,42 +61,66 @@ init() {
 	curl -fs -X POST "$api/files/upload/init" -H "$auth" -H 'Content-Type: application/json' \
 		-d "{\"filename\":\"bench.bin\",\"file_size\":$size}" | sed 's/.*"upload_id":"\([^"]*\)".*/\1/'
 }
+complete_ms=0
 complete() {
+	local c0 c1
+	c0=$(now)
 	curl -fs -X POST "$api/files/upload/complete" -H "$auth" -H 'Content-Type: application/json' \
 		-d "{\"upload_id\":\"$1\"}" >/dev/null
+	c1=$(now)
+	complete_ms=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
 }
-export api auth tmp chunk
+
+# CPU-seconds (user + system) spent so far by the given processes.
+cpu_of() {
+	local hz
+	hz=$(getconf CLK_TCK)
+	for pid in "$@"; do cat "/proc/$pid/stat" 2>/dev/null || true; done |
+		awk -v hz="$hz" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%.3f", t / hz }'
+}
+files_pids() { pgrep -f "$bindir/hs-files" | tr '\n' ' '; }
+# measure NAME CMD...: runs an upload, sets NAME_mbs and the CPU-seconds per
+# GiB of lighttpd (NAME_lt) and of every hs-files process (NAME_app).
+measure() {
+	local name=$1 l0 a0 t0 t1 pids
+	shift
+	pids=$(files_pids)
+	l0=$(cpu_of "$lighttpd_pid")
+	a0=$(cpu_of $pids)
+	t0=$(now)
+	"$@"
+	t1=$(now)
+	pids=$(files_pids) # lighttpd may have respawned one
+	printf -v "${name}_mbs" %s "$(rate "$size" "$t0" "$t1")"
+	printf -v "${name}_lt" %s "$(awk -v a="$l0" -v b="$(cpu_of "$lighttpd_pid")" -v g="$mib" \
+		'BEGIN { printf "%.2f", (b - a) * 1024 / g }')"
+	printf -v "${name}_app" %s "$(awk -v a="$a0" -v b="$(cpu_of $pids)" -v g="$mib" \
+		'BEGIN { printf "%.2f", (b - a) * 1024 / g }')"
+}
+
+# The client (bench/upload.c) sends the file with sendfile(2) over
+# keep-alive connections, so it costs next to nothing beside the servers.
+cc -O2 -Wall -pthread -o "$tmp/upload" "$top/bench/upload.c" || die "cannot compile bench/upload.c"
 
 # Seed API: multipart chunks over 4 connections.
-id=$(init)
-t0=$(now)
-seq 0 $((count - 1)) | xargs -P4 -I{} sh -c \
-	'dd if="$tmp/src.bin" bs=$chunk skip={} count=1 status=none |
-	 curl -fs -o /dev/null -X POST "$api/files/upload/chunk" -H "$auth" \
-	   -F upload_id='"$id"' -F chunk_number={} -F chunk=@-'
-complete "$id"
-t1=$(now)
-seed_mbs=$(rate "$size" "$t0" "$t1")
-seed_id=$id
+seed_id=$(init)
+chunks_upload() { "$tmp/upload" "$1" "$port" "$token" "$tmp/src.bin" "$chunk" 4 "$2" && complete "$2"; }
+measure seed chunks_upload multipart "$seed_id"
+seed_complete_ms=$complete_ms
 
 # Raw chunk PUTs over 4 connections.
 id=$(init)
-t0=$(now)
-seq 0 $((count - 1)) | xargs -P4 -I{} sh -c \
-	'dd if="$tmp/src.bin" bs=$chunk skip={} count=1 status=none |
-	 curl -fs -o /dev/null -X PUT "$api/files/upload/'"$id"'/chunks/{}" -H "$auth" --data-binary @-'
-complete "$id"
-t1=$(now)
-raw_mbs=$(rate "$size" "$t0" "$t1")
+measure raw chunks_upload raw "$id"
+raw_complete_ms=$complete_ms
 
 # tus: one creation, one PATCH streaming the whole file.
-t0=$(now)
-loc=$(curl -fs -D - -o /dev/null -X POST "$api/files/tus" -H "$auth" -H 'Tus-Resumable: 1.0.0' \
-	-H "Upload-Length: $size" -d '' | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-curl -fs -o /dev/null -X PATCH "http://127.0.0.1:$port$loc" -H "$auth" -H 'Tus-Resumable: 1.0.0' \
-	-H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream' -T "$tmp/src.bin"
-t1=$(now)
-tus_mbs=$(rate "$size" "$t0" "$t1")
+tus_upload() {
+	local loc
+	loc=$(curl -fs -D - -o /dev/null -X POST "$api/files/tus" -H "$auth" -H 'Tus-Resumable: 1.0.0' \
+		-H "Upload-Length: $size" -d '' | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+	"$tmp/upload" tus "$port" "$token" "$tmp/src.bin" "$loc"
+}
+measure tus tus_upload
 
 rss=0
 for pid in $(pgrep -f "$bindir/hs-files" || true); do
@@ -125,16 +153,17 @@ cat <<TXT
 Files benchmark: ${mib} MiB, 8 MiB chunks, 4 connections, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)
   what                               MB/s   vs baseline
   dd into the data folder (ceiling)  $dd_mbs
-  upload, seed API (multipart)       $seed_mbs   $(ratio_of "$seed_mbs" "$dd_mbs")
-  upload, raw chunk PUT              $raw_mbs   $(ratio_of "$raw_mbs" "$dd_mbs")
-  upload, tus (one PATCH)            $tus_mbs   $(ratio_of "$tus_mbs" "$dd_mbs")
+  upload, seed API (multipart)       $seed_mbs   $(ratio_of "$seed_mbs" "$dd_mbs")   CPU-s/GiB hs-files $seed_app lighttpd $seed_lt, complete $seed_complete_ms ms
+  upload, raw chunk PUT              $raw_mbs   $(ratio_of "$raw_mbs" "$dd_mbs")   CPU-s/GiB hs-files $raw_app lighttpd $raw_lt, complete $raw_complete_ms ms
+  upload, tus (one PATCH)            $tus_mbs   $(ratio_of "$tus_mbs" "$dd_mbs")   CPU-s/GiB hs-files $tus_app lighttpd $tus_lt
+  seed API against tus                      $(ratio_of "$seed_mbs" "$tus_mbs")
   static download (ceiling)          $static_dl
   download via X-Sendfile            $api_dl   $(ratio_of "$api_dl" "$static_dl")
   hs-files peak RSS                  $((rss / 1024)) MiB
 
-bench files upload_seed mbs=$seed_mbs ratio=$(ratio_of "$seed_mbs" "$dd_mbs")
-bench files upload_raw mbs=$raw_mbs ratio=$(ratio_of "$raw_mbs" "$dd_mbs")
-bench files upload_tus mbs=$tus_mbs ratio=$(ratio_of "$tus_mbs" "$dd_mbs")
+bench files upload_seed mbs=$seed_mbs ratio=$(ratio_of "$seed_mbs" "$dd_mbs") app_cpu_s_per_gib=$seed_app lighttpd_cpu_s_per_gib=$seed_lt complete_ms=$seed_complete_ms vs_tus=$(ratio_of "$seed_mbs" "$tus_mbs")
+bench files upload_raw mbs=$raw_mbs ratio=$(ratio_of "$raw_mbs" "$dd_mbs") app_cpu_s_per_gib=$raw_app lighttpd_cpu_s_per_gib=$raw_lt complete_ms=$raw_complete_ms
+bench files upload_tus mbs=$tus_mbs ratio=$(ratio_of "$tus_mbs" "$dd_mbs") app_cpu_s_per_gib=$tus_app lighttpd_cpu_s_per_gib=$tus_lt
 bench files download mbs=$api_dl ratio=$(ratio_of "$api_dl" "$static_dl")
 bench files hs_file_rss vmhwm_mib=$((rss / 1024))
 TXT

@@ -47,6 +47,13 @@ export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
 export HS_UPDATES_PROCS="${HS_UPDATES_PROCS:-4}"
 export HS_UPLOAD_PROCS="${HS_UPLOAD_PROCS:-4}"
+# lighttpd spools request bodies through files (conf/lighttpd.conf): tmpfs.
+if [ -z "${HS_SPOOL_DIR:-}" ]; then
+	HS_SPOOL_DIR=/dev/shm
+	[ -d /dev/shm ] && [ -w /dev/shm ] || HS_SPOOL_DIR="$rundir/spool"
+fi
+mkdir -p "$HS_SPOOL_DIR"
+export HS_SPOOL_DIR
 # lighttpd's room for connections (conf/lighttpd.conf): 32768 descriptors,
 # or as many as this machine lets a process have, half of them for
 # connections, so that thousands of slow sockets do not fill it.

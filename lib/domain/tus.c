@@ -211,7 +211,7 @@ static int patch_locked(hs_ctx_t *ctx, hs_arena_t *a, hs_blob_lock_t *lk, hs_upl
         return rc;
     hs_blob_digest_t d = {.want = want ? (sha256 ? HS_DIGEST_SHA256 : HS_DIGEST_SHA1) : 0};
     int64_t got;
-    if ((rc = hs_blob_receive(lk, offset, len, 1, read, src, &d, &got, err)))
+    if ((rc = hs_blob_receive(lk, offset, len, HS_BLOB_WRITE, read, src, &d, &got, err)))
         return rc;
     if (want && (got != len || memcmp(want, sha256 ? d.sha256 : d.sha1, (size_t)want_len) != 0))
         return hs_err_set(err, HS_ECHECKSUM, "checksum_mismatch",

@@ -18,7 +18,11 @@ typedef struct hs_blob_digest {
     int want; /* HS_DIGEST_* bits, set by the caller */
     unsigned char sha256[32];
     unsigned char sha1[20];
+    int differs; /* HS_BLOB_COMPARE: the bytes read are not those stored */
 } hs_blob_digest_t;
+
+/* What hs_blob_receive does with the bytes it reads. */
+typedef enum { HS_BLOB_WRITE, HS_BLOB_COMPARE } hs_blob_mode_t;
 
 /* The path of blob id into out. */
 void hs_blob_path(const hs_config_t *cfg, const char *id, char *out, size_t n);
@@ -43,12 +47,13 @@ int hs_blob_lock(const hs_config_t *cfg, const char *id, int64_t offset, int64_t
                  hs_blob_lock_t *lk, hs_err_t *err);
 void hs_blob_unlock(hs_blob_lock_t *lk);
 
-/* Streams up to len bytes from read(src) into the locked blob at offset,
- * hashing them with the digests named in d->want. With write = 0 the bytes
- * are hashed, not stored. *got is the number of bytes consumed (less than
- * len when the input ended early). */
-int hs_blob_receive(hs_blob_lock_t *lk, int64_t offset, int64_t len, int write, hs_read_fn read,
-                    void *src, hs_blob_digest_t *d, int64_t *got, hs_err_t *err);
+/* Streams up to len bytes from read(src) into the locked blob at offset
+ * (HS_BLOB_WRITE; aligned blocks bypass the page cache), or compares them
+ * with the bytes stored there (HS_BLOB_COMPARE, sets d->differs), hashing
+ * them with the digests named in d->want. *got is the number of bytes
+ * consumed (less than len when the input ended early). */
+int hs_blob_receive(hs_blob_lock_t *lk, int64_t offset, int64_t len, hs_blob_mode_t mode,
+                    hs_read_fn read, void *src, hs_blob_digest_t *d, int64_t *got, hs_err_t *err);
 
 /* sha256 of the whole blob as hex into out[65]. */
 int hs_blob_sha256(const hs_config_t *cfg, const char *id, char out[65], hs_err_t *err);

@@ -135,7 +135,8 @@
     X(chunk_get, (hs_store_t *st, const char *upload_id, int64_t n, char sha256[65], int *found,   \
        hs_err_t *err),                                                                             \
       (st, upload_id, n, sha256, found, err),                                                      \
-      "*found = 1 and sha256 filled when chunk n was received, else 0; HS_ENOTFOUND "              \
+      "*found = 1 and sha256 filled (\"\" when it was not hashed) when chunk n was received, "   \
+      "else 0; HS_ENOTFOUND "              \
       "upload_not_found once the upload is completed or gone (one read: no write after it).") \
     X(chunk_add, (hs_store_t *st, const char *upload_id, int64_t n, int64_t size,                  \
        const char *sha256, hs_err_t *err),                                                         \
