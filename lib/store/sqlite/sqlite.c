@@ -408,6 +408,22 @@ int hs__sq_commit(hs_store_t *st, hs_err_t *err)
     return s ? hs__sq_step_done(st, s, err) : HS_EINTERNAL;
 }
 
+int hs__sq_read_begin(hs_store_t *st)
+{
+    hs__sq_t *q = st->impl;
+    if (!sqlite3_get_autocommit(q->db))
+        return 0; /* inside a transaction already: its snapshot serves */
+    sqlite3_stmt *s = hs__sq_prepare(st, "BEGIN DEFERRED", NULL);
+    return s && hs__sq_step_done(st, s, NULL) == 0;
+}
+
+void hs__sq_read_end(hs_store_t *st, int began)
+{
+    sqlite3_stmt *s = began ? hs__sq_prepare(st, "COMMIT", NULL) : NULL;
+    if (began && (!s || hs__sq_step_done(st, s, NULL)))
+        hs__sq_rollback(st);
+}
+
 void hs__sq_rollback(hs_store_t *st)
 {
     hs__sq_t *q = st->impl;
