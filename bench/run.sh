@@ -29,6 +29,8 @@
 #   BENCH_REDIS_PORT   Redis port (16392)
 #   BENCH_FASTAPI_PORT the FastAPI baseline's port (18281); BENCH_FASTAPI=0
 #                      skips the baseline
+#   BENCH_FASTAPI_LOOP uvicorn's --loop for it: auto (uvloop, installed by
+#                      bench/deps.sh; the default), uvloop or asyncio
 #   HS_PROCS           processes per app (2, as in conf/stack.sh)
 #   HS_BIN_DIR         the hs-* binaries (build/bin)
 set -eu
@@ -45,6 +47,8 @@ port=${BENCH_PORT:-18280}
 rport=${BENCH_REDIS_PORT:-16392}
 fport=${BENCH_FASTAPI_PORT:-18281}
 with_fastapi=${BENCH_FASTAPI:-1}
+fa_loop=${BENCH_FASTAPI_LOOP:-auto}
+case $fa_loop in auto | uvloop | asyncio) ;; *) die "BENCH_FASTAPI_LOOP must be auto, uvloop or asyncio" ;; esac
 procs=${HS_PROCS:-2}
 bindir=${HS_BIN_DIR:-$top/build/bin}
 target_ratio=0.5
@@ -117,7 +121,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$me_url")
 fa_url="http://127.0.0.1:$fport/api/v1/auth/me"
 if [ "$with_fastapi" = 1 ]; then
 	HS_CONFIG="$tmp/run/hypersend.conf" "$py" -m uvicorn --app-dir "$top/bench" fastapi_app:app \
-		--host 127.0.0.1 --port "$fport" --workers 2 --no-access-log --log-level warning \
+		--host 127.0.0.1 --port "$fport" --workers 2 --loop "$fa_loop" --no-access-log --log-level warning \
 		>"$tmp/fastapi.log" 2>&1 &
 	baseline_pid=$!
 	i=0
@@ -218,7 +222,7 @@ echo "bench auth_me rps=$m_rps p99_ms=$m_p99 failed=$m_err ratio=$ratio"
 echo "bench fcgi_hop rps=$h_rps p99_ms=$h_p99 failed=$h_err ratio=$h_ratio"
 echo "bench auth_me_over_hop ratio=$mh_ratio"
 [ "$with_fastapi" = 1 ] &&
-	echo "bench fastapi_auth_me rps=$f_rps p99_ms=$f_p99 failed=$f_err ours_over_fastapi=$mf_ratio"
+	echo "bench fastapi_auth_me rps=$f_rps p99_ms=$f_p99 failed=$f_err ours_over_fastapi=$mf_ratio loop=$fa_loop"
 printf '%s' "$rss_lines" | while read -r p mib; do
 	echo "bench hs_auth_rss pid=$p vmhwm_mib=$mib"
 done
