@@ -1,7 +1,11 @@
 #!/bin/sh
-# Installs what bench/ws.sh compares against, idempotently:
+# Installs what bench/ws.sh and bench/run.sh compare against, idempotently:
 #   - the Debian package libnginx-mod-nchan (nginx's nchan module; nginx
 #     itself comes with it), asked of dpkg first, apt-get only when missing;
+#   - the seed's kind of stack for bench/run.sh's FastAPI baseline
+#     (bench/fastapi_app.py): python3-fastapi, uvicorn with uvloop (the
+#     event loop uvicorn picks when present), python3-jwt,
+#     python3-redis, from Debian likewise;
 #   - the npm packages of bench/node-relay (ws, ioredis), with npm ci from
 #     the committed lock file when node_modules is missing or older than it.
 #
@@ -10,7 +14,8 @@ set -eu
 
 dir=$(cd "$(dirname "$0")" && pwd)
 
-PKGS="libnginx-mod-nchan nginx nodejs npm"
+PKGS="libnginx-mod-nchan nginx nodejs npm python3-fastapi uvicorn python3-uvloop python3-jwt
+python3-redis"
 missing=""
 for p in $PKGS; do
 	# nginx-light, nginx-core etc. provide nginx; node may come from elsewhere.

@@ -1,7 +1,8 @@
 # Shared by the bench/*.sh scripts (sourced, not run): starting and stopping
 # a private stack, and running and reading wrk. A script sets bench_name,
 # top, tmp, port, rport, procs and bindir before calling these, and the pids
-# it starts itself (wrk_pid, seed_pid) are stopped by bench_cleanup too.
+# it starts itself (wrk_pid, seed_pid, baseline_pid) are stopped by
+# bench_cleanup too.
 
 die() {
 	echo "bench ${bench_name:-}: $*" >&2
@@ -24,13 +25,13 @@ app_running() {
 	[ -n "$st" ] && [ "$st" != Z ] && grep -qF "$bindir/hs-" "/proc/$1/cmdline" 2>/dev/null
 }
 
-# Stops wrk and the seeder if running, then the stack (stack.sh stops redis
+# Stops wrk, the seeder and a baseline server if running, then the stack (stack.sh stops redis
 # and lighttpd, lighttpd its apps), makes sure the app processes seen during
 # the run are gone, then removes the temporary folder.
 bench_cleanup() {
 	local rc=$? p i
 	trap - EXIT INT TERM HUP
-	for p in ${wrk_pid:-} ${seed_pid:-}; do
+	for p in ${wrk_pid:-} ${seed_pid:-} ${baseline_pid:-}; do
 		kill -TERM "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done

@@ -22,6 +22,7 @@ rport=${HS_REDIS_PORT:-6390}
 
 mkdir -p "$rundir/data" "$rundir/sockets" "$rundir/logs" "$rundir/redis"
 rundir=$(cd "$rundir" && pwd)
+rsock=$rundir/redis/redis.sock
 
 # The signing key is made once and kept across runs, so tokens survive restarts.
 if [ ! -s "$rundir/secret.key" ]; then
@@ -35,6 +36,10 @@ fi
 	echo "data_dir = $rundir/data"
 	echo "secret_key_file = $rundir/secret.key"
 	echo "redis_port = $rport"
+	# The apps and bridges reach Redis over its Unix socket (cheaper per
+	# request than loopback TCP); the TCP port stays open for redis-cli and
+	# tests. A run folder too deep for a socket path keeps TCP.
+	[ "${#rsock}" -lt 100 ] && echo "redis_host = $rsock"
 	echo "access_log = $rundir/logs/access.log"
 } >"$rundir/hypersend.conf"
 
@@ -84,7 +89,8 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
-redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no \
+redis-server --bind 127.0.0.1 --port "$rport" --unixsocket "$rsock" --unixsocketperm 700 \
+	--save '' --appendonly no \
 	--dir "$rundir/redis" --logfile "$rundir/logs/redis.log" --daemonize no &
 redis_pid=$!
 i=0

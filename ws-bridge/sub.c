@@ -125,7 +125,9 @@ static void connect_now(hs_bridge_t *b)
 {
     if (b->sub || b->stopping)
         return;
-    redisAsyncContext *ac = redisAsyncConnect(b->ctx.cfg.redis_host, (int)b->ctx.cfg.redis_port);
+    const char *host = b->ctx.cfg.redis_host;
+    redisAsyncContext *ac = host[0] == '/' ? redisAsyncConnectUnix(host)
+                                           : redisAsyncConnect(host, (int)b->ctx.cfg.redis_port);
     if (!ac || ac->err) {
         if (ac)
             redisAsyncFree(ac);

@@ -62,12 +62,22 @@ int hs_user_profile(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer_id, const c
 {
     hs_user_t u;
     long followers = 0, following = 0;
-    int is_following = 0;
-    int rc = hs_user_visible(ctx, a, viewer_id, target_id, &u, err);
-    int self = !rc && strcmp(viewer_id, u.id) == 0;
-    if (rc || (rc = hs_store_follow_counts(ctx->store, u.id, &followers, &following, err)) ||
-        (!self && (rc = hs_store_follow_state(ctx->store, viewer_id, u.id, &is_following, err))))
+    int is_following = 0, rc;
+    int self = strcmp(viewer_id, target_id) == 0;
+    if (self) {
+        /* GET /auth/me on every page load: the row and counts in one read
+         * (a user sees themself even when disabled, as hs_user_visible) */
+        rc = hs_id_valid(target_id)
+                 ? hs_store_user_with_counts(ctx->store, target_id, a, &u, &followers, &following,
+                                             err)
+                 : hs_err_set(err, HS_ENOTFOUND, "user_not_found", "No such user");
+        if (rc)
+            return rc;
+    } else if ((rc = hs_user_visible(ctx, a, viewer_id, target_id, &u, err)) ||
+               (rc = hs_store_follow_counts(ctx->store, u.id, &followers, &following, err)) ||
+               (rc = hs_store_follow_state(ctx->store, viewer_id, u.id, &is_following, err))) {
         return rc;
+    }
     *out = hs_user_json(&u, self);
     cJSON_AddNumberToObject(*out, "followers_count", (double)followers);
     cJSON_AddNumberToObject(*out, "following_count", (double)following);

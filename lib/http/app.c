@@ -162,8 +162,16 @@ static const char *request_id(hs_req_t *req, char buf[33])
         if (n > 0 && n <= 64 && h[n] == '\0')
             return h;
     }
-    if (hs_random_hex(buf, 16))
-        snprintf(buf, 33, "%d-%lld", (int)getpid(), (long long)hs_now_ms());
+    /* Unique, not secret: a random prefix drawn once per process and a
+     * counter, so a request costs no trip to the random generator (which
+     * asks getpid() each time, for fork safety). The prefix is drawn on the
+     * first request, after any fork that made this process. */
+    static char prefix[17];
+    static unsigned long long seq;
+    if (!prefix[0] && hs_random_hex(prefix, 8))
+        snprintf(prefix, sizeof prefix, "%08x%08llx", (unsigned)getpid(),
+                 (unsigned long long)hs_now_ms() & 0xffffffffULL);
+    snprintf(buf, 33, "%s%016llx", prefix, ++seq);
     return buf;
 }
 

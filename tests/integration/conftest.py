@@ -351,6 +351,8 @@ class Stack(Client):
         arguments conf/stack.sh gives it; waits until it answers PING. It is
         stopped with the stack."""
         args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
+                "--unixsocket", os.path.join(self.rundir, "redis", "redis.sock"),
+                "--unixsocketperm", "700",
                 "--save", "", "--appendonly", "no", "--dir", os.path.join(self.rundir, "redis"),
                 "--logfile", self.log_path("redis.log"), "--daemonize", "no"]
         env = dict(self.env, HS_RUN_DIR=self.rundir)

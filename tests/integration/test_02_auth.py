@@ -512,3 +512,30 @@ def test_password_change_ends_every_other_session_however_many(make_stack):
         ws = await WS.connect(s.ws_url(0), later.access)
         await ws.close()
     asyncio.run(alive())
+
+
+# -- the Redis transport ------------------------------------------------------------------------
+def redis_clients(stack):
+    out = subprocess.run(["redis-cli", "-p", str(stack.redis_port), "CLIENT", "LIST"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "cmd=client" not in line]
+
+
+def test_apps_reach_redis_over_its_socket(stack):
+    """conf/stack.sh points the apps at Redis's Unix socket (cheaper per
+    request than loopback TCP): the revocation check goes over it."""
+    u = stack.register()
+    assert stack.me(u.access).status_code == 200
+    clients = redis_clients(stack)
+    assert any("redis.sock" in c for c in clients), clients
+
+
+def test_redis_over_tcp_still_works(make_stack):
+    """redis_host as an address keeps TCP: tokens work and logout revokes."""
+    s = make_stack(HS_REDIS_HOST="127.0.0.1")
+    u = s.register()
+    assert s.me(u.access).status_code == 200
+    assert_ok(s.post(f"{AUTH}/logout", token=u.access), 204)
+    assert_error(s.me(u.access), 401, "token_revoked")
+    clients = redis_clients(s)
+    assert clients and not any("redis.sock" in c for c in clients), clients

@@ -254,7 +254,7 @@ static void search(void **state)
 static void follows(void **state)
 {
     (void)state;
-    COVERS(OP_follow_set, OP_follow_state, OP_follow_counts, OP_follow_page);
+    COVERS(OP_follow_set, OP_follow_state, OP_follow_counts, OP_user_with_counts, OP_follow_page);
     hs_user_t a, b, c;
     hs_err_t err;
     hs_user_page_t page;
@@ -269,6 +269,23 @@ static void follows(void **state)
     assert_int_equal(hs_store_follow_counts(st, a.id, &followers, &following, &err), 0);
     assert_int_equal(followers, 2);
     assert_int_equal(following, 0);
+    hs_user_t got;
+    assert_int_equal(
+        hs_store_user_with_counts(st, a.id, &arena, &got, &followers, &following, &err), 0);
+    assert_string_equal(got.id, a.id);
+    assert_string_equal(got.username, a.username);
+    assert_int_equal(followers, 2);
+    assert_int_equal(following, 0);
+    assert_int_equal(
+        hs_store_user_with_counts(st, b.id, &arena, &got, &followers, &following, &err), 0);
+    assert_int_equal(followers, 0);
+    assert_int_equal(following, 1);
+    char none[HS_ID_LEN + 1];
+    hs_id_new(none);
+    assert_int_equal(
+        hs_store_user_with_counts(st, none, &arena, &got, &followers, &following, &err),
+        HS_ENOTFOUND);
+    assert_string_equal(err.code, "user_not_found");
     assert_int_equal(hs_store_follow_state(st, b.id, a.id, &on, &err), 0);
     assert_true(on);
     assert_int_equal(hs_store_follow_state(st, a.id, b.id, &on, &err), 0);

@@ -94,6 +94,20 @@ static void rejects_forgeries(void **state)
     *sig = *sig == 'A' ? 'B' : 'A';
     expect_invalid(t);
     free(t);
+    /* one signature, one spelling: the same bits spelt with other trailing
+     * bits in the last character, or with a fourth segment, do not pass */
+    t = forge(JWT_ALG_HS256, key, KEYLEN, "hypersend", 5000, "access");
+    size_t n = strlen(t);
+    char last = t[n - 1];
+    t[n - 1] =
+        (char)(last == 'A' || last == 'Q' || last == 'g' || last == 'w' ? last + 1 : last - 1);
+    expect_invalid(t);
+    t[n - 1] = last;
+    char *four = malloc(n + 3);
+    snprintf(four, n + 3, "%s.x", t);
+    expect_invalid(four);
+    free(four);
+    free(t);
     expect_invalid("");
     expect_invalid("not.a.token");
     expect_invalid("eyJhbGciOiJIUzI1NiJ9");

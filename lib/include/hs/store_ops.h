@@ -79,6 +79,10 @@
        hs_err_t *err),                                                                             \
       (st, id, followers, following, err),                                                         \
       "How many follow id (*followers) and how many id follows (*following).")                     \
+    X(user_with_counts, (hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out,            \
+       long *followers, long *following, hs_err_t *err),                                           \
+      (st, id, a, out, followers, following, err),                                                 \
+      "user_get and follow_counts of id in one read; user_not_found when there is no such user.")  \
     X(follow_page, (hs_store_t *st, const char *id, int followers, const char *before, int limit,  \
        hs_arena_t *a, hs_user_page_t *out, hs_err_t *err),                                         \
       (st, id, followers, before, limit, a, out, err),                                             \

@@ -1,4 +1,4 @@
-/* JWT access tokens (libjwt), HS256 only. */
+/* JWT access tokens, HS256 only: issued with libjwt, verified here. */
 #ifndef HS_TOKEN_H
 #define HS_TOKEN_H
 

@@ -66,6 +66,33 @@ int hs__sq_follow_counts(hs_store_t *st, const char *id, long *followers, long *
     return rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
 }
 
+/* A profile's row and counts in one statement: one read transaction (a
+ * WAL read lock taken and dropped once) instead of two. */
+static const char SQL_USER_COUNTS[] =
+    "SELECT " HS__SQ_USER_COLS ", (SELECT count(*) FROM follows WHERE followee_id = u.id),"
+    " (SELECT count(*) FROM follows WHERE follower_id = u.id) FROM users u WHERE u.id = ?1";
+
+int hs__sq_user_with_counts(hs_store_t *st, const char *id, hs_arena_t *a, hs_user_t *out,
+                            long *followers, long *following, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_USER_COUNTS, err);
+    if (!s)
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        hs__sq_read_user(a, s, out);
+        *followers = (long)sqlite3_column_int64(s, 12);
+        *following = (long)sqlite3_column_int64(s, 13);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return hs_err_set(err, HS_ENOTFOUND, "user_not_found", "No such user");
+    return hs__sq_fail(st, rc, err);
+}
+
 /* Column 12 (the follow's own id) is the cursor; ids grow with time. */
 static const char SQL_FOLLOWERS[] =
     "SELECT " HS__SQ_USER_COLS ", f.id FROM follows f JOIN users u ON u.id = f.follower_id"

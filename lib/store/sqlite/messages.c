@@ -258,7 +258,7 @@ fail:
 
 static const char SQL_GET[] = MSG_SELECT "WHERE m.id = ?1";
 
-int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
+static int message_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                        hs_message_t *out, hs_err_t *err)
 {
     sqlite3_stmt *s = hs__sq_prepare(st, SQL_GET, err);
@@ -274,6 +274,15 @@ int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, int f
     if (rc != SQLITE_ROW)
         return hs__sq_fail(st, rc, err);
     return full ? fill_extras(st, viewer, a, out, 1, err) : 0;
+}
+
+int hs__sq_message_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
+                       hs_message_t *out, hs_err_t *err)
+{
+    int began = full && hs__sq_read_begin(st); /* the row and its extras: one read */
+    int rc = message_get(st, id, viewer, full, a, out, err);
+    hs__sq_read_end(st, began);
+    return rc;
 }
 
 static const char SQL_BEFORE[] =
@@ -296,10 +305,13 @@ int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer,
     hs__sq_bind_text(s, 2, older ? (before ? before : "g") : after);
     sqlite3_bind_int(s, 3, limit + 1);
     memset(out, 0, sizeof *out);
+    int began = hs__sq_read_begin(st); /* the page and its extras; not the UPDATE */
     int more, rc = hs__sq_page(st, s, limit, sizeof *out->items, read_message, -1, a,
                                (void **)&out->items, &out->n, NULL, &more, err);
-    if (rc)
+    if (rc) {
+        hs__sq_read_end(st, began);
         return rc;
+    }
     if (!older) /* fetched oldest first: pages are always newest first */
         for (size_t i = 0; i < out->n / 2; i++) {
             hs_message_t t = out->items[i];
@@ -310,7 +322,9 @@ int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer,
      * message of this page, newer from the newest. */
     if (more && out->n)
         out->next_cursor = hs_arena_strdup(a, older ? out->items[out->n - 1].id : out->items[0].id);
-    if ((rc = fill_extras(st, viewer, a, out->items, out->n, err)))
+    rc = fill_extras(st, viewer, a, out->items, out->n, err);
+    hs__sq_read_end(st, began);
+    if (rc)
         return rc;
     /* The viewer has now received everything up to the newest message shown. */
     if (out->n && (s = hs__sq_prepare(st, SQL_DELIVERED, err))) {
@@ -451,7 +465,7 @@ static const char SQL_SEARCH_CURSOR[] =
     "SELECT m.rowid FROM messages m WHERE m.id = ?1"
     " AND m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?2)";
 
-int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
+static int message_search(hs_store_t *st, const char *user_id, const char *chat_id,
                           const char *query, const char *after, int limit, hs_arena_t *a,
                           hs_message_page_t *out, hs_err_t *err)
 {
@@ -498,4 +512,14 @@ int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return hs__sq_fail(st, rc, err);
     return fill_extras(st, user_id, a, out->items, out->n, err);
+}
+
+int hs__sq_message_search(hs_store_t *st, const char *user_id, const char *chat_id,
+                          const char *query, const char *after, int limit, hs_arena_t *a,
+                          hs_message_page_t *out, hs_err_t *err)
+{
+    int began = hs__sq_read_begin(st); /* cursor, hits and extras: one read */
+    int rc = message_search(st, user_id, chat_id, query, after, limit, a, out, err);
+    hs__sq_read_end(st, began);
+    return rc;
 }

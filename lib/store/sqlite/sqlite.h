@@ -40,6 +40,13 @@ int hs__sq_step_done(hs_store_t *st, sqlite3_stmt *s, hs_err_t *err);
 int hs__sq_begin(hs_store_t *st, hs_err_t *err);
 int hs__sq_commit(hs_store_t *st, hs_err_t *err);
 void hs__sq_rollback(hs_store_t *st);
+/* Several reads as one read transaction: one WAL read lock taken and
+ * dropped (two fcntl calls) instead of one per statement, and one snapshot.
+ * Returns whether it began one (not inside a transaction, and BEGIN worked;
+ * if not, the reads simply run on their own); hs__sq_read_end(st, began)
+ * ends it. Never around a write: upgrading a read transaction can fail. */
+int hs__sq_read_begin(hs_store_t *st);
+void hs__sq_read_end(hs_store_t *st, int began);
 /* Column i (an id) into dst; "" for SQL NULL. */
 void hs__sq_id(char dst[HS_ID_LEN + 1], sqlite3_stmt *s, int i);
 /* Column i as an arena string; NULL for SQL NULL. */
