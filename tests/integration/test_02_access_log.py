@@ -84,6 +84,11 @@ def test_access_log(stack):
     after = stack.read_log().count("\n")
     assert after - before == len(sent), "extra or missing lines"
 
+    # lighttpd buffers its access log (written about once a second): wait
+    # for a request made after all the others, so that every line is in.
+    mark = f"/flush-{uuid.uuid4().hex}.txt"
+    stack.get(mark)
+    assert wait_for(lambda: mark in stack.read_log("lighttpd-access.log"), timeout=5)
     for log in ("access.log", "lighttpd-access.log", "lighttpd-error.log"):
         text = stack.read_log(log)
         for secret in secrets:
