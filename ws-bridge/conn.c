@@ -263,6 +263,7 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
     hs_queue_init(&c->in_user);
     hs_queue_init(&c->in_dirty);
     hs_queue_init(&c->in_sync);
+    hs_queue_init(&c->wq);
     hs_queue_insert_head(&b->all, &c->in_all);
     b->nconns++;
     b->m.accepted++;

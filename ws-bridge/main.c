@@ -233,6 +233,7 @@ static void init_handles(hs_bridge_t *b)
     hs_queue_init(&b->all);
     hs_queue_init(&b->dirty);
     hs_queue_init(&b->syncing);
+    hs_queue_init(&b->pending);
     b->flush.data = b->sweep.data = b->alive.data = b->sub_retry.data = b->metrics.data = b;
     b->sigterm.data = b->sigint.data = b->sighup.data = b;
 }
