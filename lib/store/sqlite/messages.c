@@ -289,12 +289,10 @@ int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer,
                         hs_err_t *err)
 {
     int older = !after;
-    sqlite3_stmt *s = hs__sq_prepare(st, older ? SQL_BEFORE : SQL_AFTER, err);
+    sqlite3_stmt *s = hs__sq_page_query(st, older ? SQL_BEFORE : SQL_AFTER, chat_id,
+                                        older ? before : after, "g", limit, err);
     if (!s)
         return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, chat_id);
-    hs__sq_bind_text(s, 2, older ? (before ? before : "g") : after);
-    sqlite3_bind_int(s, 3, limit + 1);
     memset(out, 0, sizeof *out);
     int more, rc = hs__sq_page(st, s, limit, sizeof *out->items, read_message, -1, a,
                                (void **)&out->items, &out->n, NULL, &more, err);
