@@ -204,19 +204,10 @@ static void member_chats(void **state)
     hs_err_t err;
     make_user(&u, "router", "");
     make_user(&other, "bystander", "");
-    hs_chat_t g = {.kind = "group", .name = "g", .created_at = hs_now_ms()};
-    hs_chat_t ch = {.kind = "channel", .name = "c", .created_at = hs_now_ms()};
-    hs_chat_t theirs = {.kind = "group", .name = "t", .created_at = hs_now_ms()};
-    hs_id_new(g.id);
-    hs_id_new(ch.id);
-    hs_id_new(theirs.id);
-    memcpy(g.owner_id, u.id, sizeof g.owner_id);
-    memcpy(ch.owner_id, u.id, sizeof ch.owner_id);
-    memcpy(theirs.owner_id, other.id, sizeof theirs.owner_id);
     const char *both[] = {u.id, other.id}, *mine[] = {u.id}, *only_other[] = {other.id};
-    assert_int_equal(hs_store_chat_create(st, &g, NULL, both, 2, &err), 0);
-    assert_int_equal(hs_store_chat_create(st, &ch, NULL, mine, 1, &err), 0);
-    assert_int_equal(hs_store_chat_create(st, &theirs, NULL, only_other, 1, &err), 0);
+    hs_chat_t g = make_chat("group", NULL, both, 2, hs_now_ms());
+    hs_chat_t ch = make_chat("channel", NULL, mine, 1, hs_now_ms());
+    make_chat("group", NULL, only_other, 1, hs_now_ms()); /* theirs */
 
     hs_chat_ref_t *refs;
     size_t n;
@@ -239,8 +230,5 @@ static void member_chats(void **state)
     assert_int_equal(n, 2);
 }
 
-STORE_SUITE(store_chats_suite,
-            STORE_TEST(chats),
-            STORE_TEST(members),
-            STORE_TEST(leaving),
+STORE_SUITE(store_chats_suite, STORE_TEST(chats), STORE_TEST(members), STORE_TEST(leaving),
             STORE_TEST(member_chats));

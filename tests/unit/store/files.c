@@ -221,9 +221,5 @@ static void links(void **state)
     assert_int_equal(n, 1);
 }
 
-STORE_SUITE(store_files_suite,
-            STORE_TEST(uploads_and_files),
-            STORE_TEST(upload_abort),
-            STORE_TEST(quota),
-            STORE_TEST(expiry),
-            STORE_TEST(links));
+STORE_SUITE(store_files_suite, STORE_TEST(uploads_and_files), STORE_TEST(upload_abort),
+            STORE_TEST(quota), STORE_TEST(expiry), STORE_TEST(links));

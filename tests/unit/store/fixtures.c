@@ -50,7 +50,7 @@ hs_file_t make_file(const hs_user_t *u)
 }
 
 hs_chat_t make_chat(const char *kind, const char *direct_key, const char **members, size_t n,
-                           int64_t at)
+                    int64_t at)
 {
     hs_chat_t c = {.kind = kind, .name = kind, .created_at = at};
     hs_err_t err;
@@ -60,15 +60,21 @@ hs_chat_t make_chat(const char *kind, const char *direct_key, const char **membe
     return c;
 }
 
-hs_message_t send_message(const char *chat_id, const char *sender_id, const char *content,
-                                 const char **files, size_t nfiles)
+hs_message_t new_message(const char *chat_id, const char *sender_id, const char *content)
 {
     hs_message_t m = {.content = content};
-    hs_err_t err;
-    int existed;
     hs_id_new(m.id);
     snprintf(m.chat_id, sizeof m.chat_id, "%s", chat_id);
     snprintf(m.sender_id, sizeof m.sender_id, "%s", sender_id);
+    return m;
+}
+
+hs_message_t send_message(const char *chat_id, const char *sender_id, const char *content,
+                          const char **files, size_t nfiles)
+{
+    hs_message_t m = new_message(chat_id, sender_id, content);
+    hs_err_t err;
+    int existed;
     assert_int_equal(hs_store_message_create(st, &m, files, nfiles, &existed, &err), 0);
     assert_false(existed);
     return m;

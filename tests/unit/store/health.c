@@ -51,6 +51,5 @@ static void reopen_keeps_data(void **state)
     assert_string_equal(got.username, "persist");
 }
 
-STORE_SUITE(store_health_suite,
-            STORE_TEST(unknown_ids_are_not_found),
+STORE_SUITE(store_health_suite, STORE_TEST(unknown_ids_are_not_found),
             STORE_TEST(reopen_keeps_data));

@@ -13,21 +13,13 @@ static void messages_in_commit_order(void **state)
     hs_err_t err;
     int existed;
     make_user(&u, "chatter", "");
-    hs_chat_t c = {.kind = "group", .name = "g", .created_at = hs_now_ms()};
-    hs_id_new(c.id);
-    memcpy(c.owner_id, u.id, sizeof c.owner_id);
     const char *members[] = {u.id};
-    assert_int_equal(hs_store_chat_create(st, &c, NULL, members, 1, &err), 0);
+    hs_chat_t c = make_chat("group", NULL, members, 1, hs_now_ms());
 
     /* a message whose id was made earlier (another process) commits later */
-    hs_message_t early = {.content = "first made", .created_at = hs_now_ms()};
-    hs_message_t late = {.content = "made second", .created_at = hs_now_ms()};
-    hs_id_new(early.id);
-    hs_id_new(late.id);
-    memcpy(early.chat_id, c.id, sizeof early.chat_id);
-    memcpy(late.chat_id, c.id, sizeof late.chat_id);
-    memcpy(early.sender_id, u.id, sizeof early.sender_id);
-    memcpy(late.sender_id, u.id, sizeof late.sender_id);
+    hs_message_t early = new_message(c.id, u.id, "first made");
+    hs_message_t late = new_message(c.id, u.id, "made second");
+    early.created_at = late.created_at = hs_now_ms();
     assert_int_equal(hs_store_message_create(st, &late, NULL, 0, &existed, &err), 0);
     assert_int_equal(hs_store_message_create(st, &early, NULL, 0, &existed, &err), 0);
     assert_true(hs_id_valid(early.id));
@@ -114,13 +106,8 @@ static void message_lifecycle(void **state)
     assert_false(yes);
 
     /* a retry with the same client id returns the first message */
-    hs_message_t r1 = {.content = "once", .client_id = "c-1"}, r2 = r1;
-    hs_id_new(r1.id);
-    hs_id_new(r2.id);
-    memcpy(r1.chat_id, g.id, sizeof r1.chat_id);
-    memcpy(r2.chat_id, g.id, sizeof r2.chat_id);
-    memcpy(r1.sender_id, b.id, sizeof r1.sender_id);
-    memcpy(r2.sender_id, b.id, sizeof r2.sender_id);
+    hs_message_t r1 = new_message(g.id, b.id, "once"), r2 = new_message(g.id, b.id, "once");
+    r1.client_id = r2.client_id = "c-1";
     assert_int_equal(hs_store_message_create(st, &r1, NULL, 0, &existed, &err), 0);
     assert_false(existed);
     assert_int_equal(hs_store_message_create(st, &r2, NULL, 0, &existed, &err), 0);
@@ -181,31 +168,21 @@ static void search_pages_newest_first(void **state)
     COVERS(OP_message_search);
     hs_user_t u, other;
     hs_err_t err;
-    int existed;
     make_user(&u, "finder", "");
     make_user(&other, "stranger", "");
-    hs_chat_t c = {.kind = "group", .name = "g", .created_at = hs_now_ms()};
-    hs_chat_t elsewhere = c;
-    hs_id_new(c.id);
-    hs_id_new(elsewhere.id);
-    memcpy(c.owner_id, u.id, sizeof c.owner_id);
-    memcpy(elsewhere.owner_id, other.id, sizeof elsewhere.owner_id);
     const char *mine[] = {u.id}, *theirs[] = {other.id};
-    assert_int_equal(hs_store_chat_create(st, &c, NULL, mine, 1, &err), 0);
-    assert_int_equal(hs_store_chat_create(st, &elsewhere, NULL, theirs, 1, &err), 0);
+    hs_chat_t c = make_chat("group", NULL, mine, 1, hs_now_ms());
+    hs_chat_t elsewhere = make_chat("group", NULL, theirs, 1, hs_now_ms());
     /* many hits, every third in a chat the searcher is not in */
     enum { N = 4500 };
     char theirs_id[HS_ID_LEN + 1] = "";
     for (int i = 0, n = 0; n < N; i++) {
-        hs_message_t m = {.content = i % 7 ? "common word here" : "common common word"};
         int mine_now = i % 3 != 2;
         n += mine_now;
-        hs_id_new(m.id);
-        memcpy(m.chat_id, mine_now ? c.id : elsewhere.id, sizeof m.chat_id);
-        memcpy(m.sender_id, mine_now ? u.id : other.id, sizeof m.sender_id);
+        hs_message_t m = send_message(mine_now ? c.id : elsewhere.id, mine_now ? u.id : other.id,
+                                      i % 7 ? "common word here" : "common common word", NULL, 0);
         if (!mine_now)
             memcpy(theirs_id, m.id, sizeof theirs_id);
-        assert_int_equal(hs_store_message_create(st, &m, NULL, 0, &existed, &err), 0);
     }
     hs_message_page_t page;
     const char *cursor = NULL;
@@ -245,8 +222,6 @@ static void search_pages_newest_first(void **state)
         HS_EINVAL);
 }
 
-STORE_SUITE(store_messages_suite,
-            STORE_TEST(messages_in_commit_order),
-            STORE_TEST(read_marks_and_receipts),
-            STORE_TEST(message_lifecycle),
+STORE_SUITE(store_messages_suite, STORE_TEST(messages_in_commit_order),
+            STORE_TEST(read_marks_and_receipts), STORE_TEST(message_lifecycle),
             STORE_TEST(search_pages_newest_first));

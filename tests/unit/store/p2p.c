@@ -120,6 +120,4 @@ static void relay_files_and_block_lists(void **state)
     assert_string_equal(ids[0], a.id);
 }
 
-STORE_SUITE(store_p2p_suite,
-            STORE_TEST(transfers),
-            STORE_TEST(relay_files_and_block_lists));
+STORE_SUITE(store_p2p_suite, STORE_TEST(transfers), STORE_TEST(relay_files_and_block_lists));

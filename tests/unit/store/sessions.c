@@ -116,6 +116,4 @@ static void refresh_rotation(void **state)
     assert_string_equal(err.code, "refresh_token_expired");
 }
 
-STORE_SUITE(store_sessions_suite,
-            STORE_TEST(sessions),
-            STORE_TEST(refresh_rotation));
+STORE_SUITE(store_sessions_suite, STORE_TEST(sessions), STORE_TEST(refresh_rotation));

@@ -77,8 +77,7 @@ static void statement_cache_holds_every_statement(void **state)
     assert_null(sqlite3_next_stmt(q->db, NULL));
 }
 
-STORE_SUITE(sqlite_own_suite,
-            STORE_TEST(statement_cache_holds_every_statement));
+STORE_SUITE(sqlite_own_suite, STORE_TEST(statement_cache_holds_every_statement));
 
 const store_test_backend_t store_test_sqlite = {
     .name = "sqlite",

@@ -24,8 +24,7 @@ enum {
 
 /* A test declares the operations whose contract it asserts. */
 #define COVERS(...)                                                                                \
-    store_test_covers((const int[]){__VA_ARGS__},                                                  \
-                      sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
+    store_test_covers((const int[]){__VA_ARGS__}, sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
 void store_test_covers(const int *ops, size_t n);
 
 /* The store under test (a fresh one for each test, its calls counted) and
@@ -83,6 +82,8 @@ hs_file_t make_file(const hs_user_t *u);
 /* A chat of kind with n members; members[0] owns groups and channels. */
 hs_chat_t make_chat(const char *kind, const char *direct_key, const char **members, size_t n,
                     int64_t at);
+/* A message of sender_id in chat_id with a fresh id, not stored yet. */
+hs_message_t new_message(const char *chat_id, const char *sender_id, const char *content);
 /* A new message of sender_id in chat_id with nfiles attachments. */
 hs_message_t send_message(const char *chat_id, const char *sender_id, const char *content,
                           const char **files, size_t nfiles);

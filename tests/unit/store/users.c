@@ -150,7 +150,4 @@ static void follows(void **state)
     assert_int_equal(followers, 1);
 }
 
-STORE_SUITE(store_users_suite,
-            STORE_TEST(users),
-            STORE_TEST(search),
-            STORE_TEST(follows));
+STORE_SUITE(store_users_suite, STORE_TEST(users), STORE_TEST(search), STORE_TEST(follows));
