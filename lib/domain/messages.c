@@ -8,6 +8,7 @@
 #include "hs/files.h"
 #include "hs/json_util.h"
 #include "hs/ratelimit.h"
+#include "hs/util.h"
 
 static int message_not_found(hs_err_t *err)
 {
@@ -236,8 +237,7 @@ static size_t shortest_term(const char *q)
     size_t shortest = 0;
     for (const unsigned char *s = (const unsigned char *)q; *s;) {
         size_t n = 0;
-        while (*s &&
-               (*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z'))) {
+        while (*s && hs_word_byte(*s)) {
             n += (*s & 0xC0) != 0x80; /* UTF-8 continuation bytes are not characters */
             s++;
         }

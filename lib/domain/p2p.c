@@ -161,16 +161,6 @@ int hs_p2p_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id
     return 0;
 }
 
-static int sha256_valid(const char *s)
-{
-    if (!s || strlen(s) != 64)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return 0;
-    return 1;
-}
-
 int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p2p_offer_t *o,
                     hs_transfer_t *out, hs_err_t *err)
 {
@@ -181,7 +171,7 @@ int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p
     if (o->size < 0 || o->size > ctx->cfg.max_file_size)
         return hs_err_set(err, HS_EINVAL, "invalid_value", "size must be 0 to %ld bytes",
                           ctx->cfg.max_file_size);
-    if (o->sha256 && !sha256_valid(o->sha256))
+    if (o->sha256 && !hs_hex_valid(o->sha256, 64))
         return hs_err_set(err, HS_EINVAL, "invalid_value",
                           "sha256 must be 64 lowercase hex characters");
     if (strcmp(o->recipient_id, sender) == 0)
@@ -253,7 +243,7 @@ int hs_p2p_step(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id
                               REASON_MAX);
         out->reason = arg;
     } else if (step == HS_P2P_COMPLETE) {
-        if (!sha256_valid(arg))
+        if (!hs_hex_valid(arg, 64))
             return hs_err_set(err, HS_EINVAL, "invalid_value",
                               "sha256 must be 64 lowercase hex characters");
         out->received_sha256 = arg;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hs/util.h"
 #include "sqlite.h"
 
 /* Message columns, the sender's names and the reply preview; MSG_JOINS
@@ -408,16 +409,14 @@ static const char *fts_query(hs_arena_t *a, const char *q)
     char *out = hs_arena_alloc(a, 3 * n + 8), *p = out;
     int words = 0;
     for (const unsigned char *s = (const unsigned char *)q; *s;) {
-        while (*s && *s < 0x80 &&
-               !((*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z')))
+        while (*s && !hs_word_byte(*s))
             s++;
         if (!*s)
             break;
         if (words++)
             *p++ = ' ';
         *p++ = '"';
-        while (*s &&
-               (*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z')))
+        while (*s && hs_word_byte(*s))
             *p++ = (char)*s++;
         *p++ = '"';
     }
