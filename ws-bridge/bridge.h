@@ -289,6 +289,8 @@ void hs_work_refused(hs_bridge_t *b, hs_conn_t *c);
 /* Worker side: sets the reply to o (freed here), or an error reply. */
 void hs_work_reply(hs_work_t *w, cJSON *o);
 void hs_work_error(hs_work_t *w, const char *code, const char *message);
+/* The error reply of err, with the code an HTTP reply would carry. */
+void hs_work_fail(hs_work_t *w, const hs_err_t *err);
 /* A reply object {"type":type,"ref":..}. */
 cJSON *hs_work_obj(const hs_work_t *w, const char *type);
 

@@ -204,6 +204,11 @@ void hs_work_error(hs_work_t *w, const char *code, const char *message)
     w->refused = 1;
 }
 
+void hs_work_fail(hs_work_t *w, const hs_err_t *err)
+{
+    hs_work_error(w, hs_err_code_of(err), err->message);
+}
+
 void hs_work_init(hs_bridge_t *b)
 {
     uv_mutex_init(&b->workers_lock);

@@ -45,27 +45,17 @@ cJSON *hs_transfer_json(const hs_transfer_t *t)
     cJSON_AddStringToObject(o, "recipient_id", t->recipient_id);
     cJSON_AddStringToObject(o, "filename", t->filename);
     cJSON_AddNumberToObject(o, "size", (double)t->size);
-    if (t->sha256)
-        cJSON_AddStringToObject(o, "sha256", t->sha256);
-    else
-        cJSON_AddNullToObject(o, "sha256");
+    hs_json_add_string_or_null(o, "sha256", t->sha256);
     cJSON_AddStringToObject(o, "mode", t->mode);
     cJSON_AddStringToObject(o, "state", t->state);
-    if (t->reason)
-        cJSON_AddStringToObject(o, "reason", t->reason);
-    else
-        cJSON_AddNullToObject(o, "reason");
+    hs_json_add_string_or_null(o, "reason", t->reason);
     cJSON_AddNumberToObject(o, "bytes_transferred", (double)t->bytes);
-    if (t->relay_file_id && *t->relay_file_id)
-        cJSON_AddStringToObject(o, "relay_file_id", t->relay_file_id);
-    else
-        cJSON_AddNullToObject(o, "relay_file_id");
+    hs_json_add_string_or_null(o, "relay_file_id",
+                               t->relay_file_id && *t->relay_file_id ? t->relay_file_id : NULL);
     hs_json_add_time(o, "created_at", t->created_at);
     hs_json_add_time(o, "updated_at", t->updated_at);
-    if (strcmp(t->state, "pending") == 0)
-        hs_json_add_time(o, "expires_at", t->expires_at);
-    else
-        cJSON_AddNullToObject(o, "expires_at");
+    /* an offer's deadline; null once it was answered */
+    hs_json_add_time(o, "expires_at", strcmp(t->state, "pending") == 0 ? t->expires_at : 0);
     return o;
 }
 
