@@ -114,9 +114,8 @@ struct hs_conn {
     uint32_t qhead, qlen, qcap;
     uint32_t qdurable; /* queued objects that are not droppable (the 4429 count) */
     int64_t last_rx_ms, exp_s;
-    int64_t check_at_s; /* next revocation check */
-    char *rx;           /* a client message being assembled */
-    size_t rxlen;
+    int64_t check_at_s;    /* next revocation check */
+    HS_VEC(char) rx;       /* a client message being assembled (fragments) */
     int refused;           /* client events refused in a row */
     hs_queue_t wq;         /* client events waiting for the one in flight, through
                               hs_work_t.in_conn (work.c) */
@@ -180,8 +179,7 @@ struct hs_bridge {
     uv_timer_t sub_retry;
     int sub_backoff_ms;
     int64_t last_heartbeat_ms;
-    unsigned char *wbuf; /* LWS_PRE + one frame */
-    size_t wcap;
+    HS_VEC(unsigned char) wbuf; /* LWS_PRE + one frame */
     hs_metrics_counters_t m;
     uint64_t work_in_flight;    /* client events on the thread pool */
     uv_mutex_t workers_lock;    /* guards workers (worker threads add themselves) */

@@ -340,7 +340,7 @@ int main(int argc, char **argv)
     hs_map_free(&b->users);
     hs_map_free(&b->chans);
     hs_map_free(&b->owed);
-    free(b->wbuf);
+    hs_vec_free(&b->wbuf);
 out:
     hs_ctx_close(&b->ctx);
     free(b);
