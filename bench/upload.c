@@ -129,12 +129,15 @@ static int send_chunk(int fd, int64_t n)
     char head[1024], pre[512];
     int hl;
     if (strcmp(mode, "multipart") == 0) {
-        int pl = snprintf(pre, sizeof pre,
-                          "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"upload_id\"\r\n\r\n%s\r\n"
-                          "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"chunk_number\"\r\n\r\n%lld\r\n"
-                          "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"chunk\"; filename=\"blob\"\r\n"
-                          "Content-Type: application/octet-stream\r\n\r\n",
-                          upload_id, (long long)n);
+        int pl = snprintf(
+            pre, sizeof pre,
+            "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"upload_id\"\r\n\r\n%s\r\n"
+            "--" BOUNDARY
+            "\r\nContent-Disposition: form-data; name=\"chunk_number\"\r\n\r\n%lld\r\n"
+            "--" BOUNDARY
+            "\r\nContent-Disposition: form-data; name=\"chunk\"; filename=\"blob\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n",
+            upload_id, (long long)n);
         static const char post[] = "\r\n--" BOUNDARY "--\r\n";
         hl = snprintf(head, sizeof head,
                       "POST /api/v1/files/upload/chunk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -181,13 +184,14 @@ static int tus_patch(void)
     if (fd < 0)
         return -1;
     char head[1024];
-    int hl = snprintf(head, sizeof head,
-                      "PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-                      "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
-                      "Content-Type: application/offset+octet-stream\r\nContent-Length: %lld\r\n\r\n",
-                      tus_path, token, (long long)file_size);
-    int rc = send_all(fd, head, (size_t)hl) || send_file_range(fd, 0, file_size) ? -1
-                                                                              : read_answer(fd);
+    int hl =
+        snprintf(head, sizeof head,
+                 "PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                 "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+                 "Content-Type: application/offset+octet-stream\r\nContent-Length: %lld\r\n\r\n",
+                 tus_path, token, (long long)file_size);
+    int rc =
+        send_all(fd, head, (size_t)hl) || send_file_range(fd, 0, file_size) ? -1 : read_answer(fd);
     close(fd);
     return rc;
 }

@@ -29,19 +29,9 @@ typedef struct pending {
     int handed; /* the head is complete: give fd to lws once poll is closed */
     size_t len;
     int64_t started;
-    struct pending *next, *prev;
+    hs_queue_t in_pending;     /* b->pending */
     char head[HEAD_MAX + 512]; /* room for the token moved into the URL */
 } pending_t;
-
-static void unlink_pending(hs_bridge_t *b, pending_t *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        b->pending = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-}
 
 static void pending_closed(uv_handle_t *h)
 {
@@ -59,7 +49,7 @@ static void pending_closed(uv_handle_t *h)
 
 static void pending_end(pending_t *p, int handed)
 {
-    unlink_pending(p->b, p);
+    hs_queue_remove(&p->in_pending);
     p->handed = handed;
     uv_poll_stop(&p->poll);
     uv_close((uv_handle_t *)&p->poll, pending_closed);
@@ -168,10 +158,7 @@ static void on_accept(uv_poll_t *poll, int status, int events)
             continue;
         }
         p->poll.data = p;
-        p->next = b->pending;
-        if (b->pending)
-            b->pending->prev = p;
-        b->pending = p;
+        hs_queue_insert_head(&b->pending, &p->in_pending);
         uv_poll_start(&p->poll, UV_READABLE, pending_read);
     }
 }
@@ -200,9 +187,10 @@ int hs_accept_start(hs_bridge_t *b, const char *host, int port)
 void hs_accept_sweep(hs_bridge_t *b, int all)
 {
     int64_t now = hs_now_ms();
-    pending_t *next;
-    for (pending_t *p = b->pending; p; p = next) {
-        next = p->next;
+    hs_queue_t *q, *next;
+    for (q = b->pending.next; q != &b->pending; q = next) {
+        next = q->next;
+        pending_t *p = HS_QUEUE_DATA(q, pending_t, in_pending);
         if (all || now - p->started > HEAD_TIMEOUT_MS)
             pending_end(p, 0);
     }

@@ -114,14 +114,13 @@ struct hs_conn {
     uint32_t qhead, qlen, qcap;
     uint32_t qdurable; /* queued objects that are not droppable (the 4429 count) */
     int64_t last_rx_ms, exp_s;
-    int64_t check_at_s; /* next revocation check */
-    char *rx;           /* a client message being assembled */
-    size_t rxlen;
+    int64_t check_at_s;    /* next revocation check */
+    HS_VEC(char) rx;       /* a client message being assembled (fragments) */
     int refused;           /* client events refused in a row */
-    struct hs_work *wq;    /* client events waiting for the one in flight (work.c) */
-    struct hs_work *wlast; /* the end of wq */
+    hs_queue_t wq;         /* client events waiting for the one in flight, through
+                              hs_work_t.in_conn (work.c) */
     struct hs_work *wbusy; /* the client event being handled off the loop */
-    unsigned nwq;
+    unsigned nwq;          /* the length of wq */
 };
 
 /* What a connection reports to the layers above it (conn.c calls up only
@@ -164,7 +163,7 @@ struct hs_bridge {
     uv_tcp_t metrics;
     int listen_fd;
     uv_poll_t listen_poll;
-    struct pending *pending; /* accepted, request head not complete yet */
+    hs_queue_t pending; /* accepted, request head not complete yet (accept.c) */
     int stopping;
     char bridge_id[17];
     char run_id[48]; /* of the Redis server the streams live in */
@@ -180,13 +179,11 @@ struct hs_bridge {
     uv_timer_t sub_retry;
     int sub_backoff_ms;
     int64_t last_heartbeat_ms;
-    unsigned char *wbuf; /* LWS_PRE + one frame */
-    size_t wcap;
+    HS_VEC(unsigned char) wbuf; /* LWS_PRE + one frame */
     hs_metrics_counters_t m;
-    uint64_t work_in_flight; /* client events on the thread pool */
-    uv_mutex_t workers_lock; /* guards workers (worker threads add themselves) */
-    hs_ctx_t **workers;      /* each worker thread's context, closed after the loop */
-    size_t nworkers;
+    uint64_t work_in_flight;    /* client events on the thread pool */
+    uv_mutex_t workers_lock;    /* guards workers (worker threads add themselves) */
+    HS_VEC(hs_ctx_t *) workers; /* each worker thread's context, closed after the loop */
 };
 
 /* A client event handled off the loop (work.c has the lifetime rules). */
@@ -197,7 +194,7 @@ struct hs_work {
     uv_work_t req;
     hs_bridge_t *b;
     hs_conn_t *conn;      /* NULL once the connection closed: the result is dropped */
-    hs_work_t *next;      /* the connection's FIFO */
+    hs_queue_t in_conn;   /* the connection's FIFO (conn->wq) while waiting */
     hs_work_fn run;       /* on a worker thread, with that thread's context */
     hs_work_done_fn done; /* on the loop, only while conn is open; may be NULL */
     cJSON *ev;            /* the client's event (owned) */
@@ -290,6 +287,8 @@ void hs_work_refused(hs_bridge_t *b, hs_conn_t *c);
 /* Worker side: sets the reply to o (freed here), or an error reply. */
 void hs_work_reply(hs_work_t *w, cJSON *o);
 void hs_work_error(hs_work_t *w, const char *code, const char *message);
+/* The error reply of err, with the code an HTTP reply would carry. */
+void hs_work_fail(hs_work_t *w, const hs_err_t *err);
 /* A reply object {"type":type,"ref":..}. */
 cJSON *hs_work_obj(const hs_work_t *w, const char *type);
 

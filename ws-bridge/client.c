@@ -155,7 +155,7 @@ static void run_publish(hs_ctx_t *ctx, hs_work_t *w)
     hs_err_t err = {0};
     struct redisReply *r = hs_redis_argv(ctx->redis, 3, argv, &err);
     if (!r)
-        hs_work_error(w, err.code ? err.code : "redis_unavailable", err.message);
+        hs_work_fail(w, &err);
     hs_redis_reply_free(r);
 }
 
@@ -201,7 +201,7 @@ static void run_read(hs_ctx_t *ctx, hs_work_t *w)
     hs_arena_t a = {0};
     hs_err_t err = {0};
     if (hs_chat_read(ctx, &a, w->user_id, w->chat_id, mid, &err)) {
-        hs_work_error(w, err.code ? err.code : "error", err.message);
+        hs_work_fail(w, &err);
     } else {
         cJSON *r = hs_work_obj(w, "ack");
         cJSON *d = cJSON_AddObjectToObject(r, "data");
@@ -256,7 +256,7 @@ static void run_chat_message(hs_ctx_t *ctx, hs_work_t *w)
     hs_message_t m;
     int existed = 0;
     if (hs_message_post(ctx, &a, w->user_id, w->ev, &m, &existed, &err)) {
-        hs_work_error(w, err.code ? err.code : "error", err.message);
+        hs_work_fail(w, &err);
     } else {
         cJSON *r = hs_work_obj(w, "ack");
         cJSON *d = cJSON_AddObjectToObject(r, "data");
@@ -280,7 +280,7 @@ static void run_auth(hs_ctx_t *ctx, hs_work_t *w)
     hs_claims_t claims;
     hs_err_t err = {0};
     if (hs_auth_verify(ctx, tok, &claims, &err)) {
-        hs_work_error(w, err.code ? err.code : "invalid_token", err.message);
+        hs_work_fail(w, &err);
         return;
     }
     if (strcmp(claims.sub, w->user_id) != 0) {
@@ -324,7 +324,7 @@ static void run_signal(hs_ctx_t *ctx, hs_work_t *w)
     hs_err_t err = {0};
     char peer[HS_ID_LEN + 1];
     if (hs_p2p_peer(ctx, &a, w->user_id, tid, peer, &err)) {
-        hs_work_error(w, err.code ? err.code : "error", err.message);
+        hs_work_fail(w, &err);
     } else {
         hs_event_key(w->chan, HS_EV_USER, peer);
         const char *data =
@@ -373,7 +373,7 @@ static void run_progress(hs_ctx_t *ctx, hs_work_t *w)
     hs_err_t err = {0};
     hs_transfer_t t;
     if (hs_p2p_progress(ctx, &a, w->user_id, tid, (int64_t)bytes->valuedouble, &t, &err))
-        hs_work_error(w, err.code ? err.code : "error", err.message);
+        hs_work_fail(w, &err);
     hs_arena_free(&a);
 }
 

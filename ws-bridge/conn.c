@@ -117,17 +117,7 @@ void hs_conn_reply(hs_bridge_t *b, hs_conn_t *c, const char *json, size_t len)
 
 static unsigned char *wbuf(hs_bridge_t *b, size_t need)
 {
-    if (need > b->wcap) {
-        size_t cap = b->wcap ? b->wcap : 4096;
-        while (cap < need)
-            cap *= 2;
-        unsigned char *p = realloc(b->wbuf, cap);
-        if (!p)
-            return NULL;
-        b->wbuf = p;
-        b->wcap = cap;
-    }
-    return b->wbuf;
+    return hs_vec_reserve(&b->wbuf, need) ? NULL : b->wbuf.items;
 }
 
 void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c)
@@ -152,7 +142,7 @@ void hs_conn_flush(hs_bridge_t *b, hs_conn_t *c)
     }
     if (!k)
         return;
-    int n = lws_write(c->wsi, b->wbuf + LWS_PRE, len, LWS_WRITE_TEXT);
+    int n = lws_write(c->wsi, b->wbuf.items + LWS_PRE, len, LWS_WRITE_TEXT);
     for (uint32_t i = 0; i < k; i++) {
         hs_ev_t *ev = c->q[(c->qhead + i) & (c->qcap - 1)];
         c->qdurable -= !ev->droppable;
@@ -263,6 +253,7 @@ static void established(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi)
     hs_queue_init(&c->in_user);
     hs_queue_init(&c->in_dirty);
     hs_queue_init(&c->in_sync);
+    hs_queue_init(&c->wq);
     hs_queue_insert_head(&b->all, &c->in_all);
     b->nconns++;
     b->m.accepted++;
@@ -312,9 +303,9 @@ static void closed(hs_bridge_t *b, hs_conn_t *c)
     b->nconns--;
     b->m.closed++;
     queue_clear(c);
-    free(c->rx);
+    hs_vec_free(&c->rx);
     free(c->token);
-    c->rx = c->token = NULL;
+    c->token = NULL;
     c->wsi = NULL;
 }
 
@@ -348,26 +339,22 @@ static int receive(hs_bridge_t *b, hs_conn_t *c, struct lws *wsi, const char *in
         hs_conn_close(b, c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
         return 0;
     }
-    if (c->rxlen + len > (size_t)b->ctx.cfg.ws_max_message) {
+    if (c->rx.n + len > (size_t)b->ctx.cfg.ws_max_message) {
         hs_conn_close(b, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
         return 0;
     }
     int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
-    if (last && !c->rxlen) { /* the usual case: a whole message at once */
+    if (last && !c->rx.n) { /* the usual case: a whole message at once */
         b->conn_cb.text(b, c, in, len);
         return 0;
     }
-    char *rx = realloc(c->rx, c->rxlen + len + 1);
-    if (!rx)
+    if (hs_vec_reserve(&c->rx, c->rx.n + len))
         return -1;
-    memcpy(rx + c->rxlen, in, len);
-    c->rx = rx;
-    c->rxlen += len;
+    memcpy(c->rx.items + c->rx.n, in, len);
+    c->rx.n += len;
     if (last) {
-        b->conn_cb.text(b, c, c->rx, c->rxlen);
-        free(c->rx);
-        c->rx = NULL;
-        c->rxlen = 0;
+        b->conn_cb.text(b, c, c->rx.items, c->rx.n);
+        hs_vec_free(&c->rx);
     }
     return 0;
 }

@@ -233,6 +233,7 @@ static void init_handles(hs_bridge_t *b)
     hs_queue_init(&b->all);
     hs_queue_init(&b->dirty);
     hs_queue_init(&b->syncing);
+    hs_queue_init(&b->pending);
     b->flush.data = b->sweep.data = b->alive.data = b->sub_retry.data = b->metrics.data = b;
     b->sigterm.data = b->sigint.data = b->sighup.data = b;
 }
@@ -339,7 +340,7 @@ int main(int argc, char **argv)
     hs_map_free(&b->users);
     hs_map_free(&b->chans);
     hs_map_free(&b->owed);
-    free(b->wbuf);
+    hs_vec_free(&b->wbuf);
 out:
     hs_ctx_close(&b->ctx);
     free(b);

@@ -109,7 +109,7 @@ void hs_presence_query(hs_ctx_t *ctx, hs_work_t *w)
     hs_member_page_t page;
     hs_err_t err = {0};
     if (hs_chat_members(ctx, &a, w->user_id, w->chat_id, NULL, QUERY_MAX, &page, &err)) {
-        hs_work_error(w, err.code ? err.code : "internal_error", err.message);
+        hs_work_fail(w, &err);
         hs_arena_free(&a);
         return;
     }

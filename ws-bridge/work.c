@@ -56,13 +56,9 @@ static hs_ctx_t *worker_ctx(hs_bridge_t *b)
         return NULL;
     }
     uv_mutex_lock(&b->workers_lock);
-    hs_ctx_t **p = realloc(b->workers, (b->nworkers + 1) * sizeof *p);
-    if (p) {
-        b->workers = p;
-        b->workers[b->nworkers++] = t;
-    }
+    int rc = hs_vec_push(&b->workers, t);
     uv_mutex_unlock(&b->workers_lock);
-    if (!p) {
+    if (rc) {
         hs_ctx_close_thread(t);
         free(t);
         return NULL;
@@ -133,11 +129,9 @@ static void after_work(uv_work_t *req, int status)
 /* Submits c's next waiting item, if none is running. */
 static void start(hs_bridge_t *b, hs_conn_t *c)
 {
-    while (!c->wbusy && c->wq && c->state != HS_CONN_CLOSING) {
-        hs_work_t *w = c->wq;
-        c->wq = w->next;
-        if (!c->wq)
-            c->wlast = NULL;
+    while (!c->wbusy && !hs_queue_empty(&c->wq) && c->state != HS_CONN_CLOSING) {
+        hs_work_t *w = HS_QUEUE_DATA(c->wq.next, hs_work_t, in_conn);
+        hs_queue_remove(&w->in_conn);
         c->nwq--;
         w->req.data = w;
         if (uv_queue_work(&b->loop, &w->req, on_work, after_work)) {
@@ -157,12 +151,7 @@ int hs_work_submit(hs_bridge_t *b, hs_conn_t *c, hs_work_t *w)
     }
     w->b = b;
     w->conn = c;
-    w->next = NULL;
-    if (c->wlast)
-        c->wlast->next = w;
-    else
-        c->wq = w;
-    c->wlast = w;
+    hs_queue_insert_tail(&c->wq, &w->in_conn);
     c->nwq++;
     start(b, c);
     return 0;
@@ -177,12 +166,11 @@ void hs_work_refused(hs_bridge_t *b, hs_conn_t *c)
 
 void hs_work_detach(hs_conn_t *c)
 {
-    while (c->wq) {
-        hs_work_t *w = c->wq;
-        c->wq = w->next;
+    while (!hs_queue_empty(&c->wq)) {
+        hs_work_t *w = HS_QUEUE_DATA(c->wq.next, hs_work_t, in_conn);
+        hs_queue_remove(&w->in_conn);
         work_free(w);
     }
-    c->wlast = NULL;
     c->nwq = 0;
     if (c->wbusy)
         c->wbusy->conn = NULL;
@@ -216,6 +204,11 @@ void hs_work_error(hs_work_t *w, const char *code, const char *message)
     w->refused = 1;
 }
 
+void hs_work_fail(hs_work_t *w, const hs_err_t *err)
+{
+    hs_work_error(w, hs_err_code_of(err), err->message);
+}
+
 void hs_work_init(hs_bridge_t *b)
 {
     uv_mutex_init(&b->workers_lock);
@@ -223,12 +216,10 @@ void hs_work_init(hs_bridge_t *b)
 
 void hs_work_shutdown(hs_bridge_t *b)
 {
-    for (size_t i = 0; i < b->nworkers; i++) {
-        hs_ctx_close_thread(b->workers[i]);
-        free(b->workers[i]);
+    for (size_t i = 0; i < b->workers.n; i++) {
+        hs_ctx_close_thread(b->workers.items[i]);
+        free(b->workers.items[i]);
     }
-    free(b->workers);
-    b->workers = NULL;
-    b->nworkers = 0;
+    hs_vec_free(&b->workers);
     uv_mutex_destroy(&b->workers_lock);
 }

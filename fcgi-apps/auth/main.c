@@ -263,10 +263,7 @@ static void on_sessions(hs_req_t *req)
         cJSON_AddBoolToObject(s, "current", strcmp(list[i].id, req->auth.sid) == 0);
         cJSON_AddItemToArray(items, s);
     }
-    if (page.next_cursor)
-        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
+    hs_json_add_string_or_null(o, "next_cursor", page.next_cursor);
     hs_reply_json(req, 200, o);
 }
 

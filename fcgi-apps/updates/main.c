@@ -31,16 +31,10 @@ static int timeout_or_reply(hs_req_t *req, int *out)
     if (!v)
         return 0;
     size_t len = strlen(v);
-    if (len < 1 || len > 3 || strspn(v, "0123456789") != len) {
-        hs_reply_fail(req, HS_EINVAL, "invalid_value",
-                      "timeout must be a whole number of seconds from 0 to %d",
-                      UPDATES_TIMEOUT_MAX);
-        return -1;
-    }
-    int n = 0;
-    for (size_t i = 0; i < len; i++)
-        n = n * 10 + (v[i] - '0');
-    if (n > UPDATES_TIMEOUT_MAX) {
+    int n = len >= 1 && len <= 3 ? 0 : -1; /* -1: not 1 to 3 digits */
+    for (size_t i = 0; n >= 0 && i < len; i++)
+        n = v[i] >= '0' && v[i] <= '9' ? n * 10 + (v[i] - '0') : -1;
+    if (n < 0 || n > UPDATES_TIMEOUT_MAX) {
         hs_reply_fail(req, HS_EINVAL, "invalid_value",
                       "timeout must be a whole number of seconds from 0 to %d",
                       UPDATES_TIMEOUT_MAX);

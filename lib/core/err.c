@@ -77,6 +77,11 @@ void hs_err_hint(hs_err_t *e, const char *fmt, ...)
     va_end(ap);
 }
 
+const char *hs_err_code_of(const hs_err_t *e)
+{
+    return e->code ? e->code : hs_err_code(e->rc);
+}
+
 void hs_err_clear(hs_err_t *e)
 {
     memset(e, 0, sizeof *e);

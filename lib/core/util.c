@@ -15,7 +15,7 @@ int hs_random_bytes(void *buf, size_t n)
     return RAND_bytes(buf, (int)n) == 1 ? 0 : -1;
 }
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
+void hs_hex(const unsigned char *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -30,7 +30,7 @@ int hs_random_hex(char *out, size_t n)
     unsigned char buf[64];
     if (n > sizeof buf || hs_random_bytes(buf, n))
         return -1;
-    to_hex(buf, n, out);
+    hs_hex(buf, n, out);
     return 0;
 }
 
@@ -98,7 +98,7 @@ void hs_sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(data, n, md);
-    to_hex(md, sizeof md, out);
+    hs_hex(md, sizeof md, out);
 }
 
 void hs_id_new(char out[HS_ID_LEN + 1])
@@ -108,14 +108,14 @@ void hs_id_new(char out[HS_ID_LEN + 1])
     bson_oid_to_string(&oid, out);
 }
 
+int hs_hex_valid(const char *s, size_t len)
+{
+    return s && strlen(s) == len && strspn(s, "0123456789abcdef") == len;
+}
+
 int hs_id_valid(const char *s)
 {
-    if (!s || strlen(s) != HS_ID_LEN)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return 0;
-    return 1;
+    return hs_hex_valid(s, HS_ID_LEN);
 }
 
 int64_t hs_now_ms(void)

@@ -120,7 +120,7 @@ int hs_file_init(hs_ctx_t *ctx, const char *owner, const hs_upload_req_t *r, hs_
                           "content_type must be a media type such as text/plain");
     if (denied(cfg, type))
         return refuse_type(err, type);
-    if (r->sha256 && (strlen(r->sha256) != 64 || strspn(r->sha256, "0123456789abcdef") != 64))
+    if (r->sha256 && !hs_hex_valid(r->sha256, 64))
         return hs_err_set(err, HS_EINVAL, "invalid_value",
                           "sha256 must be 64 lowercase hex digits");
     int64_t now = hs_now_ms();

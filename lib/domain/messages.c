@@ -8,6 +8,7 @@
 #include "hs/files.h"
 #include "hs/json_util.h"
 #include "hs/ratelimit.h"
+#include "hs/util.h"
 
 static int message_not_found(hs_err_t *err)
 {
@@ -22,41 +23,17 @@ static void publish_message(hs_ctx_t *ctx, const char *type, const hs_message_t 
     hs_event_publish(ctx, HS_EV_CHAT, m->chat_id, type, d, NULL);
 }
 
-/* A string field of o, or NULL when absent or null: valid UTF-8 of 1 to
- * max characters (max 0: left to the caller), with the codes of the
- * JSON-body validators. */
-static int field_string(const cJSON *o, const char *name, int required, long max, const char **out,
-                        hs_err_t *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    *out = NULL;
-    if (!v || cJSON_IsNull(v))
-        return required
-                   ? hs_err_set(err, HS_EINVAL, "missing_field", "The field '%s' is required", name)
-                   : 0;
-    if (!cJSON_IsString(v))
-        return hs_err_set(err, HS_EINVAL, "wrong_type", "The field '%s' must be a string", name);
-    long n = hs_utf8_len(v->valuestring);
-    if (n < 0)
-        return hs_err_set(err, HS_EINVAL, "invalid_value", "The field '%s' is not valid UTF-8",
-                          name);
-    if (max && (n < 1 || n > max))
-        return hs_err_set(err, HS_EINVAL, "invalid_value",
-                          "The field '%s' must have 1 to %ld characters", name, max);
-    *out = v->valuestring;
-    return 0;
-}
-
 int hs_message_read(hs_ctx_t *ctx, const cJSON *o, hs_message_in_t *in, hs_err_t *err)
 {
     memset(in, 0, sizeof *in);
     const cJSON *v, *f;
     int rc;
-    if ((rc = field_string(o, "chat_id", 1, 64, &in->chat_id, err)) ||
-        (rc = field_string(o, "content", 1, 0, &in->content, err)) ||
+    /* the content's length is the message rule's (characters, 413) */
+    if ((rc = hs_json_get_string(o, "chat_id", 1, 1, 64, &in->chat_id, err)) ||
+        (rc = hs_json_get_string(o, "content", 1, 0, SIZE_MAX, &in->content, err)) ||
         (rc = hs_message_content_check(ctx, in->content, err)) ||
-        (rc = field_string(o, "reply_to", 0, 64, &in->reply_to, err)) ||
-        (rc = field_string(o, "client_id", 0, 64, &in->client_id, err)))
+        (rc = hs_json_get_string(o, "reply_to", 0, 1, 64, &in->reply_to, err)) ||
+        (rc = hs_json_get_string(o, "client_id", 0, 1, 64, &in->client_id, err)))
         return rc;
     v = cJSON_GetObjectItemCaseSensitive(o, "file_ids");
     if (!v || cJSON_IsNull(v))
@@ -260,8 +237,7 @@ static size_t shortest_term(const char *q)
     size_t shortest = 0;
     for (const unsigned char *s = (const unsigned char *)q; *s;) {
         size_t n = 0;
-        while (*s &&
-               (*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z'))) {
+        while (*s && hs_word_byte(*s)) {
             n += (*s & 0xC0) != 0x80; /* UTF-8 continuation bytes are not characters */
             s++;
         }

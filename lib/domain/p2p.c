@@ -45,27 +45,17 @@ cJSON *hs_transfer_json(const hs_transfer_t *t)
     cJSON_AddStringToObject(o, "recipient_id", t->recipient_id);
     cJSON_AddStringToObject(o, "filename", t->filename);
     cJSON_AddNumberToObject(o, "size", (double)t->size);
-    if (t->sha256)
-        cJSON_AddStringToObject(o, "sha256", t->sha256);
-    else
-        cJSON_AddNullToObject(o, "sha256");
+    hs_json_add_string_or_null(o, "sha256", t->sha256);
     cJSON_AddStringToObject(o, "mode", t->mode);
     cJSON_AddStringToObject(o, "state", t->state);
-    if (t->reason)
-        cJSON_AddStringToObject(o, "reason", t->reason);
-    else
-        cJSON_AddNullToObject(o, "reason");
+    hs_json_add_string_or_null(o, "reason", t->reason);
     cJSON_AddNumberToObject(o, "bytes_transferred", (double)t->bytes);
-    if (t->relay_file_id && *t->relay_file_id)
-        cJSON_AddStringToObject(o, "relay_file_id", t->relay_file_id);
-    else
-        cJSON_AddNullToObject(o, "relay_file_id");
+    hs_json_add_string_or_null(o, "relay_file_id",
+                               t->relay_file_id && *t->relay_file_id ? t->relay_file_id : NULL);
     hs_json_add_time(o, "created_at", t->created_at);
     hs_json_add_time(o, "updated_at", t->updated_at);
-    if (strcmp(t->state, "pending") == 0)
-        hs_json_add_time(o, "expires_at", t->expires_at);
-    else
-        cJSON_AddNullToObject(o, "expires_at");
+    /* an offer's deadline; null once it was answered */
+    hs_json_add_time(o, "expires_at", strcmp(t->state, "pending") == 0 ? t->expires_at : 0);
     return o;
 }
 
@@ -161,16 +151,6 @@ int hs_p2p_load(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id
     return 0;
 }
 
-static int sha256_valid(const char *s)
-{
-    if (!s || strlen(s) != 64)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return 0;
-    return 1;
-}
-
 int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p2p_offer_t *o,
                     hs_transfer_t *out, hs_err_t *err)
 {
@@ -181,7 +161,7 @@ int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p
     if (o->size < 0 || o->size > ctx->cfg.max_file_size)
         return hs_err_set(err, HS_EINVAL, "invalid_value", "size must be 0 to %ld bytes",
                           ctx->cfg.max_file_size);
-    if (o->sha256 && !sha256_valid(o->sha256))
+    if (o->sha256 && !hs_hex_valid(o->sha256, 64))
         return hs_err_set(err, HS_EINVAL, "invalid_value",
                           "sha256 must be 64 lowercase hex characters");
     if (strcmp(o->recipient_id, sender) == 0)
@@ -253,7 +233,7 @@ int hs_p2p_step(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const char *id
                               REASON_MAX);
         out->reason = arg;
     } else if (step == HS_P2P_COMPLETE) {
-        if (!sha256_valid(arg))
+        if (!hs_hex_valid(arg, 64))
             return hs_err_set(err, HS_EINVAL, "invalid_value",
                               "sha256 must be 64 lowercase hex characters");
         out->received_sha256 = arg;

@@ -305,7 +305,7 @@ void hs_reply_error(hs_req_t *req, const hs_err_t *e)
     }
     cJSON *root = cJSON_CreateObject(), *o = cJSON_AddObjectToObject(root, "error");
     cJSON_AddNumberToObject(o, "status", e->status);
-    cJSON_AddStringToObject(o, "code", e->code ? e->code : hs_err_code(e->rc));
+    cJSON_AddStringToObject(o, "code", hs_err_code_of(e));
     cJSON_AddStringToObject(o, "message", e->message);
     cJSON_AddStringToObject(o, "hint", e->hint);
     if (e->retry_after > 0) {

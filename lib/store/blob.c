@@ -10,17 +10,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define IO_BUF (256 * 1024)
+#include "hs/util.h"
 
-void hs_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
+#define IO_BUF (256 * 1024)
 
 void hs_blob_path(const hs_config_t *cfg, const char *id, char *out, size_t n)
 {

@@ -85,32 +85,27 @@ static int model;           /* refusals in a row as the replies tell (rate_limit
 static int closed_code;
 
 /* Work items and their frames, newest last (addresses are reused). */
-static struct {
+typedef struct {
     hs_work_t *w;
     size_t frame;
-} * items;
-static size_t nitems, capitems;
+} item_t;
+static HS_VEC(item_t) items;
 
 hs_work_t *hs_work_new(hs_conn_t *c, hs_work_fn run, hs_work_done_fn done, cJSON *ev,
                        const char *ref)
 {
     hs_work_t *w = work_new_real(c, run, done, ev, ref);
     if (w) {
-        if (nitems == capitems) {
-            capitems = capitems ? 2 * capitems : 64;
-            items = realloc(items, capitems * sizeof *items);
-        }
-        items[nitems].w = w;
-        items[nitems++].frame = cur;
+        FUZZ_CHECK(hs_vec_push(&items, ((item_t){w, cur})) == 0, "out of memory");
     }
     return w;
 }
 
 static size_t frame_of(const hs_work_t *w)
 {
-    for (size_t i = nitems; i-- > 0;)
-        if (items[i].w == w)
-            return items[i].frame;
+    for (size_t i = items.n; i-- > 0;)
+        if (items.items[i].w == w)
+            return items.items[i].frame;
     FUZZ_CHECK(0, "a work item the harness did not see made");
     return 0;
 }
@@ -373,10 +368,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strcpy(u.id, USER);
     c.user = &u;
     c.state = HS_CONN_READY;
+    hs_queue_init(&c.wq); /* as conn.c's established() does */
     closed_code = 0;
     model = 0;
     answered = 0;
-    nitems = 0;
+    items.n = 0;
     nframes = 0;
     frames = calloc(size + 1, sizeof *frames);
 
@@ -395,7 +391,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cur = nframes++;
         frame_t *f = &frames[cur];
         frame_expect(f, text, len);
-        int alone = !c.wbusy && !c.wq, before = c.refused;
+        int alone = !c.wbusy && hs_queue_empty(&c.wq), before = c.refused;
         hs_client_event(&b, &c, text, len);
         free(text);
         if (!run)
@@ -423,7 +419,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(closed_code == 4400 && c.refused >= 20, "closed early");
     } else {
         run_pool();
-        FUZZ_CHECK(!c.wbusy && !c.wq && c.nwq == 0, "work left with nothing running");
+        FUZZ_CHECK(!c.wbusy && hs_queue_empty(&c.wq) && c.nwq == 0,
+                   "work left with nothing running");
         FUZZ_CHECK(b.work_in_flight == 0, "%llu items in flight",
                    (unsigned long long)b.work_in_flight);
         for (size_t i = 0; i < nframes; i++)

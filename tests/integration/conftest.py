@@ -526,15 +526,22 @@ def stack():
     _finish([s])
 
 
-@pytest.fixture
-def make_stack():
+def _stack_factory(prefix):
+    """A list of the stacks made and a factory that starts one more, with
+    config overrides, named prefix + its number."""
     made = []
 
     def factory(**overrides):
-        s = Stack(f"x{len(made)}", overrides)
+        s = Stack(f"{prefix}{len(made)}", overrides)
         made.append(s)
         return s.start()
 
+    return made, factory
+
+
+@pytest.fixture
+def make_stack():
+    made, factory = _stack_factory("x")
     yield factory
     _finish(made)
 
@@ -543,13 +550,7 @@ def make_stack():
 def make_module_stack():
     """make_stack for a stack the tests of one file share (one start for
     several tests of the same settings); stopped after the file's last test."""
-    made = []
-
-    def factory(**overrides):
-        s = Stack(f"m{len(made)}", overrides)
-        made.append(s)
-        return s.start()
-
+    made, factory = _stack_factory("m")
     yield factory
     _finish(made)
 

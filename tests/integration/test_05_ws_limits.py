@@ -14,7 +14,7 @@ import requests
 
 from hsapi import API, access_claims, assert_ok, jwt_claims, jwt_encode
 from test_04_helpers import direct, group, register_many, send
-from wsclient import Clients, match, rest, stored
+from wsclient import OP_CONT, OP_TEXT, Clients, match, rest, stored
 
 # One stack for the small limits (and a generous message rate, so the slow
 # reader test can post fast).
@@ -120,6 +120,30 @@ def test_oversized_frame_closes_1009(small):
                 codes.append(await w.closed())
             return codes
     assert asyncio.run(run()) == [1009, 1009]
+
+
+def test_fragmented_message_is_one_event_and_counts_whole(small):
+    """A text message sent in several frames is reassembled into one
+    event, and the size limit applies to the whole message, not to each
+    frame."""
+    a, = register_many(small, 1, prefix="wfrag")
+
+    async def run():
+        async with Clients() as cs:
+            ws = await cs.raw(small.ws_url(0), a.access)
+            text = json.dumps({"type": "ping", "ref": "in-three"})
+            ws.send_frame(OP_TEXT, text[:5], fin=False)
+            ws.send_frame(OP_CONT, text[5:12], fin=False)
+            ws.send_frame(OP_CONT, text[12:], fin=True)
+            await ws.writer.drain()
+            pong = await ws.take(match("pong", ref="in-three"))
+            # 3 frames of 400 bytes: each fits, the message (1200) does not
+            ws.send_frame(OP_TEXT, '{"type":"ping","ref":"' + "z" * 378, fin=False)
+            ws.send_frame(OP_CONT, "z" * 400, fin=False)
+            ws.send_frame(OP_CONT, "z" * 398 + '"}', fin=True)
+            await ws.writer.drain()
+            return pong["type"], await ws.closed()
+    assert asyncio.run(run()) == ("pong", 1009)
 
 
 # -- slow readers -------------------------------------------------------------------------

@@ -105,8 +105,9 @@ static void unaligned_ranges_land_exactly(void **state)
                  {4097 + 3 * 1024 * 1024, SIZE - 4097 - 3 * 1024 * 1024, 8192}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         hs_blob_digest_t d = {.want = 0};
-        assert_int_equal(send_range(f, HS_BLOB_WRITE, parts[i].off, parts[i].len, parts[i].step, &d),
-                         parts[i].len);
+        assert_int_equal(
+            send_range(f, HS_BLOB_WRITE, parts[i].off, parts[i].len, parts[i].step, &d),
+            parts[i].len);
     }
     assert_stored(f);
 }

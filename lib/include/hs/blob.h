@@ -67,7 +67,4 @@ int hs_blob_copy(const hs_config_t *cfg, const char *dst, int64_t offset, const 
  * ("application/octet-stream" when unknown). */
 const char *hs_blob_sniff(hs_ctx_t *ctx, const char *id, hs_arena_t *a);
 
-/* Lowercase hex of n bytes into out (2n+1). */
-void hs_hex(const unsigned char *in, size_t n, char *out);
-
 #endif

@@ -48,6 +48,10 @@ int hs_err_status(int rc);
 const char *hs_err_code(int rc);
 const char *hs_err_message(int rc);
 
+/* The machine code a client is shown for e, over HTTP and WebSocket
+ * alike: its own, else the default code of its rc. */
+const char *hs_err_code_of(const hs_err_t *e);
+
 /* Resets e to "no error". */
 void hs_err_clear(hs_err_t *e);
 

@@ -17,6 +17,15 @@
 #include "hs/store_ops.h"
 #include "hs/util.h"
 
+/* One page of a list of type: at most the limit asked for, in the
+ * operation's order; next_cursor (into the arena) is NULL on the last page. */
+#define HS_PAGE(type)                                                                              \
+    struct {                                                                                       \
+        type *items;                                                                               \
+        size_t n;                                                                                  \
+        const char *next_cursor;                                                                   \
+    }
+
 typedef struct hs_user {
     char id[HS_ID_LEN + 1];
     const char *username; /* lowercase */
@@ -40,19 +49,9 @@ typedef struct hs_session {
     int64_t revoked_at; /* 0 while active */
 } hs_session_t;
 
-/* One page of sessions; next_cursor is NULL on the last page. */
-typedef struct hs_session_page {
-    hs_session_t *items;
-    size_t n;
-    const char *next_cursor;
-} hs_session_page_t;
+typedef HS_PAGE(hs_session_t) hs_session_page_t;
 
-/* One page of users; next_cursor is NULL on the last page. */
-typedef struct hs_user_page {
-    hs_user_t *items;
-    size_t n;
-    const char *next_cursor;
-} hs_user_page_t;
+typedef HS_PAGE(hs_user_t) hs_user_page_t;
 
 /* An upload in progress. protocol "chunks" (the seed API) or "tus". */
 typedef struct hs_upload {
@@ -85,11 +84,7 @@ typedef struct hs_file {
     int64_t expires_at; /* 0: never */
 } hs_file_t;
 
-typedef struct hs_file_page {
-    hs_file_t *items;
-    size_t n;
-    const char *next_cursor;
-} hs_file_page_t;
+typedef HS_PAGE(hs_file_t) hs_file_page_t;
 
 /* A share link; only the hash of its token is stored. */
 typedef struct hs_link {
@@ -136,11 +131,7 @@ typedef struct hs_transfer {
     int64_t created_at, updated_at, expires_at, progress_at;
 } hs_transfer_t;
 
-typedef struct hs_transfer_page {
-    hs_transfer_t *items;
-    size_t n;
-    const char *next_cursor;
-} hs_transfer_page_t;
+typedef HS_PAGE(hs_transfer_t) hs_transfer_page_t;
 
 /* A chat a user belongs to, as the real-time bridge routes by it. */
 typedef struct hs_chat_ref {
@@ -149,11 +140,7 @@ typedef struct hs_chat_ref {
     int64_t member_count;
 } hs_chat_ref_t;
 
-typedef struct hs_chat_page {
-    hs_chat_t *items;
-    size_t n;
-    const char *next_cursor;
-} hs_chat_page_t;
+typedef HS_PAGE(hs_chat_t) hs_chat_page_t;
 
 typedef struct hs_member {
     char user_id[HS_ID_LEN + 1];
@@ -165,11 +152,7 @@ typedef struct hs_member {
     const char *last_read_id;
 } hs_member_t;
 
-typedef struct hs_member_page {
-    hs_member_t *items;
-    size_t n;
-    const char *next_cursor;
-} hs_member_page_t;
+typedef HS_PAGE(hs_member_t) hs_member_page_t;
 
 typedef struct hs_reaction {
     const char *emoji;
@@ -200,11 +183,7 @@ typedef struct hs_message {
     const char *snippet; /* search hits: the match marked with \x02 ... \x03 */
 } hs_message_t;
 
-typedef struct hs_message_page {
-    hs_message_t *items;
-    size_t n;
-    const char *next_cursor;
-} hs_message_page_t;
+typedef HS_PAGE(hs_message_t) hs_message_page_t;
 
 typedef struct hs_store hs_store_t;
 

@@ -3,9 +3,10 @@
  * From this list follow the hs_store_ops_t vtable and the hs_store_<name>()
  * wrappers (hs/store.h), each backend's prototypes and vtable initializer
  * (lib/store/sqlite/sqlite.h and sqlite.c), and the coverage check of the
- * contract tests (tests/unit/test_store.c). To add an operation, add its
- * entry here, implement hs__<backend>_<name> in every backend and test its
- * contract: the build and the unit run fail until all three are done.
+ * contract tests (tests/unit/test_store.c, the tests in tests/unit/store/).
+ * To add an operation, add its entry here, implement hs__<backend>_<name> in
+ * every backend and test its contract: the build and the unit run fail
+ * until all three are done.
  *
  * An entry:
  *   name      the operation; the wrapper is hs_store_<name>

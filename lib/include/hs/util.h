@@ -33,10 +33,23 @@ int hs_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* sha256(data) as 64 lowercase hex chars + NUL into out[65]. */
 void hs_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* Lowercase hex of n bytes into out (2n+1). */
+void hs_hex(const unsigned char *in, size_t n, char *out);
+/* 1 if s is exactly len lowercase hex digits (an id, a sha256); 0 for NULL. */
+int hs_hex_valid(const char *s, size_t len);
+
 /* A new ObjectId as 24 lowercase hex chars + NUL. */
 void hs_id_new(char out[HS_ID_LEN + 1]);
 /* 1 if s is a well-formed 24-hex ObjectId string. */
 int hs_id_valid(const char *s);
+
+/* 1 if byte c is part of a search word: an ASCII letter or digit, or any
+ * byte of a non-ASCII character. Message search cuts a query into words by
+ * it, in the domain (the shortest term) and in the store (the FTS query). */
+static inline int hs_word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+}
 
 /* Milliseconds since the Unix epoch, UTC. */
 int64_t hs_now_ms(void);

@@ -203,15 +203,11 @@ static const char SQL_PAGE[] =
 int hs__sq_chat_page(hs_store_t *st, const char *user_id, const char *before, int limit,
                      hs_arena_t *a, hs_chat_page_t *out, hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_PAGE, err);
+    sqlite3_stmt *s = hs__sq_page_query(st, SQL_PAGE, user_id, before, "~", limit, err);
     if (!s)
         return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, user_id);
-    hs__sq_bind_text(s, 2, before ? before : "~");
-    sqlite3_bind_int(s, 3, limit + 1);
-    int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, read_chat, 21, a, (void **)&out->items,
-                       &out->n, &out->next_cursor, &more, err);
+                       &out->n, &out->next_cursor, NULL, err);
 }
 
 static const char SQL_COUNT[] = "SELECT member_count FROM chats WHERE id = ?1";
@@ -319,15 +315,11 @@ static void read_member(hs_arena_t *a, sqlite3_stmt *s, void *out)
 int hs__sq_member_page(hs_store_t *st, const char *chat_id, const char *after, int limit,
                        hs_arena_t *a, hs_member_page_t *out, hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_MEMBERS, err);
+    sqlite3_stmt *s = hs__sq_page_query(st, SQL_MEMBERS, chat_id, after, "", limit, err);
     if (!s)
         return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, chat_id);
-    hs__sq_bind_text(s, 2, after ? after : "");
-    sqlite3_bind_int(s, 3, limit + 1);
-    int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, read_member, 0, a, (void **)&out->items,
-                       &out->n, &out->next_cursor, &more, err);
+                       &out->n, &out->next_cursor, NULL, err);
 }
 
 static const char SQL_ROLE[] = "SELECT role FROM chat_members WHERE chat_id = ?1 AND user_id = ?2";

@@ -304,16 +304,13 @@ static const char SQL_FILE_PAGE[] =
 int hs__sq_file_page(hs_store_t *st, const char *owner_id, const char *before, int limit,
                      int64_t now, hs_arena_t *a, hs_file_page_t *out, hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_FILE_PAGE, err);
+    /* "g" sorts after every hex id */
+    sqlite3_stmt *s = hs__sq_page_query(st, SQL_FILE_PAGE, owner_id, before, "g", limit, err);
     if (!s)
         return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, owner_id);
-    hs__sq_bind_text(s, 2, before ? before : "g"); /* "g" sorts after every hex id */
-    sqlite3_bind_int(s, 3, limit + 1);
     sqlite3_bind_int64(s, 4, now);
-    int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, hs__sq_read_file, 0, a,
-                       (void **)&out->items, &out->n, &out->next_cursor, &more, err);
+                       (void **)&out->items, &out->n, &out->next_cursor, NULL, err);
 }
 
 /* A P2P relay copy: the owner's file becomes the transfer's (hidden from

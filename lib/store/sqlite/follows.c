@@ -104,14 +104,11 @@ static const char SQL_FOLLOWING[] =
 int hs__sq_follow_page(hs_store_t *st, const char *id, int followers, const char *before, int limit,
                        hs_arena_t *a, hs_user_page_t *out, hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, followers ? SQL_FOLLOWERS : SQL_FOLLOWING, err);
+    /* "g" sorts after every hex id, so no cursor means "from the newest". */
+    sqlite3_stmt *s = hs__sq_page_query(st, followers ? SQL_FOLLOWERS : SQL_FOLLOWING, id, before,
+                                        "g", limit, err);
     if (!s)
         return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, id);
-    /* "g" sorts after every hex id, so no cursor means "from the newest". */
-    hs__sq_bind_text(s, 2, before ? before : "g");
-    sqlite3_bind_int(s, 3, limit + 1);
-    int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, hs__sq_read_user, 12, a,
-                       (void **)&out->items, &out->n, &out->next_cursor, &more, err);
+                       (void **)&out->items, &out->n, &out->next_cursor, NULL, err);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hs/util.h"
 #include "sqlite.h"
 
 /* Message columns, the sender's names and the reply preview; MSG_JOINS
@@ -298,12 +299,10 @@ int hs__sq_message_page(hs_store_t *st, const char *chat_id, const char *viewer,
                         hs_err_t *err)
 {
     int older = !after;
-    sqlite3_stmt *s = hs__sq_prepare(st, older ? SQL_BEFORE : SQL_AFTER, err);
+    sqlite3_stmt *s = hs__sq_page_query(st, older ? SQL_BEFORE : SQL_AFTER, chat_id,
+                                        older ? before : after, "g", limit, err);
     if (!s)
         return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, chat_id);
-    hs__sq_bind_text(s, 2, older ? (before ? before : "g") : after);
-    sqlite3_bind_int(s, 3, limit + 1);
     memset(out, 0, sizeof *out);
     int began = hs__sq_read_begin(st); /* the page and its extras; not the UPDATE */
     int more, rc = hs__sq_page(st, s, limit, sizeof *out->items, read_message, -1, a,
@@ -424,16 +423,14 @@ static const char *fts_query(hs_arena_t *a, const char *q)
     char *out = hs_arena_alloc(a, 3 * n + 8), *p = out;
     int words = 0;
     for (const unsigned char *s = (const unsigned char *)q; *s;) {
-        while (*s && *s < 0x80 &&
-               !((*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z')))
+        while (*s && !hs_word_byte(*s))
             s++;
         if (!*s)
             break;
         if (words++)
             *p++ = ' ';
         *p++ = '"';
-        while (*s &&
-               (*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z')))
+        while (*s && hs_word_byte(*s))
             *p++ = (char)*s++;
         *p++ = '"';
     }

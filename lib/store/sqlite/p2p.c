@@ -104,16 +104,13 @@ static const char SQL_PAGE[] =
 int hs__sq_transfer_page(hs_store_t *st, const char *user_id, const char *state, const char *before,
                          int limit, hs_arena_t *a, hs_transfer_page_t *out, hs_err_t *err)
 {
-    sqlite3_stmt *s = hs__sq_prepare(st, SQL_PAGE, err);
+    /* "g" sorts after every hex id */
+    sqlite3_stmt *s = hs__sq_page_query(st, SQL_PAGE, user_id, before, "g", limit, err);
     if (!s)
         return HS_EINTERNAL;
-    hs__sq_bind_text(s, 1, user_id);
-    hs__sq_bind_text(s, 2, before ? before : "g"); /* "g" sorts after every hex id */
-    sqlite3_bind_int(s, 3, limit + 1);
     hs__sq_bind_text(s, 4, state);
-    int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, read_transfer, 0, a, (void **)&out->items,
-                       &out->n, &out->next_cursor, &more, err);
+                       &out->n, &out->next_cursor, NULL, err);
 }
 
 static const char SQL_STALE[] =

@@ -116,9 +116,8 @@ int hs__sq_session_list(hs_store_t *st, const char *user_id, const char *cursor,
         sqlite3_bind_null(s, 4);
     }
     sqlite3_bind_int(s, 5, limit + 1);
-    int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, read_session, 8, a, (void **)&out->items,
-                       &out->n, &out->next_cursor, &more, err);
+                       &out->n, &out->next_cursor, NULL, err);
 }
 
 /* Sessions revoked at or after since, for warming a cold revocation cache. */

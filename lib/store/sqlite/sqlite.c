@@ -479,20 +479,30 @@ int hs__sq_get_one(hs_store_t *st, const char *sql, const char *key, hs__sq_read
     return hs__sq_fail(st, rc, err);
 }
 
+sqlite3_stmt *hs__sq_page_query(hs_store_t *st, const char *sql, const char *key,
+                                const char *cursor, const char *from, int limit, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, sql, err);
+    if (s) {
+        hs__sq_bind_text(s, 1, key);
+        hs__sq_bind_text(s, 2, cursor ? cursor : from);
+        sqlite3_bind_int(s, 3, limit + 1);
+    }
+    return s;
+}
+
 int hs__sq_page(hs_store_t *st, sqlite3_stmt *s, int limit, size_t size, hs__sq_reader_fn read,
                 int cursor_col, hs_arena_t *a, void **items, size_t *n, const char **cursor,
                 int *more, hs_err_t *err)
 {
     char *out = hs_arena_alloc(a, size * (size_t)(limit > 0 ? limit : 1));
     const char *last = NULL;
-    int rc;
+    int rc, next = 0;
     *items = out;
     *n = 0;
-    *more = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if ((int)*n == limit) {
-            /* One row past the page: there is a next page. */
-            *more = 1;
+            next = 1; /* one row past the page: there is a next page */
             break;
         }
         read(a, s, out + size * (*n)++);
@@ -501,7 +511,9 @@ int hs__sq_page(hs_store_t *st, sqlite3_stmt *s, int limit, size_t size, hs__sq_
     }
     sqlite3_reset(s);
     if (cursor)
-        *cursor = *more ? last : NULL;
+        *cursor = next ? last : NULL;
+    if (more)
+        *more = next;
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : hs__sq_fail(st, rc, err);
 }
 

@@ -57,10 +57,16 @@ typedef void (*hs__sq_reader_fn)(hs_arena_t *a, sqlite3_stmt *s, void *out);
  * is HS_ENOTFOUND with code and the message "No such <what>". */
 int hs__sq_get_one(hs_store_t *st, const char *sql, const char *key, hs__sq_reader_fn read,
                    hs_arena_t *a, void *out, const char *code, const char *what, hs_err_t *err);
+/* Prepares sql, a keyset page query, with ?1 bound to key, ?2 to cursor
+ * (from when there is none: a value that sorts before or after every real
+ * cursor) and ?3 to limit + 1 (the row past the page says a next page
+ * exists); further parameters are the caller's. NULL with err set. */
+sqlite3_stmt *hs__sq_page_query(hs_store_t *st, const char *sql, const char *key,
+                                const char *cursor, const char *from, int limit, hs_err_t *err);
 /* Steps s, reading at most limit rows with read into *items (an arena
- * array of size-byte elements). *more says whether another row followed;
- * *cursor (when not NULL) is then column cursor_col of the last row read,
- * else NULL: the cursor of the next page. */
+ * array of size-byte elements). *more (when not NULL) says whether another
+ * row followed; *cursor (when not NULL) is then column cursor_col of the
+ * last row read, else NULL: the cursor of the next page. */
 int hs__sq_page(hs_store_t *st, sqlite3_stmt *s, int limit, size_t size, hs__sq_reader_fn read,
                 int cursor_col, hs_arena_t *a, void **items, size_t *n, const char **cursor,
                 int *more, hs_err_t *err);

@@ -26,9 +26,8 @@ void hs__sq_read_user(hs_arena_t *a, sqlite3_stmt *s, void *out)
 static int user_page(hs_store_t *st, sqlite3_stmt *s, int limit, int cursor_col, hs_arena_t *a,
                      hs_user_page_t *out, hs_err_t *err)
 {
-    int more;
     return hs__sq_page(st, s, limit, sizeof *out->items, hs__sq_read_user, cursor_col, a,
-                       (void **)&out->items, &out->n, &out->next_cursor, &more, err);
+                       (void **)&out->items, &out->n, &out->next_cursor, NULL, err);
 }
 
 static const char SQL_CREATE[] =
