@@ -141,8 +141,9 @@ def _check_uncompressed(r, data):
 
 def test_user_files_are_never_compressed(stack, user_a):
     """Downloads (X-Sendfile) and share links send the stored bytes as they
-    are, even when they look like JSON and the client takes brotli (the
-    fronts exclude these routes from compression whatever the type)."""
+    are, even when they look like JSON and the client takes brotli: a user
+    file never goes out as application/json, the one type compressed on the
+    fly, and no precompressed copy exists for it."""
     data = _json_bytes(40000)
     for ctype in ("application/json", "text/plain"):
         f = upload_file(stack, user_a, data, filename="export.json", content_type=ctype)
