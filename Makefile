@@ -155,6 +155,7 @@ bench: deps
 	@bench/chats.sh
 	@bench/ws.sh
 	@bench/p2p.sh
+	@bench/web.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \
