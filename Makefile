@@ -162,7 +162,7 @@ install: all
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend $(DESTDIR)$(PREFIX)/share/doc/hypersend
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/libexec/hypersend/
 	cp -R $(BUILD)/www $(DESTDIR)$(PREFIX)/share/hypersend/
-	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/nginx.conf conf/apache.conf \
+	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/lighttpd-static.lua conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
 	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
 
