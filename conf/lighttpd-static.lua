@@ -14,6 +14,13 @@ if not path or not accept then
   return 0
 end
 
+-- A folder ("/", "/docs/") is its index.html (lighttpd.conf's index-file),
+-- which mod_indexfile would only pick after this script.
+local dir = lighty.c.stat(path)
+if dir and dir.is_dir then
+  path = path:gsub("/*$", "/") .. "index.html"
+end
+
 -- The q of a content-coding in Accept-Encoding (RFC 9110 12.5.3): 0 when
 -- absent, when refused with q=0, or (for "*") never used here.
 local function quality(coding)

@@ -73,9 +73,21 @@ def test_assets_come_precompressed(stack, prefix, path, ctype):
         assert decoded(r) == plain.content, (accept, path)
         sizes[enc] = len(r.content)
     assert sizes["br"] < len(plain.content) * 0.5 and sizes["gzip"] < len(plain.content) * 0.5
-    # Unversioned paths are served compressed too.
+    # Unversioned paths are served compressed too, and so are pages.
     r = stack.raw("GET", path, headers={"Accept-Encoding": "gzip"})
     assert r.headers.get("Content-Encoding") == "gzip" and decoded(r) == plain.content
+
+
+@pytest.mark.parametrize("page,file", [("/", "index.html"), ("/index.html", "index.html"),
+                                       ("/docs/", "docs/index.html"), ("/share.html", "share.html")])
+def test_pages_come_precompressed(stack, prefix, page, file):
+    plain = stack.raw("GET", page)
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert plain.content.replace(prefix.encode(), b"") == (WWW / file).read_bytes()
+    r = stack.raw("GET", page, headers={"Accept-Encoding": BR_GZ})
+    assert r.status_code == 200 and r.headers.get("Content-Encoding") == "br"
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert decoded(r) == plain.content
 
 
 @pytest.mark.parametrize("accept", [None, "identity", "br;q=0, gzip;q=0", "deflate"])
