@@ -11,7 +11,8 @@
 //        --session JSON-FILE [--mbit N --rtt-ms N] [--timeout MS]
 //
 // Prints "web visit label=... visit=first|return bytes=... requests=...
-// cached=... list_ms=..." lines. --mbit/--rtt-ms throttle the page's network
+// cached=... list_ms=..." lines; with BENCH_WEB_DEBUG=1 each response too
+// (bytes, cache or network, status, encoding, URL) on stderr. --mbit/--rtt-ms throttle the page's network
 // (CDP emulateNetworkConditions; 0 = loopback as it is).
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -60,16 +61,22 @@ async function visit(kind) {
       });
     }
     let bytes = 0;
-    let requests = 0;
-    let cached = 0;
-    const urls = new Map();
-    cdp.on('Network.requestWillBeSent', (e) => { urls.set(e.requestId, e.request.url); });
-    cdp.on('Network.requestServedFromCache', () => { cached += 1; });
+    const requests = new Set();
+    const cached = new Set(); // request ids the cache answered (either event)
+    cdp.on('Network.requestServedFromCache', (e) => { cached.add(e.requestId); });
     cdp.on('Network.responseReceived', (e) => {
-      requests += 1;
-      if (e.response.fromDiskCache || e.response.fromPrefetchCache) cached += 1;
+      requests.add(e.requestId);
+      if (e.response.fromDiskCache || e.response.fromPrefetchCache) cached.add(e.requestId);
     });
-    cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+    const log = [];
+    const seen = new Map();
+    cdp.on('Network.responseReceived', (e) => {
+      seen.set(e.requestId, `${e.response.status} ${e.response.headers['content-encoding'] || e.response.headers['Content-Encoding'] || '-'} ${e.response.url}`);
+    });
+    cdp.on('Network.loadingFinished', (e) => {
+      bytes += e.encodedDataLength;
+      log.push(`${e.encodedDataLength} ${cached.has(e.requestId) ? 'cache' : 'net'} ${seen.get(e.requestId) || e.requestId}`);
+    });
     await page.goto(`${a.base}/`, { waitUntil: 'commit', timeout });
     await page.waitForFunction(() => window.__listShown, null, { timeout, polling: 50 });
     const listMs = await page.evaluate(() => window.__listShown);
@@ -77,8 +84,11 @@ async function visit(kind) {
     // end before it shows; a little slack for late module or CSS loads).
     await page.waitForLoadState('networkidle', { timeout }).catch(() => {});
     const chats = await page.locator('.chat-item').count();
-    console.log(`web visit label=${a.label} visit=${kind} bytes=${bytes} requests=${requests} `
-      + `cached=${cached} list_ms=${listMs.toFixed(1)} chats=${chats}`);
+    console.log(`web visit label=${a.label} visit=${kind} bytes=${bytes} requests=${requests.size} `
+      + `cached=${cached.size} list_ms=${listMs.toFixed(1)} chats=${chats}`);
+    if (process.env.BENCH_WEB_DEBUG) {
+      for (const u of log) console.error(`${kind} ${u}`);
+    }
     await cdp.detach();
   } finally {
     await context.close();

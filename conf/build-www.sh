@@ -44,10 +44,12 @@ find "$tmp" \( -name '*.gz' -o -name '*.br' \) -type f -delete
 # Pages: src/href of the static files (not of other pages) get the prefix.
 find "$tmp" -type f -name '*.html' -exec sed -E -i \
 	"s#((src|href)=\")/((css|js|vendor|docs)/[^\"]*\\.(js|mjs|css|png|svg|ico|woff2)\")#\\1/v/$hash/\\3#g" {} +
-# Scripts: quoted absolute paths of static files (a stylesheet loaded on
-# demand, the vendored tus client, the API document for Swagger UI).
+# Scripts: absolute paths of static files at the start of a string or
+# template literal (the stylesheets loaded on demand, the vendored tus
+# client, the API document for Swagger UI).
+q="['\"\`]"
 find "$tmp" -type f \( -name '*.js' -o -name '*.mjs' \) ! -path "$tmp/vendor/*" -exec sed -E -i \
-	"s#(['\"])/((css|js|vendor)/[^'\"]*|openapi\\.json)(['\"])#\\1/v/$hash/\\2\\4#g" {} +
+	"s#($q)/((css|js|vendor)/|openapi\\.json$q)#\\1/v/$hash/\\2#g" {} +
 
 mkdir -p "$tmp/v"
 ln -s .. "$tmp/v/$hash"

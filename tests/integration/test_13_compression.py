@@ -218,3 +218,19 @@ def test_pages_name_only_versioned_assets_that_exist(stack, prefix):
             if url.endswith((".js", ".css", ".png")):
                 assert url.startswith(prefix + "/"), (page, url)
                 assert stack.raw("GET", url).status_code == 200, url
+
+
+def test_scripts_name_only_versioned_assets(stack, prefix):
+    """The stylesheets and scripts the modules load themselves (a view's CSS,
+    the tus client, the API document) are under the prefix too: nothing the
+    client fetches misses the year of caching."""
+    unversioned = re.compile(r"""[`'"]/(?:css/|js/|vendor/|openapi\.json)""")
+    sources = sorted(p for p in (WWW / "js").rglob("*.js")) + [WWW / "docs" / "init.js"]
+    assert len(sources) > 20
+    for src in sources:
+        path = "/" + src.relative_to(WWW).as_posix()
+        r = stack.raw("GET", prefix + path)
+        assert r.status_code == 200, path
+        left = unversioned.findall(r.text)
+        assert not left, (path, left)
+        assert r.content.replace(prefix.encode(), b"") == src.read_bytes(), path
