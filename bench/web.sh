@@ -33,6 +33,7 @@
 #   BENCH_PORT         HTTP port (18286)
 #   BENCH_REDIS_PORT   Redis port (16398)
 #   BENCH_WS_PORT      the bridge's port (18394; its /metrics on +1)
+#   BENCH_WEB_DEBUG    1: every response of every visit on stderr
 #   HS_CHROMIUM        the browser (/usr/bin/chromium)
 #   HS_PROCS           processes per app (2, as in conf/stack.sh)
 #   HS_BIN_DIR         the hs-* binaries (build/bin; the document root is
@@ -171,6 +172,7 @@ for label in before after; do
 		node_pid=$!
 		wait "$node_pid" || die "bench/web_bench.mjs failed: $(cat "$tmp/node.err")"
 		node_pid=
+		[ -z "${BENCH_WEB_DEBUG:-}" ] || sed "s/^/$label /" "$tmp/node.err" >&2
 	done
 	stop_stack
 done

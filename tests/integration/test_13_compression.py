@@ -133,6 +133,18 @@ def test_json_answers_above_a_kilobyte_are_compressed(stack):
         # API answers keep their own caching, never the assets' year.
         assert r.headers.get("Cache-Control") == plain.headers.get("Cache-Control")
         assert "max-age" not in r.headers.get("Cache-Control", "")
+    # A large answer, which reaches the front in several reads, every time.
+    for i in range(60):
+        assert_ok(stack.post(f"{API}/chats", token=u.access, json={
+            "kind": "group", "name": f"Project group {i}", "description": "plans " * 40,
+            "members": []}), 201)
+    plain = stack.raw("GET", f"{API}/chats?limit=100", token=u.access)
+    assert plain.status_code == 200 and len(plain.content) > 30000
+    for _ in range(20):
+        r = stack.raw("GET", f"{API}/chats?limit=100", token=u.access,
+                      headers={"Accept-Encoding": BR_GZ})
+        assert r.headers.get("Content-Encoding") == "br", dict(r.headers)
+        assert decoded(r) == plain.content
     # A small answer is not worth it.
     me = stack.raw("GET", f"{API}/auth/me", token=u.access, headers={"Accept-Encoding": BR_GZ})
     assert me.status_code == 200 and len(me.content) < 1024
