@@ -3,24 +3,25 @@
 # after the build's compression and caching, in one run. Run from the
 # repository root after `make` (`make bench` runs it).
 #
-# For each of two stacks (conf/stack.sh in a temporary folder, on unusual
-# loopback ports), one after the other:
+# Two stacks run side by side (conf/stack.sh in temporary folders, on
+# unusual loopback ports):
 #   before  HS_WWW_DIR=www/ itself (no precompressed files, no versioned
 #           asset URLs, so no long-lived caching) and HS_COMPRESS=0 (no
 #           compression of JSON answers): the web client as it was served
 #           before issue 13
 #   after   the build's document root (build/www: versioned URLs, .br/.gz)
 #           and JSON answers compressed, as `make run` serves it
-# it registers one user with BENCH_WEB_CHATS group chats (a message in each),
-# then bench/web_bench.mjs opens the web client signed in as that user in
+# Each gets one user with BENCH_WEB_CHATS group chats (a message in each);
+# bench/web_bench.mjs opens the web client signed in as that user in
 # Debian's chromium (playwright-core) on a fresh profile: a first visit, then
 # the browser started again on the same profile for a return visit. Each
 # visit reports the bytes received (headers and bodies as on the wire), the
 # requests, those the cache answered, and the time from navigation to the
 # first chat of the list in the page, with the page's network throttled to
 # BENCH_WEB_MBIT Mbit/s and BENCH_WEB_RTT_MS of latency (0 and 0: loopback).
-# The figures are the median of BENCH_WEB_RUNS runs (fresh profile each);
-# after/before is the ratio (the target: first-visit bytes at most 0.40).
+# The figures are the median of BENCH_WEB_RUNS runs (fresh profile each),
+# the runs alternating between the stacks; after/before is the ratio (the
+# target: first-visit bytes at most 0.40).
 #
 # Everything it started is stopped on exit, error, Ctrl-C or SIGTERM;
 # nothing is written into the repository.
@@ -30,9 +31,10 @@
 #   BENCH_WEB_CHATS    chats of the user (20)
 #   BENCH_WEB_MBIT     throttled bandwidth, Mbit/s (10; 0 = none)
 #   BENCH_WEB_RTT_MS   added latency, ms (40; 0 = none)
-#   BENCH_PORT         HTTP port (18286)
-#   BENCH_REDIS_PORT   Redis port (16398)
-#   BENCH_WS_PORT      the bridge's port (18394; its /metrics on +1)
+#   BENCH_PORT         HTTP port of before (18286; after on the next one)
+#   BENCH_REDIS_PORT   Redis port of before (16398; after on the next one)
+#   BENCH_WS_PORT      before's bridge (18394; its /metrics on +1; after's
+#                      bridge on +2 and +3)
 #   BENCH_WEB_DEBUG    1: every response of every visit on stderr
 #   HS_CHROMIUM        the browser (/usr/bin/chromium)
 #   HS_PROCS           processes per app (2, as in conf/stack.sh)
@@ -69,9 +71,12 @@ done
 [ -f "$www_after/index.html" ] || die "$www_after not found; run 'make' first (it builds the document root)"
 "$top/conf/node-deps.sh" >&2 || die "conf/node-deps.sh failed (it installs playwright-core into tests/node)"
 
-bench_ports_free
-for p in "$wsport" $((wsport + 1)); do
-	port_in_use "$p" && die "port $p is in use; set BENCH_WS_PORT"
+# Two stacks at once: before on the BENCH_* ports, after on the next ones.
+port2=$((port + 1))
+rport2=$((rport + 1))
+wsport2=$((wsport + 2))
+for p in "$port" "$port2" "$rport" "$rport2" "$wsport" $((wsport + 1)) "$wsport2" $((wsport2 + 1)); do
+	port_in_use "$p" && die "port $p is in use; set BENCH_PORT, BENCH_REDIS_PORT, BENCH_WS_PORT"
 done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
@@ -79,6 +84,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench-web.XXXXXX")
 stack_pid=
 app_pids=
 node_pid=
+other_stack_pid=
 
 # Processes whose command line names a browser profile of $tmp.
 leftovers() {
@@ -89,6 +95,8 @@ leftovers() {
 	return 0
 }
 
+# The Node script, the browsers, the first stack; then bench_cleanup stops
+# the second (stack_pid) and waits for every app process of both.
 web_cleanup() {
 	local rc=$? p sig
 	set +e
@@ -104,6 +112,10 @@ web_cleanup() {
 		kill -"$sig" $p 2>/dev/null
 		sleep 1
 	done
+	if [ -n "$other_stack_pid" ]; then
+		kill -TERM "$other_stack_pid" 2>/dev/null
+		wait "$other_stack_pid" 2>/dev/null
+	fi
 	(exit "$rc")
 	bench_cleanup
 }
@@ -112,38 +124,18 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# Stops the current stack and waits for its apps, so the next one can take
-# the same ports.
-stop_stack() {
-	local p i
-	kill -TERM "$stack_pid" 2>/dev/null || true
-	wait "$stack_pid" 2>/dev/null || true
-	stack_pid=
-	for p in $app_pids; do
-		i=0
-		while app_running "$p" && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-	done
-	app_pids=
-	rm -rf "$tmp/run"
-}
-
-api="http://127.0.0.1:$port/api/v1"
-
-# seed: the user and its chats; the session the web client would keep
-# (js/session.js: no refresh token) in $tmp/session.json.
+# seed LABEL PORT: the user and its chats on that stack; the session the web
+# client would keep (js/session.js: no refresh token) in $tmp/session-LABEL.json.
 seed() {
-	local i chat
-	register webbench
-	local token
-	token=$(json "$tmp/webbench.json" 'd["access_token"]')
+	local i chat token
+	api="http://127.0.0.1:$2/api/v1"
+	register "webbench_$1"
+	token=$(json "$tmp/webbench_$1.json" 'd["access_token"]')
 	"$py" -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 print(json.dumps({"access_token": d["access_token"], "session_id": d["session_id"],
                   "user": {k: d[k] for k in ("id", "username", "email", "role")}}))' \
-		"$tmp/webbench.json" >"$tmp/session.json"
+		"$tmp/webbench_$1.json" >"$tmp/session-$1.json"
 	for i in $(seq 1 "$nchats"); do
 		curl -fsS -o "$tmp/chat.json" -X POST "$api/chats" -H "Authorization: Bearer $token" \
 			-H 'Content-Type: application/json' \
@@ -157,24 +149,41 @@ print(json.dumps({"access_token": d["access_token"], "session_id": d["session_id
 	done
 }
 
+# The before stack (bench_start_stack uses $tmp/run and $port), then the
+# after stack, each with its user.
+bench_start_stack HS_WWW_DIR="$top/www" HS_COMPRESS=0 HS_WS_PORT="$wsport" HS_WS_BRIDGES=1
+seed before "$port"
+other_stack_pid=$stack_pid
+before_apps=$app_pids
+mv "$tmp/stack.log" "$tmp/stack-before.log"
+mkdir -p "$tmp/after"
+port_b=$port rport_b=$rport
+port=$port2 rport=$rport2
+tmp_b=$tmp
+tmp=$tmp/after
+bench_start_stack HS_WWW_DIR="$www_after" HS_COMPRESS=1 HS_WS_PORT="$wsport2" HS_WS_BRIDGES=1
+tmp=$tmp_b
+port=$port_b rport=$rport_b
+app_pids="$app_pids $before_apps"
+seed after "$port2"
+
+# Runs alternate between the stacks, in turn first, so that a change of
+# the machine's load during the run weighs on both alike.
 : >"$tmp/visits.txt"
-for label in before after; do
-	if [ $label = before ]; then
-		bench_start_stack HS_WWW_DIR="$top/www" HS_COMPRESS=0 HS_WS_PORT="$wsport" HS_WS_BRIDGES=1
-	else
-		bench_start_stack HS_WWW_DIR="$www_after" HS_COMPRESS=1 HS_WS_PORT="$wsport" HS_WS_BRIDGES=1
-	fi
-	seed
-	for r in $(seq 1 "$runs"); do
-		node "$top/bench/web_bench.mjs" --base "http://127.0.0.1:$port" --profile "$tmp/profile-$label-$r" \
-			--label "$label" --session "$tmp/session.json" --mbit "$mbit" --rtt-ms "$rtt" \
+for r in $(seq 1 "$runs"); do
+	order="before after"
+	[ $((r % 2)) = 1 ] || order="after before"
+	for label in $order; do
+		p=$port
+		[ $label = before ] || p=$port2
+		node "$top/bench/web_bench.mjs" --base "http://127.0.0.1:$p" --profile "$tmp/profile-$label-$r" \
+			--label "$label" --session "$tmp/session-$label.json" --mbit "$mbit" --rtt-ms "$rtt" \
 			>>"$tmp/visits.txt" 2>"$tmp/node.err" &
 		node_pid=$!
 		wait "$node_pid" || die "bench/web_bench.mjs failed: $(cat "$tmp/node.err")"
 		node_pid=
 		[ -z "${BENCH_WEB_DEBUG:-}" ] || sed "s/^/$label /" "$tmp/node.err" >&2
 	done
-	stop_stack
 done
 
 # ---- the report
