@@ -161,6 +161,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend $(DESTDIR)$(PREFIX)/share/doc/hypersend
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/libexec/hypersend/
+	@# Over the last install: its /v/<hash> links stay (pages still open
+	@# find their modules); its .br/.gz go, so none can outlive its file.
+	[ ! -d $(DESTDIR)$(PREFIX)/share/hypersend/www ] || \
+	  find $(DESTDIR)$(PREFIX)/share/hypersend/www -type f \( -name '*.br' -o -name '*.gz' \) -delete
 	cp -R $(BUILD)/www $(DESTDIR)$(PREFIX)/share/hypersend/
 	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/lighttpd-static.lua conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
