@@ -52,7 +52,14 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 STORE_TEST_SRCS := $(sort $(wildcard tests/unit/store/*.c))
 
 .PHONY: all deps deps-run run test unit integration sanitize-test check-format format bench install clean
-all: $(BINS)
+all: $(BINS) $(BUILD)/www/index.html
+
+# The document root the fronts serve (HS_WWW_DIR): www/ with versioned asset
+# URLs and gzip/brotli copies beside the text files (conf/build-www.sh).
+WWW_SRCS := $(shell find www -type f 2>/dev/null)
+$(BUILD)/www/index.html: $(WWW_SRCS) conf/build-www.sh
+	@echo "  WWW     $(BUILD)/www"
+	@conf/build-www.sh www $(BUILD)/www
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -152,13 +159,18 @@ bench: deps
 	@bench/chats.sh
 	@bench/ws.sh
 	@bench/p2p.sh
+	@bench/web.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend $(DESTDIR)$(PREFIX)/share/doc/hypersend
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/libexec/hypersend/
-	cp -R www $(DESTDIR)$(PREFIX)/share/hypersend/
-	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/nginx.conf conf/apache.conf \
+	@# Over the last install: its /v/<hash> links stay (pages still open
+	@# find their modules); its .br/.gz go, so none can outlive its file.
+	[ ! -d $(DESTDIR)$(PREFIX)/share/hypersend/www ] || \
+	  find $(DESTDIR)$(PREFIX)/share/hypersend/www -type f \( -name '*.br' -o -name '*.gz' \) -delete
+	cp -R $(BUILD)/www $(DESTDIR)$(PREFIX)/share/hypersend/
+	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/lighttpd-static.lua conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
 	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
 

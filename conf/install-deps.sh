@@ -16,6 +16,7 @@ set_name=${1:-test}
 RUN_PKGS="build-essential pkg-config ca-certificates curl procps
 libfcgi-dev libbson-dev libjwt-dev libcjson-dev libssl-dev libhiredis-dev
 libwebsockets-dev libsqlite3-dev libargon2-dev libmagic-dev libuv1-dev
+lighttpd-mod-deflate lighttpd-modules-lua brotli
 lighttpd redis-server"
 TEST_PKGS="clang-format clang libclang-rt-14-dev llvm libcmocka-dev libmongoc-dev
 python3 python3-pytest python3-requests python3-websockets chromium wrk"

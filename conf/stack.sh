@@ -7,6 +7,7 @@
 #   conf/stack.sh run RUNDIR
 #
 # Environment: HS_PORT (8080), HS_REDIS_PORT (6390), HS_BIN_DIR (build/bin),
+# HS_WWW_DIR (the document root: HS_BIN_DIR/../www, made by the build),
 # HS_PROCS (processes per app, 2), HS_UPLOAD_PROCS (hs-files processes for
 # upload bodies, 4), HS_WS_PORT (first bridge, 8091),
 # HS_WS_BRIDGES (bridges, 1; bridge i listens on HS_WS_PORT+2i and serves
@@ -46,7 +47,13 @@ fi
 export HS_CONFIG="$rundir/hypersend.conf"
 export HS_RUN_DIR="$rundir"
 export HS_BIN_DIR="${HS_BIN_DIR:-$top/build/bin}"
-export HS_WWW_DIR="${HS_WWW_DIR:-$top/www}"
+# The document root: the build's copy of www/ beside the binaries (versioned
+# asset URLs, precompressed files; conf/build-www.sh), else www/ itself.
+if [ -z "${HS_WWW_DIR:-}" ]; then
+	HS_WWW_DIR="$(dirname "$HS_BIN_DIR")/www"
+	[ -f "$HS_WWW_DIR/index.html" ] || HS_WWW_DIR="$top/www"
+fi
+export HS_WWW_DIR
 export HS_PORT="$port"
 export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
