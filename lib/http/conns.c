@@ -119,8 +119,7 @@ static int accept_one(hs_ctx_t *ctx, int listen_fd, int tcp, conn_t *conns, int 
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-            errno != ECONNABORTED)
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
             hs_log_error(ctx, "accept on the FastCGI socket: %s", strerror(errno));
         return -1;
     }
