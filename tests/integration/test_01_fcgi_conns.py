@@ -16,6 +16,7 @@ import subprocess
 
 import pytest
 
+from conftest import SANITIZE
 from hsapi import API, bearer
 
 BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
@@ -205,6 +206,7 @@ def test_nginx_keepalive_64_connections_none_waits(make_stack, tmp_path):
     errors = {k: got[k] for k in ("connect", "read", "write", "status", "timeout") if got[k]}
     assert not errors, (got, r.stdout)
     assert got["requests"] > 64, got
-    assert got["max_us"] < 100_000, got
+    if not SANITIZE:  # instrumented apps are several times slower: no bound
+        assert got["max_us"] < 100_000, got
     # every one of them reached hs-auth and was answered there
     assert s.read_log().count("path=/api/v1/auth/me status=200") >= got["requests"]
