@@ -197,7 +197,7 @@ def test_nginx_keepalive_64_connections_none_waits(make_stack, tmp_path):
     script = tmp_path / "report.lua"
     script.write_text(WRK_REPORT)
     r = subprocess.run(
-        ["wrk", "-t2", "-c64", "-d3s", "--timeout", "2s", "-s", str(script),
+        ["wrk", "-t1", "-c64", "-d3s", "--timeout", "2s", "-s", str(script),
          "-H", f"Authorization: {bearer(u.access)['Authorization']}", f"{s.base}{API}/auth/me"],
         capture_output=True, text=True, timeout=60)
     m = re.search(r"RESULT (.*)", r.stdout)
