@@ -207,14 +207,19 @@ static const char *client_ip(hs_req_t *req)
  * soon as it reads FCGI_END_REQUEST; what it wrote meanwhile is discarded
  * here until then, for LEAVE_BODY_MS and LEAVE_BODY_BYTES at most. Then the
  * read side is shut, so that FCGX_Finish_r's close does not linger (libfcgi
- * keeps reading until the connection has been quiet for 2 s). A
- * connection the front asked to keep is closed all the same: the rest of
- * the body stands between it and the next request (nginx does not reuse a
- * connection whose request body it could not send whole either). */
+ * keeps reading until the connection has been quiet for 2 s).
+ *
+ * A connection the front asked to keep (nginx) is left to the connection
+ * loop, which reads the rest of the body off it, at the front's pace, and
+ * keeps it (hs_conns_serve): nginx has buffered that body and may reuse the
+ * connection as soon as it has our reply, so waiting here for it to close
+ * would only stall this process. After a body timeout it is closed. */
 static void leave_body(hs_req_t *req)
 {
     FCGX_Request *fr = req->fcgx;
     if (!req->body_timed_out && hs_req_content_length(req) <= req->body_read)
+        return;
+    if (fr->keepConnection && !req->body_timed_out)
         return;
     fr->keepConnection = 0;
     FCGX_FClose(fr->err);

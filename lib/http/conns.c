@@ -72,23 +72,42 @@ static void drop(conn_t *c)
     c->fr.ipcFd = -1;
 }
 
+/* How much of a body the handler left unread is read off a kept
+ * connection to keep it, and how long each read may wait then. */
+#define DRAIN_BYTES    (4L << 20)
+#define DRAIN_WAIT_SEC 1
+
 /* A kept connection carries the front's next request right after this
- * one, so the rest of this request's stdin (at least its closing empty
- * record) must be consumed first: libfcgi would otherwise read it as the
- * start of the next request and drop the connection. 1 when the stream
- * ended cleanly; a body still longer than 64 KiB closes the connection. */
-static int finish_stdin(FCGX_Request *fr)
+ * one, so the rest of this request's stdin (its closing empty record, and
+ * any body the handler did not read) must be consumed first: libfcgi would
+ * otherwise read it as the start of the next request and drop the
+ * connection. A body left unread comes from the front's buffer (nginx),
+ * so its reads wait DRAIN_WAIT_SEC, not body_timeout. 1 when the stream
+ * ended cleanly; 0 (close it) after an error, a wait or DRAIN_BYTES. */
+static int finish_stdin(hs_ctx_t *ctx, FCGX_Request *fr)
 {
-    char sink[4096];
-    for (int i = 0; i < 16 && !FCGX_HasSeenEOF(fr->in); i++)
-        if (FCGX_GetStr(sink, sizeof sink, fr->in) <= 0)
+    char sink[16384];
+    long taken = 0;
+    int hurried = 0;
+    while (!FCGX_HasSeenEOF(fr->in) && taken < DRAIN_BYTES) {
+        int n = FCGX_GetStr(sink, sizeof sink, fr->in);
+        if (n <= 0)
             break;
+        taken += n;
+        if (!hurried) {
+            struct timeval tv = {.tv_sec = DRAIN_WAIT_SEC};
+            setsockopt(fr->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            hurried = 1;
+        }
+    }
+    if (hurried)
+        set_deadline(ctx, fr->ipcFd);
     return FCGX_HasSeenEOF(fr->in) && !FCGX_GetError(fr->in);
 }
 
 /* Reads the request waiting on c and serves it; frees the slot when the
  * front closed the connection or did not ask to keep it. */
-static void serve_conn(conn_t *c, hs_conns_serve_fn serve, void *arg)
+static void serve_conn(hs_ctx_t *ctx, conn_t *c, hs_conns_serve_fn serve, void *arg)
 {
     /* FCGX_Accept_r first finishes the previous request; with the flag set
      * that keeps the descriptor (a new one included). The begin record
@@ -104,7 +123,7 @@ static void serve_conn(conn_t *c, hs_conns_serve_fn serve, void *arg)
         return;
     }
     serve(arg, &c->fr);
-    if (c->fr.keepConnection && !finish_stdin(&c->fr))
+    if (c->fr.keepConnection && !finish_stdin(ctx, &c->fr))
         c->fr.keepConnection = 0;
     FCGX_Finish_r(&c->fr); /* closes the descriptor unless kept */
     c->idle_since_ms = hs_now_ms();
@@ -196,7 +215,7 @@ int hs_conns_serve(hs_ctx_t *ctx, int listen_fd, hs_conns_serve_fn serve, void *
         }
         for (int k = 2; k < n && !stopping; k++)
             if (pfd[k].revents)
-                serve_conn(of[k], serve, arg);
+                serve_conn(ctx, of[k], serve, arg);
         for (int i = 0; !stopping && (pfd[1].revents & POLLIN) && i < (kept ? max : 1); i++)
             if (accept_one(ctx, listen_fd, tcp, conns, max))
                 break;

@@ -11,7 +11,8 @@ struct FCGX_Request;
 
 /* Serves one request: fr is accepted, with its params read; the callee
  * replies (FCGX streams) and returns. It may clear fr->keepConnection to
- * have the connection closed afterwards. */
+ * have the connection closed afterwards; on a kept connection the loop
+ * reads whatever of the body the callee left unread. */
 typedef void (*hs_conns_serve_fn)(void *arg, struct FCGX_Request *fr);
 
 /* Accepts on listen_fd (made non-blocking) and calls serve for each request
