@@ -216,7 +216,9 @@ int hs_conns_serve(hs_ctx_t *ctx, int listen_fd, hs_conns_serve_fn serve, void *
         for (int k = 2; k < n && !stopping; k++)
             if (pfd[k].revents)
                 serve_conn(ctx, of[k], serve, arg);
-        for (int i = 0; !stopping && (pfd[1].revents & POLLIN) && i < (kept ? max : 1); i++)
+        /* (into free slots: at the cap, one evicts the longest idle) */
+        int accepts = kept && max - (n - 2) > 1 ? max - (n - 2) : 1;
+        for (int i = 0; !stopping && (pfd[1].revents & POLLIN) && i < accepts; i++)
             if (accept_one(ctx, listen_fd, tcp, conns, max))
                 break;
     }
