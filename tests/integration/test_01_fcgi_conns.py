@@ -193,7 +193,8 @@ def test_nginx_keepalive_64_connections_none_waits(make_stack, tmp_path):
     connections each, requests waited on a process holding the other
     worker's idle connection: p99 near a second, and timeouts."""
     s = make_stack(HS_FRONT="nginx", HS_NGINX_WORKERS="2")
-    assert "keepalive 16;" in open(os.path.join(s.rundir, "nginx", "site.conf")).read()
+    with open(os.path.join(s.rundir, "nginx", "site.conf")) as f:
+        assert "keepalive 16;" in f.read()
     u = s.register(prefix="nk")
     assert s.get(f"{API}/auth/me", token=u.access).status_code == 200
     script = tmp_path / "report.lua"
@@ -209,6 +210,8 @@ def test_nginx_keepalive_64_connections_none_waits(make_stack, tmp_path):
     assert not errors, (got, r.stdout)
     assert got["requests"] > 64, got
     if not SANITIZE:  # instrumented apps are several times slower: no bound
-        assert got["max_us"] < 100_000, got
+        # (on 2 CPUs shared with other busy work, a load average of 8 or
+        # more stretches every front's tail past this: the load is shown)
+        assert got["max_us"] < 100_000, (got, "load average", os.getloadavg())
     # every one of them reached hs-auth and was answered there
     assert s.read_log().count("path=/api/v1/auth/me status=200") >= got["requests"]
