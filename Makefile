@@ -155,6 +155,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
+	@bench/nginx.sh
 	@bench/files.sh
 	@bench/chats.sh
 	@bench/ws.sh

@@ -4,7 +4,8 @@
 #         lighttpd, redis-server, curl;
 #   test  run plus what the tests need (`make test`): clang (libFuzzer) and
 #         llvm, clang-format, cmocka, Python with pytest, Node with npm,
-#         chromium for the browser tests, wrk.
+#         chromium for the browser tests, wrk, nginx and spawn-fcgi (the
+#         tests and benchmarks of the nginx front).
 # Idempotent: asks dpkg first and only calls apt-get for what is missing.
 #
 #   conf/install-deps.sh run|test
@@ -19,7 +20,8 @@ libwebsockets-dev libsqlite3-dev libargon2-dev libmagic-dev libuv1-dev
 lighttpd-mod-deflate lighttpd-modules-lua brotli
 lighttpd redis-server"
 TEST_PKGS="clang-format clang libclang-rt-14-dev llvm libcmocka-dev libmongoc-dev
-python3 python3-pytest python3-requests python3-websockets chromium wrk"
+python3 python3-pytest python3-requests python3-websockets chromium wrk
+nginx spawn-fcgi"
 
 case $set_name in
 run) PKGS=$RUN_PKGS ;;
@@ -64,8 +66,8 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
 # Debian starts these daemons when it installs them; Hypersend runs its own
 # instances. Only a package installed just now is stopped and disabled: a
-# lighttpd or redis-server the machine already had is left as it was.
-for svc in lighttpd redis-server; do
+# lighttpd, redis-server or nginx the machine already had is left as it was.
+for svc in lighttpd redis-server nginx; do
 	case " $(echo $missing) " in
 	*" $svc "*) ;;
 	*) continue ;;

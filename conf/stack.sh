@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs the whole Hypersend stack in the foreground: redis-server, the
 # WebSocket bridge(s) and lighttpd (which spawns the FastCGI apps and proxies
-# /ws to the bridges). Ctrl-C or SIGTERM stops everything it started. Used by
-# `make run`, the integration tests and the benchmarks.
+# /ws to the bridges), or with HS_FRONT=nginx the apps under spawn-fcgi and
+# nginx built from conf/nginx.conf. Ctrl-C or SIGTERM stops everything it
+# started. Used by `make run`, the integration tests and the benchmarks.
 #
 #   conf/stack.sh run RUNDIR
 #
@@ -12,7 +13,10 @@
 # upload bodies, 4), HS_WS_PORT (first bridge, 8091),
 # HS_WS_BRIDGES (bridges, 1; bridge i listens on HS_WS_PORT+2i and serves
 # /metrics on HS_WS_PORT+2i+1), HS_SANITIZE=1 (collect ASan/UBSan logs in
-# RUNDIR/logs), HS_QUIET=1 (no banner). Any other HS_* key overrides config.
+# RUNDIR/logs), HS_QUIET=1 (no banner), HS_FRONT (lighttpd, or nginx:
+# HS_NGINX_WORKERS worker processes, 2; HS_NGINX_KEEPALIVE=0 drops the kept
+# FastCGI connections of conf/nginx.conf). Any other HS_* key overrides
+# config.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +24,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 rundir=$2
 port=${HS_PORT:-8080}
 rport=${HS_REDIS_PORT:-6390}
+front=${HS_FRONT:-lighttpd}
+case $front in
+lighttpd) ;;
+nginx) export HS_SENDFILE_HEADER=X-Accel-Redirect ;; # conf/nginx.conf, "Downloads"
+*) echo "stack: HS_FRONT must be lighttpd or nginx, not '$front'" >&2; exit 2 ;;
+esac
 
 mkdir -p "$rundir/data" "$rundir/sockets" "$rundir/logs" "$rundir/redis"
 rundir=$(cd "$rundir" && pwd)
@@ -85,11 +95,15 @@ fi
 "$HS_BIN_DIR/hs-auth" --check
 
 redis_pid=
-lighttpd_pid=
+front_pid=
 bridge_pids=
 stop() {
 	trap - INT TERM
-	[ -n "$lighttpd_pid" ] && kill "$lighttpd_pid" 2>/dev/null || true
+	[ -n "$front_pid" ] && kill "$front_pid" 2>/dev/null || true
+	# the apps spawn-fcgi started (their own sessions: pids from its -P files)
+	for f in "$rundir"/sockets/*.pid; do
+		[ -f "$f" ] && kill $(cat "$f") 2>/dev/null || true
+	done
 	for p in $bridge_pids; do kill "$p" 2>/dev/null || true; done
 	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
@@ -134,13 +148,18 @@ until [ "$(cat "$rundir"/logs/ws-bridge-*.log 2>/dev/null | grep -c "listening o
 	sleep 0.05
 done
 
-lighttpd -D -f "$top/conf/lighttpd.conf" &
-lighttpd_pid=$!
+if [ "$front" = nginx ]; then
+	. "$top/conf/stack-nginx.sh"
+	start_nginx_front
+else
+	lighttpd -D -f "$top/conf/lighttpd.conf" &
+	front_pid=$!
+fi
 i=0
 until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
 	i=$((i + 1))
-	if [ $i -ge 200 ] || ! kill -0 "$lighttpd_pid" 2>/dev/null; then
-		echo "stack: lighttpd did not come up (see $rundir/logs/lighttpd-error.log)" >&2
+	if [ $i -ge 200 ] || ! kill -0 "$front_pid" 2>/dev/null; then
+		echo "stack: $front did not come up (see $rundir/logs/$front-error.log)" >&2
 		stop
 		exit 1
 	fi
@@ -162,11 +181,11 @@ if [ "${HS_QUIET:-0}" != 1 ]; then
 MSG
 fi
 
-# lighttpd exiting ends the stack. Redis may go away and come back (a
+# The front exiting ends the stack. Redis may go away and come back (a
 # restart, a test killing it): the apps and the bridges reconnect by
 # themselves, so that is only reported.
 redis_said=0
-while kill -0 "$lighttpd_pid" 2>/dev/null; do
+while kill -0 "$front_pid" 2>/dev/null; do
 	if [ $redis_said = 0 ] && ! kill -0 "$redis_pid" 2>/dev/null; then
 		echo "stack: redis-server exited; the apps and bridges wait for a Redis on port $rport" >&2
 		redis_said=1
@@ -174,6 +193,6 @@ while kill -0 "$lighttpd_pid" 2>/dev/null; do
 	sleep 1 &
 	wait $! 2>/dev/null || true
 done
-echo "stack: lighttpd exited; stopping" >&2
+echo "stack: $front exited; stopping" >&2
 stop
 exit 1

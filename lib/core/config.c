@@ -31,6 +31,9 @@ const hs_conf_key_t hs_config_keys[] = {
      "Largest accepted JSON request body in bytes"},
     {"body_timeout", I(body_timeout), "30", 1, 3600,
      "Seconds an upload body may send nothing before the app gives up on it"},
+    {"fcgi_max_conns", I(fcgi_max_conns), "64", 1, 4096,
+     "FastCGI connections one app process holds open at most (fronts that keep them, "
+     "e.g. nginx's fastcgi_keep_conn); past it the longest idle one is closed"},
     {"cors_origins", S(cors_origins), "", 0, 0,
      "Comma-separated origins allowed to call the API from a browser"},
     {"access_log", S(access_log), "-", 0, 0, "Access log file; - means standard error"},

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hs/conns.h"
 #include "hs/http.h"
 #include "hs/log.h"
 #include "hs/util.h"
@@ -148,9 +149,9 @@ void hs_ctx_close_thread(hs_ctx_t *ctx)
 static void on_term(int sig)
 {
     (void)sig;
-    /* libfcgi's own flag: the blocked accept() returns (EINTR, and
-     * FCGI_FAIL_ACCEPT_ON_INTR) and the loop ends. */
-    FCGX_ShutdownPending();
+    /* The connection loop ends once the request under way (if any) is
+     * done. */
+    hs_conns_stop();
 }
 
 /* Honours a client's X-Request-Id when it is 1-64 of [A-Za-z0-9._:-]. */
@@ -196,17 +197,6 @@ static const char *client_ip(hs_req_t *req)
     return hs_req_header(req, "REMOTE_ADDR");
 }
 
-/* Bounds every read of the request body on this FastCGI connection: a
- * client that stops sending (slowly or not at all) ends the read after
- * body_timeout seconds (hs_req_read) instead of holding this process. The
- * connection is new for each request (lighttpd does not keep it). */
-static void set_body_deadline(hs_ctx_t *ctx, FCGX_Request *fr)
-{
-    struct timeval tv = {.tv_sec = ctx->cfg.body_timeout};
-    if (setsockopt(fr->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv))
-        hs_log_error(ctx, "SO_RCVTIMEO on the FastCGI connection: %s", strerror(errno));
-}
-
 /* How long, and how much, a process still reads of a body it did not take
  * once its reply is out: until the front, which has the reply by then,
  * closes the connection. A client's pace never comes into it. */
@@ -225,12 +215,21 @@ static void set_body_deadline(hs_ctx_t *ctx, FCGX_Request *fr)
  * soon as it reads FCGI_END_REQUEST; what it wrote meanwhile is discarded
  * here until then, for LEAVE_BODY_MS and LEAVE_BODY_BYTES at most. Then the
  * read side is shut, so that FCGX_Finish_r's close does not linger (libfcgi
- * keeps reading until the connection has been quiet for 2 s). */
+ * keeps reading until the connection has been quiet for 2 s).
+ *
+ * A connection the front asked to keep (nginx) is left to the connection
+ * loop, which reads the rest of the body off it, at the front's pace, and
+ * keeps it (hs_conns_serve): nginx has buffered that body and may reuse the
+ * connection as soon as it has our reply, so waiting here for it to close
+ * would only stall this process. After a body timeout it is closed. */
 static void leave_body(hs_req_t *req)
 {
     FCGX_Request *fr = req->fcgx;
     if (!req->body_timed_out && hs_req_content_length(req) <= req->body_read)
         return;
+    if (fr->keepConnection && !req->body_timed_out)
+        return;
+    fr->keepConnection = 0;
     FCGX_FClose(fr->err);
     FCGX_FClose(fr->out);
     int64_t until = hs_now_ms() + LEAVE_BODY_MS;
@@ -283,6 +282,18 @@ static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_a
     leave_body(&req);
     cJSON_Delete(req.json);
     hs_arena_reset(arena);
+}
+
+typedef struct serve_arg {
+    hs_ctx_t *ctx;
+    const hs_app_t *app;
+    hs_arena_t *arena; /* one for the process, reset after each request */
+} serve_arg_t;
+
+static void on_request(void *arg, FCGX_Request *fr)
+{
+    serve_arg_t *sa = arg;
+    serve_one(sa->ctx, sa->app, fr, sa->arena);
 }
 
 static void usage(const hs_app_t *app)
@@ -374,16 +385,10 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
     }
 
     FCGX_Init();
-    FCGX_Request fr;
-    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
     hs_arena_t arena = {0};
-    while (FCGX_Accept_r(&fr) >= 0) {
-        set_body_deadline(&ctx, &fr);
-        serve_one(&ctx, app, &fr, &arena);
-        FCGX_Finish_r(&fr);
-    }
-    FCGX_Free(&fr, 1);
+    serve_arg_t served = {&ctx, app, &arena};
+    int status = hs_conns_serve(&ctx, 0, on_request, &served) ? 1 : 0;
     hs_arena_free(&arena);
     hs_ctx_close(&ctx);
-    return 0;
+    return status;
 }

@@ -21,6 +21,12 @@ two, others one unless overridden), bridge i on HS_WS_PORT + 2i with its
 through lighttpd), stack.metrics_url(i), stack.bridge_pid(i) /
 bridge_pids(), and stack.kill_redis() / start_redis() for a Redis crash.
 
+Fronts: lighttpd by default; make_stack(HS_FRONT="nginx") (or HS_FRONT=nginx
+in the environment, for every stack) runs the apps under spawn-fcgi behind
+nginx built from conf/nginx.conf (conf/stack-nginx.sh: HS_NGINX_WORKERS,
+HS_NGINX_KEEPALIVE=0); stack.front names it, stack.fcgi_socket(app) is an
+app's socket.
+
 Environment: HS_BIN_DIR (default build/bin), HS_SANITIZE=1 (fail on any
 ASan/UBSan report the apps leave in <rundir>/logs), HS_KEEP_RUNDIR=1 (keep the
 temporary folders).
@@ -141,11 +147,13 @@ class Stack(Client):
             "HS_BIN_DIR": str(BIN_DIR),
             "HS_PROCS": "2",
             "HS_WS_PORT": str(self.ws_base),
+            "HS_FRONT": os.environ.get("HS_FRONT", "lighttpd"),
         })
         if SANITIZE:
             env["HS_SANITIZE"] = "1"
         env.update({k: str(v) for k, v in overrides.items()})
         self.env = env
+        self.front = env["HS_FRONT"]
 
     # -- life -------------------------------------------------------------
     def start(self):
@@ -156,8 +164,8 @@ class Stack(Client):
             if why is None:
                 return self
             clash = any("already in use" in _read(p) for p in (
-                self.out_path, self.log_path("lighttpd-error.log"), self.log_path("redis.log"),
-                *self._bridge_logs()))
+                self.out_path, self.log_path(f"{self.front}-error.log"),
+                self.log_path("redis.log"), *self._bridge_logs()))
             if not clash or attempt == 2:
                 msg = self.diagnostics(f"stack '{self.name}' did not come up: {why}")
                 problems = self.stop(keep=True)
@@ -205,8 +213,8 @@ class Stack(Client):
     def diagnostics(self, headline):
         logs = os.path.join(self.rundir, "logs")
         text = (f"{headline}\n--- stack output ({self.out_path}):\n{_read(self.out_path, 40)}"
-                f"\n--- {logs}/lighttpd-error.log (tail):\n"
-                f"{_read(os.path.join(logs, 'lighttpd-error.log'), 40)}")
+                f"\n--- {logs}/{self.front}-error.log (tail):\n"
+                f"{_read(os.path.join(logs, f'{self.front}-error.log'), 40)}")
         for path in self._bridge_logs():
             text += f"\n--- {path} (tail):\n{_read(path, 40)}"
         return text
@@ -481,6 +489,13 @@ class Stack(Client):
                     f"{[self.ws_port(i) for i in missing]} (+1 for /metrics) after {timeout} s"),
                     pytrace=False)
             time.sleep(0.05)
+
+    def fcgi_socket(self, app, i=0):
+        """The unix socket app's processes accept on: one per process i under
+        lighttpd (its max-procs), one shared by all under spawn-fcgi."""
+        if self.front == "nginx":
+            return os.path.join(self.rundir, "sockets", f"{app}.sock")
+        return os.path.join(self.rundir, "sockets", f"{app}.sock-{i}")
 
     def log_path(self, name="access.log"):
         return os.path.join(self.rundir, "logs", name)
