@@ -31,6 +31,7 @@ nginx) export HS_SENDFILE_HEADER=X-Accel-Redirect ;; # conf/nginx.conf, "Downloa
 *) echo "stack: HS_FRONT must be lighttpd or nginx, not '$front'" >&2; exit 2 ;;
 esac
 
+rm -f "$rundir/ready"
 mkdir -p "$rundir/data" "$rundir/sockets" "$rundir/logs" "$rundir/redis"
 rundir=$(cd "$rundir" && pwd)
 rsock=$rundir/redis/redis.sock
@@ -165,6 +166,9 @@ until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
 	fi
 	sleep 0.05
 done
+# Started: whoever waits on this stack (the tests) starts only after this
+# script's own /health requests, which would otherwise arrive mid-test.
+: >"$rundir/ready"
 
 if [ "${HS_QUIET:-0}" != 1 ]; then
 	cat <<MSG

@@ -194,8 +194,10 @@ class Stack(Client):
                 ok = requests.get(self.base + "/health", timeout=2).status_code == 200
             except requests.RequestException:
                 ok = False
-            # our own apps answered (not some other server on a reused port)
-            if ok and "path=/health" in _read(self.log_path()) and self.proc.poll() is None:
+            # our own apps answered (not some other server on a reused port),
+            # and stack.sh is done starting (no /health of its own to come)
+            if (ok and "path=/health" in _read(self.log_path()) and self.proc.poll() is None
+                    and os.path.exists(os.path.join(self.rundir, "ready"))):
                 return None
             if time.monotonic() > deadline:
                 return f"no 200 from /health in {START_TIMEOUT} s"

@@ -189,9 +189,10 @@ end
 def test_nginx_keepalive_64_connections_none_waits(make_stack, tmp_path):
     """nginx with two workers, fastcgi_keep_conn and upstream keepalive (the
     shipped conf/nginx.conf): 64 connections of authenticated GET /auth/me
-    for 3 s, every answer a 200 within 100 ms. Before the apps served several
-    connections each, requests waited on a process holding the other
-    worker's idle connection: p99 near a second, and timeouts."""
+    for 3 s, every answer a 200, 99 in 100 within 100 ms and none past a
+    second. Before the apps served several connections each, requests
+    waited on a process holding the other worker's idle connection: p99 near
+    a second, and timeouts."""
     s = make_stack(HS_FRONT="nginx", HS_NGINX_WORKERS="2")
     with open(os.path.join(s.rundir, "nginx", "site.conf")) as f:
         assert "keepalive 16;" in f.read()
@@ -210,8 +211,13 @@ def test_nginx_keepalive_64_connections_none_waits(make_stack, tmp_path):
     assert not errors, (got, r.stdout)
     assert got["requests"] > 64, got
     if not SANITIZE:  # instrumented apps are several times slower: no bound
-        # (on 2 CPUs shared with other busy work, a load average of 8 or
-        # more stretches every front's tail past this: the load is shown)
-        assert got["max_us"] < 100_000, (got, "load average", os.getloadavg())
+        # Saturated on two CPUs shared with the load generator, 99 in 100
+        # answers come within 100 ms and none waits a second; the tail past
+        # that is the scheduler (a max of 130 ms was measured at load 3 with
+        # every process busy, none waiting). Before, requests waited on a
+        # process holding the other worker's idle connection: p99 0.6-1.3 s
+        # and 2 s timeouts.
+        assert got["p99_us"] < 100_000 and got["max_us"] < 1_000_000, (
+            got, "load average", os.getloadavg())
     # every one of them reached hs-auth and was answered there
     assert s.read_log().count("path=/api/v1/auth/me status=200") >= got["requests"]
