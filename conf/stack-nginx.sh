@@ -33,6 +33,7 @@ nginx_site() {
 		-e "s|/run/hypersend/|$rundir/sockets/|g" \
 		-e "s|/usr/local/share/hypersend/www|$HS_WWW_DIR|g" \
 		-e "s|/var/lib/hypersend/files/|$rundir/data/files/|g" \
+		-e "s|/var/log/nginx/hypersend-access.log|$rundir/logs/nginx-access.log|" \
 		-e "s|^ *server 127\\.0\\.0\\.1:8091;|$ws|" \
 		-e "/$keep/d" \
 		-e "s|include( +)fastcgi_params;|include\\1/etc/nginx/fastcgi_params;|" \
