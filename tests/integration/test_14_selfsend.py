@@ -171,12 +171,12 @@ def test_200mb_download_in_constant_memory(stack, big):
         h.update(block)
         n += len(block)
         if n % (16 << 20) < (1 << 20):
-            peak = max([peak] + [_status(p, "VmRSS") - before.get(p, 0) for p in app_pids(stack)])
+            peak = max([peak] + [_status(p, "VmRSS") - before[p] for p in apps])
     assert n == f["size"] and h.hexdigest() == digest
-    # The app holds one 256 KiB buffer, whatever the size.
+    # The app holds one 256 KiB buffer, whatever the size. (Not VmHWM: the
+    # upload processes are hs-files too, and took the 200 MB in.)
     assert peak < 16 << 20, f"an hs-files process grew by {peak >> 20} MiB"
-    for p in apps:
-        assert _status(p, "VmHWM") < 64 << 20, f"hs-files {p} peaked at {_status(p, 'VmHWM') >> 20} MiB"
+    assert set(apps) <= set(app_pids(stack)), "an hs-files process died"
 
 
 def test_lighttpd_does_not_buffer_a_download_for_a_slow_client(stack, big):
