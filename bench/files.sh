@@ -9,7 +9,8 @@
 #            of lighttpd and of the hs-files processes, and how long the
 #            completing request took
 #   download GET /api/v1/files/{id} (X-Sendfile) against lighttpd serving the
-#            same file statically (the front server's ceiling)
+#            same file statically (the front server's ceiling), and the
+#            same download sent by the app itself (sendfile_header = none)
 #   memory   peak RSS (VmHWM) of the hs-files processes after the uploads
 # Environment: BENCH_FILE_MIB (2048), BENCH_PORT (18281), BENCH_REDIS_PORT
 # (16393), HS_BIN_DIR. Everything it starts is stopped on exit.
@@ -148,6 +149,24 @@ got_sha=$(curl -fs "$api/files/$seed_id" -H "$auth" | sha256sum | cut -c1-64)
 static_dl=$(best "http://127.0.0.1:$port/static.bin")
 api_dl=$(best "$api/files/$seed_id" -H "$auth")
 
+# The same download sent by the app itself (sendfile_header = none, a host
+# without X-Sendfile): the key is added to the config and lighttpd restarts
+# the hs-files processes it was told to stop. Its ETag ("inode-size-mtime")
+# shows the app answered, not lighttpd.
+echo "sendfile_header = none" >>"$tmp/run/hypersend.conf"
+for pid in $(pgrep -P "$lighttpd_pid" -f "$bindir/hs-files" || true); do kill "$pid"; done
+i=0
+until curl -fsI "$api/files/$seed_id" -H "$auth" 2>/dev/null | grep -qi '^etag: "[0-9a-f]*-[0-9a-f]*-'; do
+	i=$((i + 1))
+	[ $i -lt 200 ] || die "the hs-files processes did not come back with sendfile_header = none"
+	sleep 0.05
+done
+got_sha=$(curl -fs "$api/files/$seed_id" -H "$auth" | sha256sum | cut -c1-64)
+[ "$got_sha" = "$src_sha" ] || { echo "bench files: streamed bytes differ" >&2; exit 1; }
+a0=$(cpu_of $(files_pids))
+self_dl=$(best "$api/files/$seed_id" -H "$auth")
+self_app=$(awk -v a="$a0" -v b="$(cpu_of $(files_pids))" -v g="$mib" 'BEGIN { printf "%.2f", (b - a) * 1024 / g / 3 }')
+
 cat <<TXT
 
 Files benchmark: ${mib} MiB, 8 MiB chunks, 4 connections, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)
@@ -159,11 +178,13 @@ Files benchmark: ${mib} MiB, 8 MiB chunks, 4 connections, $(nproc) CPUs, load $(
   seed API against tus                      $(ratio_of "$seed_mbs" "$tus_mbs")
   static download (ceiling)          $static_dl
   download via X-Sendfile            $api_dl   $(ratio_of "$api_dl" "$static_dl")
+  download streamed by the app (sendfile_header = none)  $self_dl   $(ratio_of "$self_dl" "$static_dl")   CPU-s/GiB hs-files $self_app
   hs-files peak RSS                  $((rss / 1024)) MiB
 
 bench files upload_seed mbs=$seed_mbs ratio=$(ratio_of "$seed_mbs" "$dd_mbs") app_cpu_s_per_gib=$seed_app lighttpd_cpu_s_per_gib=$seed_lt complete_ms=$seed_complete_ms vs_tus=$(ratio_of "$seed_mbs" "$tus_mbs")
 bench files upload_raw mbs=$raw_mbs ratio=$(ratio_of "$raw_mbs" "$dd_mbs") app_cpu_s_per_gib=$raw_app lighttpd_cpu_s_per_gib=$raw_lt complete_ms=$raw_complete_ms
 bench files upload_tus mbs=$tus_mbs ratio=$(ratio_of "$tus_mbs" "$dd_mbs") app_cpu_s_per_gib=$tus_app lighttpd_cpu_s_per_gib=$tus_lt
 bench files download mbs=$api_dl ratio=$(ratio_of "$api_dl" "$static_dl")
+bench files download_self mbs=$self_dl ratio=$(ratio_of "$self_dl" "$static_dl") app_cpu_s_per_gib=$self_app
 bench files hs_file_rss vmhwm_mib=$((rss / 1024))
 TXT

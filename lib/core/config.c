@@ -72,8 +72,9 @@ const hs_conf_key_t hs_config_keys[] = {
      "Separate origin for file downloads (e.g. https://dl.example.com): browser navigations "
      "to a download on any other host are redirected there; empty: none"},
     {"sendfile_header", S(sendfile_header), "X-Sendfile", 0, 0,
-     "How downloads are handed to the web server: X-Sendfile (lighttpd, Apache) or "
-     "X-Accel-Redirect (nginx)"},
+     "How downloads are handed to the web server: X-Sendfile (lighttpd, Apache), "
+     "X-Accel-Redirect (nginx), or none (the app sends the bytes itself, with Range and "
+     "conditional requests, for a host without either)"},
     {"max_message_length", I(max_message_length), "16384", 1, 1048576,
      "Largest message content in characters (Unicode code points; 413 beyond)"},
     {"chat_member_limit", I(chat_member_limit), "10000", 2, 10000000, "Most members in one chat"},
@@ -259,10 +260,11 @@ int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t 
                           "config key 'store': '%s' is not a supported backend (sqlite)",
                           cfg->store);
     if (strcmp(cfg->sendfile_header, "X-Sendfile") != 0 &&
-        strcmp(cfg->sendfile_header, "X-Accel-Redirect") != 0)
+        strcmp(cfg->sendfile_header, "X-Accel-Redirect") != 0 &&
+        strcmp(cfg->sendfile_header, "none") != 0)
         return hs_err_set(
             err, HS_EINVAL, "config_bad_value",
-            "config key 'sendfile_header': '%s' is not X-Sendfile or X-Accel-Redirect",
+            "config key 'sendfile_header': '%s' is not X-Sendfile, X-Accel-Redirect or none",
             cfg->sendfile_header);
     if (cfg->download_origin[0] && !hs_config_origin_ok(cfg->download_origin))
         return hs_err_set(err, HS_EINVAL, "config_bad_value",

@@ -1,6 +1,6 @@
 /* Serving a file's bytes: the reply headers that hand them to the web
- * server, and the redirect of browser navigations to the download origin.
- * Which file a request may see is the domain's rule (hs_file_visible). */
+ * server (or the app's own sending, files_stream.c), and the redirect of browser navigations to the
+ * download origin. Which file a request may see is the domain's rule (hs_file_visible). */
 #include "hs/files_send.h"
 
 #include <string.h>
@@ -54,12 +54,17 @@ void hs_file_send(hs_req_t *req, const hs_file_t *f)
     const char *disp = hs_file_disposition(req->arena, f->filename);
     if (as_inline)
         disp = hs_arena_printf(req->arena, "inline%s", disp + strlen("attachment"));
+    int self = strcmp(req->ctx->cfg.sendfile_header, "none") == 0;
     hs_blob_path(&req->ctx->cfg, f->id, path, sizeof path);
-    hs_reply_header(req, req->ctx->cfg.sendfile_header, path);
+    if (!self)
+        hs_reply_header(req, req->ctx->cfg.sendfile_header, path);
     hs_reply_header(req, "Content-Type", type);
     hs_reply_header(req, "Content-Disposition", disp);
     hs_reply_header(req, "X-Content-Type-Options", "nosniff");
     hs_reply_header(req, "Content-Security-Policy", "sandbox");
     hs_reply_header(req, "Cache-Control", "private, no-cache");
-    hs_reply_empty(req, 200);
+    if (self)
+        hs_file_stream(req, path);
+    else
+        hs_reply_empty(req, 200);
 }

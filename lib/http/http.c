@@ -3,7 +3,9 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
+#include <sys/uio.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +292,52 @@ void hs_reply_empty(hs_req_t *req, int status)
 {
     if (!req->replied && !refused_reply(req))
         send_head(req, status, NULL, 0);
+}
+
+int hs_reply_write(hs_req_t *req, const void *buf, size_t n)
+{
+    /* libfcgi's stream cuts its output into 8 KiB records, one write(2)
+     * each: for a file's bytes the records are written here instead, as
+     * large as FastCGI allows (64 KiB - 8), header and bytes in one writev
+     * (the socket is libfcgi's, as for SO_RCVTIMEO in hs_app). A client that
+     * went away makes the web server close the socket and the write fail
+     * (EPIPE: SIGPIPE is ignored, hs_app_main). */
+    FCGX_Request *fr = req->fcgx;
+    if (!req->replied || FCGX_FFlush(fr->out) != 0 || fr->ipcFd < 0)
+        return -1;
+    const char *p = buf;
+    for (size_t left = n; left > 0;) {
+        size_t len = left < 65528 ? left : 65528;
+        unsigned char h[8] = {FCGI_VERSION_1,
+                              FCGI_STDOUT,
+                              (unsigned char)(fr->requestId >> 8),
+                              (unsigned char)fr->requestId,
+                              (unsigned char)(len >> 8),
+                              (unsigned char)len,
+                              0,
+                              0};
+        struct iovec iov[2] = {{h, sizeof h}, {(void *)p, len}};
+        size_t done = 0, total = sizeof h + len;
+        while (done < total) {
+            ssize_t w = writev(fr->ipcFd, iov, 2);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return -1;
+            done += (size_t)w;
+            /* a short write: go on from where it stopped */
+            for (int i = 0; i < 2; i++) {
+                size_t step = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+                iov[i].iov_base = (char *)iov[i].iov_base + step;
+                iov[i].iov_len -= step;
+                w -= (ssize_t)step;
+            }
+        }
+        p += len;
+        left -= len;
+        req->bytes += len;
+    }
+    return 0;
 }
 
 void hs_reply_error(hs_req_t *req, const hs_err_t *e)

@@ -126,6 +126,29 @@ static void download_origin(void **state)
     unsetenv("HS_DOWNLOAD_ORIGIN");
 }
 
+/* sendfile_header names how downloads leave: the two headers or "none". */
+static void sendfile_header(void **state)
+{
+    (void)state;
+    hs_config_t c;
+    hs_err_t err;
+    const char *good[] = {"X-Sendfile", "X-Accel-Redirect", "none"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        setenv("HS_SENDFILE_HEADER", good[i], 1);
+        assert_int_equal(hs_config_load(&c, NULL, 0, &err), 0);
+        assert_string_equal(c.sendfile_header, good[i]);
+        hs_config_free(&c);
+    }
+    const char *bad[] = {"", "None", "X-Sendfile2", "X-Accel-Redirect\r\nX: 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("HS_SENDFILE_HEADER", bad[i], 1);
+        assert_int_equal(hs_config_load(&c, NULL, 0, &err), HS_EINVAL);
+        assert_non_null(strstr(err.message, "sendfile_header"));
+        hs_config_free(&c);
+    }
+    unsetenv("HS_SENDFILE_HEADER");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +156,7 @@ int main(void)
         cmocka_unit_test_teardown(file_then_env, teardown),
         cmocka_unit_test_teardown(bad_values_name_the_key, teardown),
         cmocka_unit_test(download_origin),
+        cmocka_unit_test(sendfile_header),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

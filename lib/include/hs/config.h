@@ -40,7 +40,7 @@ typedef struct hs_config {
     long max_chunks;
     char *denied_types;      /* comma separated MIME types refused with 415 */
     char *download_origin;   /* "scheme://host[:port]" for downloads; empty: none */
-    char *sendfile_header;   /* "X-Sendfile" (lighttpd, Apache) or "X-Accel-Redirect" (nginx) */
+    char *sendfile_header;   /* "X-Sendfile", "X-Accel-Redirect" or "none" */
     long max_message_length; /* bytes */
     long chat_member_limit;
     long message_burst;

@@ -91,6 +91,9 @@ int hs_header_value_ok(const char *value);
 void hs_reply_json(hs_req_t *req, int status, struct cJSON *body);
 /* Replies with no body (204, or a status with only headers). */
 void hs_reply_empty(hs_req_t *req, int status);
+/* After hs_reply_empty, writes n bytes of the body (whose Content-Length
+ * the caller set): 0, or -1 when the web server or client is gone. */
+int hs_reply_write(hs_req_t *req, const void *buf, size_t n);
 /* Replies with the error shape {"error":{status,code,message,hint}}. */
 void hs_reply_error(hs_req_t *req, const hs_err_t *e);
 /* Fills an error and replies with it in one step. */
