@@ -65,6 +65,51 @@ bench_traps() {
 	trap 'exit 129' HUP
 }
 
+# Processes whose command line names a browser profile of $tmp: the
+# browsers, should the Node script have died without closing them.
+bench_browsers_left() {
+	local d
+	for d in /proc/[0-9]*; do
+		grep -qF "$tmp/profile-" "$d/cmdline" 2>/dev/null && echo "${d#/proc/}"
+	done
+	return 0
+}
+
+# For the scripts that drive browsers: the Node script (node_pid) goes first
+# (it closes its browsers), then whatever browser process is left, then
+# anything the script names in browser_extra_pids, then bench_cleanup.
+bench_browser_cleanup() {
+	local rc=$? p sig
+	set +e # (exit rc) below must not end the script here
+	if [ -n "${node_pid:-}" ]; then
+		kill -TERM "$node_pid" 2>/dev/null
+		wait "$node_pid" 2>/dev/null
+		node_pid=
+	fi
+	for sig in TERM KILL; do
+		p=$(bench_browsers_left)
+		[ -n "$p" ] || break
+		echo "bench $bench_name: browser processes left behind: $(echo "$p" | tr "\n" " ")(SIG$sig)" >&2
+		# shellcheck disable=SC2086
+		kill -"$sig" $p 2>/dev/null
+		sleep 1
+	done
+	for p in ${browser_extra_pids:-}; do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	(exit "$rc")
+	bench_cleanup
+}
+
+# bench_browser_traps: bench_traps for the scripts that drive browsers.
+bench_browser_traps() {
+	trap bench_browser_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
 # bench_start_stack [VAR=value ...]: runs conf/stack.sh in $tmp/run with
 # these extra environment settings, waits for /health and sets stack_pid,
 # lighttpd_pid and app_pids.

@@ -102,41 +102,7 @@ stack_pid=
 app_pids=
 node_pid=
 
-# Processes whose command line names a browser profile of $tmp: the
-# browsers, should the Node script have died without closing them.
-leftovers() {
-	local d
-	for d in /proc/[0-9]*; do
-		grep -qF "$tmp/profile-" "$d/cmdline" 2>/dev/null && echo "${d#/proc/}"
-	done
-	return 0
-}
-
-# The Node script goes first (it closes its browsers), then whatever browser
-# process is left, then bench_cleanup stops the stack and removes $tmp.
-p2p_cleanup() {
-	local rc=$? p sig
-	set +e # (exit rc) below must not end the script here
-	if [ -n "$node_pid" ]; then
-		kill -TERM "$node_pid" 2>/dev/null
-		wait "$node_pid" 2>/dev/null
-		node_pid=
-	fi
-	for sig in TERM KILL; do
-		p=$(leftovers)
-		[ -n "$p" ] || break
-		echo "bench p2p: browser processes left behind: $(echo "$p" | tr "\n" " ")(SIG$sig)" >&2
-		# shellcheck disable=SC2086
-		kill -"$sig" $p 2>/dev/null
-		sleep 1
-	done
-	(exit "$rc")
-	bench_cleanup
-}
-trap p2p_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_browser_traps
 
 # The document root: www/, a page with a file input (the engine is
 # imported into it by the Node script) and the source files.

@@ -84,45 +84,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench-web.XXXXXX")
 stack_pid=
 app_pids=
 node_pid=
-other_stack_pid=
+browser_extra_pids=
 
-# Processes whose command line names a browser profile of $tmp.
-leftovers() {
-	local d
-	for d in /proc/[0-9]*; do
-		grep -qF "$tmp/profile-" "$d/cmdline" 2>/dev/null && echo "${d#/proc/}"
-	done
-	return 0
-}
-
-# The Node script, the browsers, the first stack; then bench_cleanup stops
-# the second (stack_pid) and waits for every app process of both.
-web_cleanup() {
-	local rc=$? p sig
-	set +e
-	if [ -n "$node_pid" ]; then
-		kill -TERM "$node_pid" 2>/dev/null
-		wait "$node_pid" 2>/dev/null
-		node_pid=
-	fi
-	for sig in TERM KILL; do
-		p=$(leftovers)
-		[ -n "$p" ] || break
-		# shellcheck disable=SC2086
-		kill -"$sig" $p 2>/dev/null
-		sleep 1
-	done
-	if [ -n "$other_stack_pid" ]; then
-		kill -TERM "$other_stack_pid" 2>/dev/null
-		wait "$other_stack_pid" 2>/dev/null
-	fi
-	(exit "$rc")
-	bench_cleanup
-}
-trap web_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+# The "before" stack (browser_extra_pids) is stopped after the browsers,
+# then bench_cleanup stops the "after" one (stack_pid).
+bench_browser_traps
 
 # seed LABEL PORT: the user and its chats on that stack; the session the web
 # client would keep (js/session.js: no refresh token) in $tmp/session-LABEL.json.
@@ -153,7 +119,7 @@ print(json.dumps({"access_token": d["access_token"], "session_id": d["session_id
 # after stack, each with its user.
 bench_start_stack HS_WWW_DIR="$top/www" HS_COMPRESS=0 HS_WS_PORT="$wsport" HS_WS_BRIDGES=1
 seed before "$port"
-other_stack_pid=$stack_pid
+browser_extra_pids=$stack_pid
 before_apps=$app_pids
 mv "$tmp/stack.log" "$tmp/stack-before.log"
 mkdir -p "$tmp/after"
