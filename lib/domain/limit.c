@@ -38,7 +38,7 @@ int hs_limit_rate(hs_ctx_t *ctx, const char *key, long burst, long period_ms, in
 {
     if (hs_config_events_store(&ctx->cfg))
         return store_check(ctx, key, burst, period_ms, cost, 0, err);
-    return hs_limit_rate(ctx, key, burst, period_ms, cost, err);
+    return hs_ratelimit(ctx->redis, key, burst, period_ms, cost, err);
 }
 
 int hs_limit_guard(hs_ctx_t *ctx, const char *key, long burst, long period_ms, int cost,
@@ -46,7 +46,7 @@ int hs_limit_guard(hs_ctx_t *ctx, const char *key, long burst, long period_ms, i
 {
     if (hs_config_events_store(&ctx->cfg))
         return store_check(ctx, key, burst, period_ms, cost, 1, err);
-    return hs_limit_guard(ctx, key, burst, period_ms, cost, err);
+    return hs_ratelimit_guard(ctx->redis, key, burst, period_ms, cost, err);
 }
 
 int hs_limit_acquire(hs_ctx_t *ctx, const char *key, const char *holder, long max, long ttl_ms,

@@ -20,8 +20,7 @@ static const char SQL_APPEND[] =
 static const char SQL_TRIM[] = "DELETE FROM events WHERE ms < ?1";
 
 int hs__sq_event_append(hs_store_t *st, const char *key, const char *type, const char *data,
-                        int64_t now, int64_t retention_ms, int64_t *ms, int64_t *seq,
-                        hs_err_t *err)
+                        int64_t now, int64_t retention_ms, int64_t *ms, int64_t *seq, hs_err_t *err)
 {
     int rc = hs__sq_begin(st, err);
     if (rc)
