@@ -212,11 +212,11 @@ static int keep_reply(hs_ev_list_t *l, redisReply *r, hs_err_t *err)
     return 0;
 }
 
-static void sleep_ms(int64_t ms)
+/* 0 after ms, -1 when a signal (SIGTERM: the app is stopping) woke it. */
+static int sleep_ms(int64_t ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1) /* a signal: sleep the rest */
-        ;
+    return nanosleep(&ts, NULL);
 }
 
 /* hs_event_read with events = store: the same ids and order, read from the
@@ -252,7 +252,9 @@ static int read_store(hs_ctx_t *ctx, const char *const *keys, size_t n, hs_ev_id
         int64_t left = until - hs_now_ms();
         if (left <= 0)
             return 0;
-        sleep_ms(left < HS_EV_POLL_MS ? left : HS_EV_POLL_MS);
+        /* a signal ends the wait as Redis's would: an empty answer now */
+        if (sleep_ms(left < HS_EV_POLL_MS ? left : HS_EV_POLL_MS))
+            return 0;
     }
 }
 

@@ -147,3 +147,18 @@ def test_retention_trims_old_events(nostack):
     # resuming from before the retention: resync, as with Redis
     got = assert_ok(nostack.get(UPDATES, token=b.access, params={"since": since, "timeout": 0}))
     assert got["resync_required"] is True and got["events"] == []
+
+
+def test_the_web_client_long_polls_at_once(nostack):
+    """/health says no WebSocket: the shell long-polls from the start, with
+    no WebSocket attempt (no three failures first) and no 'unavailable'
+    toast, and a message of another user arrives."""
+    from browser import run_script
+    a, b = register_many(nostack, 2, prefix="sw")
+    chat = direct(nostack, a, b)["id"]
+    out = run_script("web_nows.mjs", "--base", nostack.base, "--name", a.username,
+                     "--password", a.password, "--chat", chat, "--other-token", b.access)
+    assert out["sockets"] == 0, out
+    assert out["transport"] == "poll" and out["toasts"] == [], out
+    assert out["sent"] == 201 and out["delivery_ms"] < 5000, out
+    assert out["errors"] == [], out
