@@ -52,13 +52,23 @@ int hs_limit_guard(hs_ctx_t *ctx, const char *key, long burst, long period_ms, i
 int hs_limit_acquire(hs_ctx_t *ctx, const char *key, const char *holder, long max, long ttl_ms,
                      const char *code, hs_err_t *err)
 {
-    if (hs_config_events_store(&ctx->cfg))
+    if (!hs_config_events_store(&ctx->cfg))
+        return hs_ratelimit_acquire(ctx->redis, key, holder, max, ttl_ms, code, err);
+    int64_t now = hs_now_ms();
+    int taken = 1; /* the store failing: allowed, as with Redis (fails open) */
+    hs_store_slot_take(ctx->store, key, holder, max, now + ttl_ms, now, &taken, NULL);
+    if (taken)
         return 0;
-    return hs_ratelimit_acquire(ctx->redis, key, holder, max, ttl_ms, code, err);
+    hs_err_set(err, HS_ERATE, code, "Too many at once; wait for one to finish");
+    if (err)
+        err->retry_after = 1;
+    return HS_ERATE;
 }
 
 void hs_limit_release(hs_ctx_t *ctx, const char *key, const char *holder)
 {
     if (!hs_config_events_store(&ctx->cfg))
         hs_ratelimit_release(ctx->redis, key, holder);
+    else
+        hs_store_slot_drop(ctx->store, key, holder, NULL);
 }

@@ -25,7 +25,8 @@ def eid(s):
 @pytest.fixture(scope="module")
 def nostack(make_module_stack):
     return make_module_stack(HS_EVENTS="store", HS_EVENTS_RETENTION=str(RETENTION),
-                             HS_LOGIN_ACCOUNT_BURST="3", HS_LOGIN_ACCOUNT_PERIOD="60")
+                             HS_LOGIN_ACCOUNT_BURST="3", HS_LOGIN_ACCOUNT_PERIOD="60",
+                             HS_REGISTER_IP_BURST="1000")
 
 
 def stack_processes(s):
@@ -147,6 +148,41 @@ def test_retention_trims_old_events(nostack):
     # resuming from before the retention: resync, as with Redis
     got = assert_ok(nostack.get(UPDATES, token=b.access, params={"since": since, "timeout": 0}))
     assert got["resync_required"] is True and got["events"] == []
+
+
+def test_waiting_polls_per_user_are_capped_in_the_store(nostack):
+    """updates_per_user (2 by default) waiting polls of one user at once;
+    the next is refused at once with 429 too_many_polls, and a slot is
+    given back when its poll ends."""
+    from hsapi import wait_for
+    (u,) = register_many(nostack, 1, prefix="sp")
+    since = assert_ok(nostack.get(UPDATES, token=u.access))["next"]
+    db = os.path.join(nostack.rundir, "data", "hypersend.db")
+
+    def held():
+        with sqlite3.connect(db, timeout=5) as c:
+            return c.execute("SELECT count(*) FROM slots WHERE key = ?",
+                             (f"hs:polls:{u.id}",)).fetchone()[0]
+
+    done = []
+
+    def wait():
+        done.append(nostack.get(UPDATES, token=u.access, params={"since": since, "timeout": 3}))
+
+    threads = [threading.Thread(target=wait) for _ in range(2)]
+    for t in threads:
+        t.start()
+    assert wait_for(lambda: held() == 2, timeout=5), "the polls are not waiting"
+    t0 = time.monotonic()
+    r = nostack.get(UPDATES, token=u.access, params={"since": since, "timeout": 3})
+    assert_error(r, 429, "too_many_polls")
+    assert time.monotonic() - t0 < 1
+    # one that does not wait takes no slot
+    assert_ok(nostack.get(UPDATES, token=u.access, params={"since": since, "timeout": 0}))
+    for t in threads:
+        t.join(10)
+    assert [x.status_code for x in done] == [200, 200]
+    assert held() == 0
 
 
 def test_the_web_client_long_polls_at_once(nostack):

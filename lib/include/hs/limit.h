@@ -17,9 +17,8 @@ int hs_limit_rate(hs_ctx_t *ctx, const char *key, long burst, long period_ms, in
 int hs_limit_guard(hs_ctx_t *ctx, const char *key, long burst, long period_ms, int cost,
                    hs_err_t *err);
 
-/* hs_ratelimit_acquire / _release (slots held at once). With events =
- * store there are no slots (always allowed): a shared host's process
- * limit bounds the waiting polls instead. */
+/* hs_ratelimit_acquire / _release (slots held at once); with events =
+ * store the slots are rows of the store (slot_take / slot_drop). */
 int hs_limit_acquire(hs_ctx_t *ctx, const char *key, const char *holder, long max, long ttl_ms,
                      const char *code, hs_err_t *err);
 void hs_limit_release(hs_ctx_t *ctx, const char *key, const char *holder);

@@ -378,7 +378,15 @@
        int64_t now, int64_t *wait_ms, hs_err_t *err),                                              \
       (st, key, burst, period_ms, cost, now, wait_ms, err),                                        \
       "GCRA on key: *wait_ms = 0 when cost more (0: one, only looked at) fit within burst with "   \
-      "one more every period_ms, and then cost is atomically counted; else ms until it fits.")
+      "one more every period_ms, and then cost is atomically counted; else ms until it fits.")   \
+    X(slot_take, (hs_store_t *st, const char *key, const char *holder, int64_t max,                \
+       int64_t until, int64_t now, int *taken, hs_err_t *err),                                     \
+      (st, key, holder, max, until, now, taken, err),                                              \
+      "Atomically drops key's slots that ended before now and, when fewer than max are left, "     \
+      "takes one for holder until `until` (*taken = 1); else *taken = 0.")                         \
+    X(slot_drop, (hs_store_t *st, const char *key, const char *holder, hs_err_t *err),             \
+      (st, key, holder, err),                                                                      \
+      "Gives holder's slot of key back; idempotent.")
 /* clang-format on */
 
 /* Every operation, domain by domain. */

@@ -237,3 +237,71 @@ fail:
     hs__sq_rollback(st);
     return rc;
 }
+
+/* Things held at once (waiting long-polls of one user): a row per holder,
+ * with when its hold ends, so a holder killed while holding frees its slot
+ * then. */
+static const char SQL_SLOT_EXPIRE[] = "DELETE FROM slots WHERE key = ?1 AND until < ?2";
+static const char SQL_SLOT_COUNT[] = "SELECT count(*) FROM slots WHERE key = ?1";
+static const char SQL_SLOT_ADD[] =
+    "INSERT INTO slots (key, holder, until) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (key, holder) DO UPDATE SET until = excluded.until";
+static const char SQL_SLOT_DROP[] = "DELETE FROM slots WHERE key = ?1 AND holder = ?2";
+
+int hs__sq_slot_take(hs_store_t *st, const char *key, const char *holder, int64_t max,
+                     int64_t until, int64_t now, int *taken, hs_err_t *err)
+{
+    int rc = hs__sq_begin(st, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_SLOT_EXPIRE, err);
+    if (!s) {
+        rc = HS_EINTERNAL;
+        goto fail;
+    }
+    hs__sq_bind_text(s, 1, key);
+    sqlite3_bind_int64(s, 2, now);
+    if ((rc = hs__sq_step_done(st, s, err)))
+        goto fail;
+    if (!(s = hs__sq_prepare(st, SQL_SLOT_COUNT, err))) {
+        rc = HS_EINTERNAL;
+        goto fail;
+    }
+    hs__sq_bind_text(s, 1, key);
+    int step = sqlite3_step(s);
+    int64_t held = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW) {
+        rc = hs__sq_fail(st, step, err);
+        goto fail;
+    }
+    int take = held < max;
+    if (take) {
+        if (!(s = hs__sq_prepare(st, SQL_SLOT_ADD, err))) {
+            rc = HS_EINTERNAL;
+            goto fail;
+        }
+        hs__sq_bind_text(s, 1, key);
+        hs__sq_bind_text(s, 2, holder);
+        sqlite3_bind_int64(s, 3, until);
+        if ((rc = hs__sq_step_done(st, s, err)))
+            goto fail;
+    }
+    if ((rc = hs__sq_commit(st, err)))
+        goto fail;
+    *taken = take;
+    return 0;
+fail:
+    hs__sq_rollback(st);
+    return rc;
+}
+
+int hs__sq_slot_drop(hs_store_t *st, const char *key, const char *holder, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_SLOT_DROP, err);
+    if (!s)
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, key);
+    hs__sq_bind_text(s, 2, holder);
+    return hs__sq_step_done(st, s, err);
+}

@@ -206,7 +206,9 @@ static const char *const migrations[] = {
     "CREATE TABLE event_last (ms INTEGER NOT NULL, seq INTEGER NOT NULL);"
     "INSERT INTO event_last (ms, seq) VALUES (0, 0);"
     "CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX rate_limits_tat ON rate_limits(tat);",
+    "CREATE INDEX rate_limits_tat ON rate_limits(tat);"
+    "CREATE TABLE slots (key TEXT NOT NULL, holder TEXT NOT NULL, until INTEGER NOT NULL,"
+    " PRIMARY KEY (key, holder)) WITHOUT ROWID;",
 };
 
 static int exec(sqlite3 *db, const char *sql, hs_err_t *err)

@@ -6,8 +6,8 @@
 
 #include "store_test.h"
 
-static void append(const char *key, const char *type, int64_t now, int64_t retention,
-                   int64_t *ms, int64_t *seq)
+static void append(const char *key, const char *type, int64_t now, int64_t retention, int64_t *ms,
+                   int64_t *seq)
 {
     hs_err_t err;
     assert_int_equal(hs_store_event_append(st, key, type, "{}", now, retention, ms, seq, &err), 0);
@@ -130,6 +130,33 @@ static void limit_take_gcra(void **state)
     assert_int_equal(wait, 1000);
 }
 
+/* Slots: at most max holders at once; a hold that ended frees its slot,
+ * and so does a drop. */
+static void slots_hold_at_most_max(void **state)
+{
+    (void)state;
+    COVERS(OP_slot_take, OP_slot_drop);
+    hs_err_t err;
+    int taken;
+    assert_int_equal(hs_store_slot_take(st, "s:u", "h1", 2, 5000, 1000, &taken, &err), 0);
+    assert_int_equal(taken, 1);
+    assert_int_equal(hs_store_slot_take(st, "s:u", "h2", 2, 1500, 1000, &taken, &err), 0);
+    assert_int_equal(taken, 1);
+    assert_int_equal(hs_store_slot_take(st, "s:u", "h3", 2, 5000, 1000, &taken, &err), 0);
+    assert_int_equal(taken, 0); /* full */
+    assert_int_equal(hs_store_slot_take(st, "s:v", "h3", 2, 5000, 1000, &taken, &err), 0);
+    assert_int_equal(taken, 1); /* another key */
+    /* h2's hold ended at 1500: its slot is free at 2000 */
+    assert_int_equal(hs_store_slot_take(st, "s:u", "h3", 2, 5000, 2000, &taken, &err), 0);
+    assert_int_equal(taken, 1);
+    assert_int_equal(hs_store_slot_take(st, "s:u", "h4", 2, 5000, 2000, &taken, &err), 0);
+    assert_int_equal(taken, 0);
+    assert_int_equal(hs_store_slot_drop(st, "s:u", "h1", &err), 0);
+    assert_int_equal(hs_store_slot_drop(st, "s:u", "h1", &err), 0); /* idempotent */
+    assert_int_equal(hs_store_slot_take(st, "s:u", "h4", 2, 5000, 2000, &taken, &err), 0);
+    assert_int_equal(taken, 1);
+}
+
 STORE_SUITE(store_events_suite, STORE_TEST(event_ids_only_grow),
             STORE_TEST(event_read_after_cursor), STORE_TEST(events_trim_by_age),
-            STORE_TEST(limit_take_gcra));
+            STORE_TEST(limit_take_gcra), STORE_TEST(slots_hold_at_most_max));
