@@ -15,7 +15,9 @@
 # /metrics on HS_WS_PORT+2i+1), HS_SANITIZE=1 (collect ASan/UBSan logs in
 # RUNDIR/logs), HS_QUIET=1 (no banner), HS_FRONT (lighttpd, or nginx:
 # HS_NGINX_WORKERS worker processes, 2; HS_NGINX_KEEPALIVE=0 drops the kept
-# FastCGI connections of conf/nginx.conf). Any other HS_* key overrides
+# FastCGI connections of conf/nginx.conf), HS_EVENTS=store (no redis-server
+# and no bridge at all: events, rate limits and revocation in the store,
+# events by long-poll only; /ws then answers 503). Any other HS_* key overrides
 # config.
 set -eu
 
@@ -35,6 +37,7 @@ rm -f "$rundir/ready"
 mkdir -p "$rundir/data" "$rundir/sockets" "$rundir/logs" "$rundir/redis"
 rundir=$(cd "$rundir" && pwd)
 rsock=$rundir/redis/redis.sock
+events=${HS_EVENTS:-redis}
 
 # The signing key is made once and kept across runs, so tokens survive restarts.
 if [ ! -s "$rundir/secret.key" ]; then
@@ -52,6 +55,8 @@ fi
 	# request than loopback TCP); the TCP port stays open for redis-cli and
 	# tests. A run folder too deep for a socket path keeps TCP.
 	[ "${#rsock}" -lt 100 ] && echo "redis_host = $rsock"
+	# events = store: no Redis anywhere (an empty redis_host says so too)
+	[ "$events" = store ] && echo "redis_host =" && echo "events = store"
 	echo "access_log = $rundir/logs/access.log"
 } >"$rundir/hypersend.conf"
 
@@ -111,21 +116,29 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
-redis-server --bind 127.0.0.1 --port "$rport" --unixsocket "$rsock" --unixsocketperm 700 \
-	--save '' --appendonly no \
-	--dir "$rundir/redis" --logfile "$rundir/logs/redis.log" --daemonize no &
-redis_pid=$!
-i=0
-until redis-cli -p "$rport" ping >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { echo "stack: redis-server did not start (see $rundir/logs/redis.log)" >&2; stop; exit 1; }
-	sleep 0.05
-done
-
 # The bridges, and the proxy list lighttpd includes for /ws.
 ws_port=${HS_WS_PORT:-8091}
 ws_n=${HS_WS_BRIDGES:-1}
 echo 'proxy.server = ( "" => (' >"$rundir/ws-backends.conf"
+if [ "$events" = store ]; then
+	# Nothing listens there: /ws answers 503, as on a host without a bridge.
+	echo "  ( \"host\" => \"127.0.0.1\", \"port\" => $ws_port )," >>"$rundir/ws-backends.conf"
+	ws_n=0
+fi
+
+if [ "$events" != store ]; then
+	redis-server --bind 127.0.0.1 --port "$rport" --unixsocket "$rsock" --unixsocketperm 700 \
+		--save '' --appendonly no \
+		--dir "$rundir/redis" --logfile "$rundir/logs/redis.log" --daemonize no &
+	redis_pid=$!
+	i=0
+	until redis-cli -p "$rport" ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "stack: redis-server did not start (see $rundir/logs/redis.log)" >&2; stop; exit 1; }
+		sleep 0.05
+	done
+fi
+
 i=0
 while [ $i -lt "$ws_n" ]; do
 	p=$((ws_port + 2 * i))
@@ -190,7 +203,7 @@ fi
 # themselves, so that is only reported.
 redis_said=0
 while kill -0 "$front_pid" 2>/dev/null; do
-	if [ $redis_said = 0 ] && ! kill -0 "$redis_pid" 2>/dev/null; then
+	if [ $redis_said = 0 ] && [ -n "$redis_pid" ] && ! kill -0 "$redis_pid" 2>/dev/null; then
 		echo "stack: redis-server exited; the apps and bridges wait for a Redis on port $rport" >&2
 		redis_said=1
 	fi

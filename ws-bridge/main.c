@@ -310,6 +310,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "hs-ws-bridge: %s\n", err.message);
         goto out;
     }
+    if (hs_config_events_store(&b->ctx.cfg)) {
+        /* its events come from Redis, which this config does not use */
+        fprintf(stderr, "hs-ws-bridge: config key 'events' is store: there is no Redis to carry "
+                        "events, so no bridge runs (clients long-poll /api/v1/updates)\n");
+        goto out;
+    }
     if (check) {
         status = 0;
         goto out;

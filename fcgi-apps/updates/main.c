@@ -14,7 +14,7 @@
 
 #include "hs/events.h"
 #include "hs/json.h"
-#include "hs/ratelimit.h"
+#include "hs/limit.h"
 #include "hs/updates.h"
 
 #define UPDATES_LIMIT           500 /* events per reply */
@@ -124,9 +124,8 @@ static void on_updates(hs_req_t *req)
     char slots[64], holder[40];
     snprintf(slots, sizeof slots, "hs:polls:%s", req->auth.sub);
     snprintf(holder, sizeof holder, "%d-%lld", (int)getpid(), (long long)hs_now_ms());
-    if (timeout > 0 &&
-        hs_ratelimit_acquire(req->ctx->redis, slots, holder, req->ctx->cfg.updates_per_user,
-                             (timeout + 10) * 1000L, "too_many_polls", &err)) {
+    if (timeout > 0 && hs_limit_acquire(req->ctx, slots, holder, req->ctx->cfg.updates_per_user,
+                                        (timeout + 10) * 1000L, "too_many_polls", &err)) {
         hs_reply_error(req, &err);
         return;
     }
@@ -135,7 +134,7 @@ static void on_updates(hs_req_t *req)
     int rc = hs_updates_read(req->ctx, req->arena, req->auth.sub, since, UPDATES_LIMIT,
                              timeout * 1000, &l, &next, &err);
     if (timeout > 0)
-        hs_ratelimit_release(req->ctx->redis, slots, holder);
+        hs_limit_release(req->ctx, slots, holder);
     if (rc) {
         hs_event_list_free(&l);
         hs_reply_error(req, &err);

@@ -17,6 +17,9 @@ const hs_conf_key_t hs_config_keys[] = {
      "SQLite database file; empty means <data_dir>/hypersend.db"},
     {"redis_host", S(redis_host), "127.0.0.1", 0, 0,
      "Redis host name or address, or the path of its Unix socket (starting with /)"},
+    {"events", S(events), "", 0, 0,
+     "Where events, rate limits and revocations live: redis or store (no Redis, long-poll only); "
+     "empty: store when redis_host is empty, else redis"},
     {"redis_port", I(redis_port), "6379", 1, 65535, "Redis TCP port (unused with a socket path)"},
     {"redis_timeout_ms", I(redis_timeout_ms), "500", 10, 60000,
      "Connect and command timeout for Redis, in milliseconds"},
@@ -259,6 +262,15 @@ int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t 
         return hs_err_set(err, HS_EINVAL, "config_bad_value",
                           "config key 'store': '%s' is not a supported backend (sqlite)",
                           cfg->store);
+    if (cfg->events[0] == '\0') {
+        free(cfg->events);
+        cfg->events = strdup(cfg->redis_host[0] ? "redis" : "store");
+        if (!cfg->events)
+            return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    }
+    if (strcmp(cfg->events, "redis") != 0 && strcmp(cfg->events, "store") != 0)
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key 'events': '%s' is not redis or store", cfg->events);
     if (strcmp(cfg->sendfile_header, "X-Sendfile") != 0 &&
         strcmp(cfg->sendfile_header, "X-Accel-Redirect") != 0 &&
         strcmp(cfg->sendfile_header, "none") != 0)

@@ -9,7 +9,8 @@
 
 #include "hs/log.h"
 #include "hs/password.h"
-#include "hs/ratelimit.h"
+#include "hs/limit.h"
+#include "hs/redis.h"
 #include "hs/util.h"
 
 #define REFRESH_BYTES 32
@@ -25,6 +26,8 @@ static void deny_key(char *out, size_t n, const char *kind, const char *id)
 static int cache_deny(hs_ctx_t *ctx, const char *kind, const char *id, const char *value,
                       hs_err_t *err)
 {
+    if (hs_config_events_store(&ctx->cfg))
+        return 0; /* no cache: every check asks the store, which is written next */
     char key[64], px[24];
     deny_key(key, sizeof key, kind, id);
     snprintf(px, sizeof px, "%ld", ctx->cfg.access_token_ttl * 1000L + 1000);
@@ -134,8 +137,8 @@ int hs_auth_register(hs_ctx_t *ctx, hs_arena_t *a, const char *username, const c
 {
     char key[128];
     snprintf(key, sizeof key, "hs:rl:register:%s", client->ip ? client->ip : "-");
-    int rc = hs_ratelimit_guard(ctx->redis, key, ctx->cfg.register_ip_burst,
-                                ctx->cfg.register_ip_period * 1000, 1, err);
+    int rc = hs_limit_guard(ctx, key, ctx->cfg.register_ip_burst,
+                            ctx->cfg.register_ip_period * 1000, 1, err);
     if (rc)
         return rc;
     if ((rc = new_user(ctx, a, username, email, password, "user", user, err)))
@@ -201,14 +204,13 @@ int hs_auth_login(hs_ctx_t *ctx, hs_arena_t *a, const char *login, const char *p
     account_key(acct_key, sizeof acct_key, found ? user : NULL, who);
     snprintf(ip_key, sizeof ip_key, "hs:rl:login:ip:%s", client->ip ? client->ip : "-");
     /* Check (cost 0) before doing the expensive hash; only failures cost. */
-    if ((rc = hs_ratelimit_guard(ctx->redis, ip_key, ctx->cfg.login_ip_burst, ip_ms, 0, err)) ||
-        (rc = hs_ratelimit_guard(ctx->redis, acct_key, ctx->cfg.login_account_burst, acct_ms, 0,
-                                 err)))
+    if ((rc = hs_limit_guard(ctx, ip_key, ctx->cfg.login_ip_burst, ip_ms, 0, err)) ||
+        (rc = hs_limit_guard(ctx, acct_key, ctx->cfg.login_account_burst, acct_ms, 0, err)))
         return rc;
     int ok = hs_password_verify(found ? user->password_hash : ctx->dummy_hash, password);
     if (!found || !ok) {
-        hs_ratelimit(ctx->redis, ip_key, ctx->cfg.login_ip_burst, ip_ms, 1, NULL);
-        hs_ratelimit(ctx->redis, acct_key, ctx->cfg.login_account_burst, acct_ms, 1, NULL);
+        hs_limit_rate(ctx, ip_key, ctx->cfg.login_ip_burst, ip_ms, 1, NULL);
+        hs_limit_rate(ctx, acct_key, ctx->cfg.login_account_burst, acct_ms, 1, NULL);
         hs_err_set(err, HS_EAUTH, "invalid_credentials", "Invalid username or password");
         return HS_EAUTH;
     }
@@ -370,6 +372,10 @@ static int cache_state(const redisReply *warm, const redisReply *ds, const redis
  * or an error when neither Redis nor the store can tell. */
 static int check_session(hs_ctx_t *ctx, const char *user_id, const char *sid, hs_err_t *err)
 {
+    /* events = store: no cache in front, the store (two primary-key reads)
+     * answers every check, so a revocation holds from its commit on. */
+    if (hs_config_events_store(&ctx->cfg))
+        return verify_in_store(ctx, user_id, sid, err);
     char ksid[64], kuser[64];
     deny_key(ksid, sizeof ksid, "sid", sid);
     deny_key(kuser, sizeof kuser, "user", user_id);
@@ -415,6 +421,15 @@ int hs_auth_revoked_many(hs_ctx_t *ctx, const char *const *users, const char *co
 {
     if (n == 0)
         return 0;
+    if (hs_config_events_store(&ctx->cfg)) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = verify_in_store(ctx, users[i], sids[i], NULL);
+            if (rc && rc != HS_EAUTH)
+                return -1;
+            revoked[i] = rc == HS_EAUTH;
+        }
+        return 0;
+    }
     char(*keys)[64] = malloc(2 * n * sizeof *keys);
     const char **argv = malloc((2 * n + 2) * sizeof *argv);
     int rc = -1, cold = 0;
@@ -496,10 +511,10 @@ int hs_auth_change_password(hs_ctx_t *ctx, hs_arena_t *a, const hs_claims_t *who
     char key[320];
     account_key(key, sizeof key, &u, NULL);
     long period = ctx->cfg.login_account_period * 1000;
-    if ((rc = hs_ratelimit_guard(ctx->redis, key, ctx->cfg.login_account_burst, period, 0, err)))
+    if ((rc = hs_limit_guard(ctx, key, ctx->cfg.login_account_burst, period, 0, err)))
         return rc;
     if (!hs_password_verify(u.password_hash, old_pw)) {
-        hs_ratelimit(ctx->redis, key, ctx->cfg.login_account_burst, period, 1, NULL);
+        hs_limit_rate(ctx, key, ctx->cfg.login_account_burst, period, 1, NULL);
         return hs_err_set(err, HS_EFORBIDDEN, "wrong_password", "The current password is wrong");
     }
     if ((rc = hs_password_policy(new_pw, u.username, err)))

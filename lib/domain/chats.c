@@ -6,7 +6,7 @@
 #include "hs/events.h"
 #include "hs/json_util.h"
 #include "hs/messages.h"
-#include "hs/ratelimit.h"
+#include "hs/limit.h"
 
 int hs_chat_is_admin(const char *role)
 {
@@ -146,7 +146,7 @@ static int spend(hs_ctx_t *ctx, const char *kind, const char *user, long burst, 
     char key[96];
     snprintf(key, sizeof key, "hs:rl:%s:%s", kind, user);
     /* a cost above the burst could never pass: it empties the bucket */
-    return hs_ratelimit(ctx->redis, key, burst, period_ms, (int)(cost < burst ? cost : burst), err);
+    return hs_limit_rate(ctx, key, burst, period_ms, (int)(cost < burst ? cost : burst), err);
 }
 
 int hs_chat_create(hs_ctx_t *ctx, hs_arena_t *a, const char *creator, const hs_chat_req_t *r,

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hs/events_lua.h"
 #include "hs/log.h"
 #include "hs/redis.h"
+#include "hs/store.h"
 
 /* XADD then PUBLISH in one script, so a subscriber never sees a live event
  * that the stream (and so a replay) lacks.
@@ -67,6 +69,15 @@ int hs_event_publish(hs_ctx_t *ctx, hs_ev_scope_t scope, const char *id, const c
     cJSON_Delete(data);
     if (!json)
         return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    if (hs_config_events_store(&ctx->cfg)) {
+        int64_t ms, seq;
+        int rc = hs_store_event_append(ctx->store, key, type, json, hs_now_ms(),
+                                       ctx->cfg.events_retention * 1000, &ms, &seq, err);
+        free(json);
+        if (rc)
+            hs_log_error(ctx, "event %s for %s not stored", type, key);
+        return rc;
+    }
     const char *argv[] = {"EVAL", script, "2", key, LAST_KEY, type, json, retention};
     struct redisReply *reply = hs_redis_argv(ctx->redis, 8, argv, err);
     free(json);
@@ -117,6 +128,15 @@ int hs_event_id_format(hs_ev_id_t id, char buf[HS_EV_ID_MAX])
 
 int hs_event_last(hs_ctx_t *ctx, hs_ev_id_t *out, hs_err_t *err)
 {
+    if (hs_config_events_store(&ctx->cfg)) {
+        int64_t ms, seq;
+        int rc = hs_store_event_last(ctx->store, &ms, &seq, err);
+        if (!rc) {
+            out->ms = (uint64_t)ms;
+            out->seq = (uint64_t)seq;
+        }
+        return rc;
+    }
     const char *argv[] = {"GET", LAST_KEY};
     redisReply *r = hs_redis_argv(ctx->redis, 2, argv, err);
     if (!r)
@@ -192,12 +212,60 @@ static int keep_reply(hs_ev_list_t *l, redisReply *r, hs_err_t *err)
     return 0;
 }
 
+/* 0 after ms, -1 when a signal (SIGTERM: the app is stopping) woke it. */
+static int sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    return nanosleep(&ts, NULL);
+}
+
+/* hs_event_read with events = store: the same ids and order, read from the
+ * store, and a wait made of reads HS_EV_POLL_MS apart. */
+static int read_store(hs_ctx_t *ctx, const char *const *keys, size_t n, hs_ev_id_t since,
+                      size_t limit, int block_ms, hs_ev_list_t *out, hs_err_t *err)
+{
+    int64_t until = hs_now_ms() + (block_ms > 0 ? block_ms : 0);
+    for (;;) {
+        hs_event_row_t *rows;
+        size_t got;
+        int rc = hs_store_event_read(ctx->store, keys, n, (int64_t)since.ms, (int64_t)since.seq,
+                                     (int)limit + 1, &out->arena_, &rows, &got, err);
+        if (rc)
+            return rc;
+        if (got) {
+            if (hs_vec_reserve(out, got))
+                return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+            for (size_t i = 0; i < got; i++)
+                out->items[out->n++] = (hs_ev_item_t){
+                    .id = {(uint64_t)rows[i].ms, (uint64_t)rows[i].seq},
+                    .type = rows[i].type,
+                    .data = rows[i].data,
+                    .type_len = strlen(rows[i].type),
+                    .data_len = strlen(rows[i].data),
+                };
+            if (out->n > limit) {
+                out->n = limit;
+                out->more = 1;
+            }
+            return 0;
+        }
+        int64_t left = until - hs_now_ms();
+        if (left <= 0)
+            return 0;
+        /* a signal ends the wait as Redis's would: an empty answer now */
+        if (sleep_ms(left < HS_EV_POLL_MS ? left : HS_EV_POLL_MS))
+            return 0;
+    }
+}
+
 int hs_event_read(hs_ctx_t *ctx, const char *const *keys, size_t n, hs_ev_id_t since, size_t limit,
                   int block_ms, hs_ev_list_t *out, hs_err_t *err)
 {
     memset(out, 0, sizeof *out);
     if (n == 0 || limit == 0)
         return 0;
+    if (hs_config_events_store(&ctx->cfg))
+        return read_store(ctx, keys, n, since, limit, block_ms, out, err);
     char sid[HS_EV_ID_MAX], count[24], nkeys[24];
     hs_event_id_format(since, sid);
     snprintf(count, sizeof count, "%zu", limit + 1);
@@ -276,6 +344,7 @@ void hs_event_list_free(hs_ev_list_t *l)
     for (size_t i = 0; i < l->replies_.n; i++)
         hs_redis_reply_free(l->replies_.items[i]);
     hs_vec_free(&l->replies_);
+    hs_arena_free(&l->arena_);
     hs_vec_free(l);
     memset(l, 0, sizeof *l);
 }

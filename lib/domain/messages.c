@@ -7,7 +7,7 @@
 #include "hs/events.h"
 #include "hs/files.h"
 #include "hs/json_util.h"
-#include "hs/ratelimit.h"
+#include "hs/limit.h"
 #include "hs/util.h"
 
 static int message_not_found(hs_err_t *err)
@@ -71,8 +71,8 @@ static int message_send(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const 
                           "Only the owner and admins post in a channel");
     char key[64];
     snprintf(key, sizeof key, "hs:rl:msg:%s", sender);
-    if ((rc = hs_ratelimit(ctx->redis, key, ctx->cfg.message_burst, 1000 / ctx->cfg.message_rate, 1,
-                           err)))
+    if ((rc =
+             hs_limit_rate(ctx, key, ctx->cfg.message_burst, 1000 / ctx->cfg.message_rate, 1, err)))
         return rc;
     hs_message_t r;
     if (reply_to && (!hs_id_valid(reply_to) ||
@@ -263,8 +263,8 @@ int hs_message_search(hs_ctx_t *ctx, hs_arena_t *a, const char *viewer, const ch
                           "Each word of q needs at least %d characters", HS_SEARCH_MIN_TERM);
     char key[64];
     snprintf(key, sizeof key, "hs:rl:search:%s", viewer);
-    if ((rc = hs_ratelimit(ctx->redis, key, ctx->cfg.search_burst, ctx->cfg.search_period * 1000, 1,
-                           err)))
+    if ((rc =
+             hs_limit_rate(ctx, key, ctx->cfg.search_burst, ctx->cfg.search_period * 1000, 1, err)))
         return rc;
     /* A chat the viewer is not in gives no hits: it does not exist to them. */
     if (chat_id && (rc = hs_chat_load(ctx, a, viewer, chat_id, &c, err)))

@@ -10,7 +10,7 @@
 #include "hs/files.h"
 #include "hs/json_util.h"
 #include "hs/log.h"
-#include "hs/ratelimit.h"
+#include "hs/limit.h"
 #include "hs/users.h"
 #include "hs/util.h"
 
@@ -170,8 +170,8 @@ int hs_p2p_initiate(hs_ctx_t *ctx, hs_arena_t *a, const char *sender, const hs_p
      * user could flood another's screen with them. */
     char key[64];
     snprintf(key, sizeof key, "hs:rl:p2p-offer:%s", sender);
-    int rc = hs_ratelimit(ctx->redis, key, ctx->cfg.p2p_offer_burst,
-                          ctx->cfg.p2p_offer_period * 1000, 1, err);
+    int rc =
+        hs_limit_rate(ctx, key, ctx->cfg.p2p_offer_burst, ctx->cfg.p2p_offer_period * 1000, 1, err);
     if (rc)
         return rc;
     hs_user_t to;

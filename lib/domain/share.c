@@ -6,7 +6,7 @@
 #include "hs/files.h"
 #include "hs/json_util.h"
 #include "hs/password.h"
-#include "hs/ratelimit.h"
+#include "hs/limit.h"
 
 #define TOKEN_BYTES 24
 
@@ -90,12 +90,12 @@ int hs_share_open(hs_ctx_t *ctx, hs_arena_t *a, const char *token, const char *p
          * many-address attacker can do out of reach.) */
         char key[160];
         snprintf(key, sizeof key, "hs:rl:share:%s:%.100s", l.id, client ? client : "-");
-        if ((rc = hs_ratelimit_guard(ctx->redis, key, 5, 60000, 0, err)))
+        if ((rc = hs_limit_guard(ctx, key, 5, 60000, 0, err)))
             return rc;
         if (!password || !hs_password_verify(l.password_hash, password)) {
             /* Only wrong guesses count toward the limit, not asking. */
             if (password)
-                hs_ratelimit(ctx->redis, key, 5, 60000, 1, NULL);
+                hs_limit_rate(ctx, key, 5, 60000, 1, NULL);
             hs_err_set(err, HS_EFORBIDDEN, "password_required",
                        password ? "The password is wrong" : "This link needs a password");
             hs_err_hint(err, "send it in the X-Share-Password header");

@@ -149,6 +149,34 @@ static void sendfile_header(void **state)
     unsetenv("HS_SENDFILE_HEADER");
 }
 
+/* events: redis or store; empty picks store exactly when no Redis is
+ * configured (redis_host empty). */
+static void events_default_follows_redis_host(void **state)
+{
+    (void)state;
+    hs_config_t c;
+    hs_err_t err;
+    assert_int_equal(hs_config_load(&c, NULL, 0, &err), 0);
+    assert_string_equal(c.events, "redis");
+    assert_false(hs_config_events_store(&c));
+    hs_config_free(&c);
+    setenv("HS_REDIS_HOST", "", 1);
+    assert_int_equal(hs_config_load(&c, NULL, 0, &err), 0);
+    assert_string_equal(c.events, "store");
+    assert_true(hs_config_events_store(&c));
+    hs_config_free(&c);
+    unsetenv("HS_REDIS_HOST");
+    setenv("HS_EVENTS", "store", 1);
+    assert_int_equal(hs_config_load(&c, NULL, 0, &err), 0);
+    assert_true(hs_config_events_store(&c));
+    hs_config_free(&c);
+    setenv("HS_EVENTS", "kafka", 1);
+    assert_int_equal(hs_config_load(&c, NULL, 0, &err), HS_EINVAL);
+    assert_non_null(strstr(err.message, "events"));
+    hs_config_free(&c);
+    unsetenv("HS_EVENTS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +185,7 @@ int main(void)
         cmocka_unit_test_teardown(bad_values_name_the_key, teardown),
         cmocka_unit_test(download_origin),
         cmocka_unit_test(sendfile_header),
+        cmocka_unit_test(events_default_follows_redis_host),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@ static const store_test_backend_t *backend;
 /* The contract, in the order it runs. */
 static const store_suite_t *const contract[] = {
     &store_users_suite,    &store_sessions_suite, &store_files_suite,  &store_chats_suite,
-    &store_messages_suite, &store_p2p_suite,      &store_health_suite,
+    &store_messages_suite, &store_p2p_suite,      &store_events_suite, &store_health_suite,
 };
 
 /* ---- Coverage: which operations the tests assert, and which they call. -- */

@@ -263,9 +263,24 @@ function sessionEnded(notice) {
 }
 
 // The signed-in shell; me: GET /auth/me's answer when the caller has it.
+// Whether this server offers a WebSocket: /health says "websocket": false
+// when no bridge runs (events = store); anything else (an older server, a
+// failed request) keeps trying the WebSocket first.
+async function offersWebSocket(api) {
+  try {
+    const r = await fetch(`${api.base}/health`, { cache: 'no-store' });
+    return (await r.json()).websocket !== false;
+  } catch (e) {
+    return true;
+  }
+}
+
 async function start(api, me = null) {
+  const ws = offersWebSocket(api);
   if (!me) me = await api.get('/auth/me');
-  const socket = new Realtime({ api, since: localStorage.getItem(LAST_ID_KEY), ...tuning() });
+  const socket = new Realtime({
+    api, since: localStorage.getItem(LAST_ID_KEY), websocket: await ws, ...tuning(),
+  });
   let count = 0;
   socket.on('event', (ev) => {
     if (!ev.id) return;

@@ -12,7 +12,9 @@
 //             one) it long-polls instead, and probes the WebSocket now and then
 //             (PROBE_MIN doubling to PROBE_MAX): the first probe that gets a
 //             hello switches back. Events are de-duplicated by id across the
-//             switch, so a view sees each stored event once, in order.
+//             switch, so a view sees each stored event once, in order. With
+//             websocket: false (the server runs no bridge: /health says so)
+//             it long-polls from the start and never probes.
 //
 // Realtime's interface is Socket's: on/off/once, send(obj), connect(),
 // close(), connected, lastId; plus transport ('ws' | 'poll') and the
@@ -176,17 +178,19 @@ class TappedSocket extends Socket {
 export class Realtime extends Emitter {
   // api: the Api; since: the last event id processed (a previous page's);
   // url: the bridge's URL (default /ws); fallbackAfter, patience,
-  // probeMin, probeMax: see the top of this file (tests shorten them).
+  // probeMin, probeMax: see the top of this file (tests shorten them);
+  // websocket: false when the server offers none.
   constructor({ api, since = null, url = null, fallbackAfter = FALLBACK_AFTER,
-    patience = WS_PATIENCE, probeMin = PROBE_MIN, probeMax = PROBE_MAX } = {}) {
+    patience = WS_PATIENCE, probeMin = PROBE_MIN, probeMax = PROBE_MAX, websocket = true } = {}) {
     super();
     this.api = api;
+    this.websocket = websocket;
     this.lastId = since;
     this.fallbackAfter = fallbackAfter;
     this.patience = patience;
     this.probeMin = probeMin;
     this.probeMax = probeMax;
-    this.transport = 'ws';
+    this.transport = websocket ? 'ws' : 'poll'; // no 'transport' event (nor toast) for a server without one
     this.state = 'closed';
     this.failed = 0; // WebSocket attempts in a row that never got a hello
     this.probing = false;
@@ -209,7 +213,8 @@ export class Realtime extends Emitter {
 
   connect() {
     this.stopped = false;
-    this.useWs();
+    if (this.websocket) this.useWs();
+    else this.usePoll();
   }
 
   close() {
@@ -267,6 +272,7 @@ export class Realtime extends Emitter {
   // One WebSocket attempt while long-polling; its hello switches back.
   scheduleProbe() {
     clearTimeout(this.timer);
+    if (!this.websocket) return; // nothing to probe
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.stopped || this.transport !== 'poll') return;

@@ -12,6 +12,7 @@ typedef struct hs_config {
     char *store;       /* "sqlite" */
     char *sqlite_path; /* empty: <data_dir>/hypersend.db */
     char *redis_host;
+    char *events; /* "redis" or "store" once loaded */
     long redis_port;
     long redis_timeout_ms;
     char *secret_key_file;
@@ -100,5 +101,12 @@ void hs_config_free(hs_config_t *cfg);
 
 /* 1 when o is an origin for download_origin: http(s)://host[:port], no path. */
 int hs_config_origin_ok(const char *o);
+
+/* 1 when events, rate limits and revocations live in the store (events =
+ * store): no Redis is used at all. */
+static inline int hs_config_events_store(const hs_config_t *cfg)
+{
+    return cfg->events && cfg->events[0] == 's';
+}
 
 #endif

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hs/arena.h"
 #include "hs/ctx.h"
 #include "hs/util.h"
 #include "hs/vec.h"
@@ -81,15 +82,24 @@ typedef struct hs_ev_item {
     size_t type_len, data_len;
 } hs_ev_item_t;
 
+/* With events = store, how often a waiting long-poll asks the store again:
+ * the read is one indexed range query that finds nothing (a few us in
+ * WAL mode, no write lock), so 4 a second per waiting client cost next to
+ * nothing, and an event waits 125 ms on average, well under the 2 s a chat
+ * message may take. */
+#define HS_EV_POLL_MS 250
+
 typedef struct hs_ev_list {
     HS_VEC(hs_ev_item_t); /* items[0..n), in id order */
     int more;             /* limit was reached: read again after the last item */
     HS_VEC(void *) replies_;
+    hs_arena_t arena_; /* the items' text when events = store */
 } hs_ev_list_t;
 
 /* Reads the events after since in the streams keys[0..n), merged in id
  * order, at most limit. With block_ms > 0 and nothing to read, waits up to
- * that long for the first new event (XREAD BLOCK). Free with
+ * that long for the first new event (XREAD BLOCK; with events = store, by
+ * asking the store again every HS_EV_POLL_MS). Free with
  * hs_event_list_free(), also after a failure. */
 int hs_event_read(hs_ctx_t *ctx, const char *const *keys, size_t n, hs_ev_id_t since, size_t limit,
                   int block_ms, hs_ev_list_t *out, hs_err_t *err);

@@ -185,6 +185,12 @@ typedef struct hs_message {
 
 typedef HS_PAGE(hs_message_t) hs_message_page_t;
 
+/* One stored event (events = store): its id <ms>-<seq>, its stream key. */
+typedef struct hs_event_row {
+    int64_t ms, seq;
+    const char *key, *type, *data;
+} hs_event_row_t;
+
 typedef struct hs_store hs_store_t;
 
 /* A backend: its name, how to close it, and one function per operation of

@@ -352,6 +352,41 @@
       (st, file_id, owner_id, transfer_id, err),                                                   \
       "Makes owner_id's file the relay copy of transfer_id, hidden from file_page; "               \
       "HS_ENOTFOUND file_not_found if not theirs or bound.")
+
+/* Event streams and rate limits, when they live in the store (events =
+ * store) rather than in Redis. */
+#define HS_STORE_OPS_EVENTS(X)                                                                     \
+    X(event_append, (hs_store_t *st, const char *key, const char *type, const char *data,         \
+       int64_t now, int64_t retention_ms, int64_t *ms, int64_t *seq, hs_err_t *err),               \
+      (st, key, type, data, now, retention_ms, ms, seq, err),                                      \
+      "Atomically gives the event the next id <ms>-<seq> of one counter over all keys (ms = "      \
+      "max(now, last ms), never going back; seq 0 on a new ms), stores it under key and drops "   \
+      "every event older than now - retention_ms.")                                                \
+    X(event_read, (hs_store_t *st, const char *const *keys, size_t n, int64_t after_ms,           \
+       int64_t after_seq, int limit, hs_arena_t *a, hs_event_row_t **out, size_t *nout,            \
+       hs_err_t *err),                                                                             \
+      (st, keys, n, after_ms, after_seq, limit, a, out, nout, err),                                \
+      "The events of keys[0..n) with an id after <after_ms>-<after_seq>, in id order, at most "    \
+      "limit.")                                                                                    \
+    X(event_last, (hs_store_t *st, int64_t *ms, int64_t *seq, hs_err_t *err),                      \
+      (st, ms, seq, err),                                                                          \
+      "The newest id given out, also after its event was trimmed; 0-0 before the first.")          \
+    X(event_trim, (hs_store_t *st, int64_t before, hs_err_t *err),                                 \
+      (st, before, err),                                                                           \
+      "Drops every event whose ms is before `before`; ids given out later still grow.")            \
+    X(limit_take, (hs_store_t *st, const char *key, int64_t burst, int64_t period_ms, int cost,    \
+       int64_t now, int64_t *wait_ms, hs_err_t *err),                                              \
+      (st, key, burst, period_ms, cost, now, wait_ms, err),                                        \
+      "GCRA on key: *wait_ms = 0 when cost more (0: one, only looked at) fit within burst with "   \
+      "one more every period_ms, and then cost is atomically counted; else ms until it fits.")   \
+    X(slot_take, (hs_store_t *st, const char *key, const char *holder, int64_t max,                \
+       int64_t until, int64_t now, int *taken, hs_err_t *err),                                     \
+      (st, key, holder, max, until, now, taken, err),                                              \
+      "Atomically drops key's slots that ended before now and, when fewer than max are left, "     \
+      "takes one for holder until `until` (*taken = 1); else *taken = 0.")                         \
+    X(slot_drop, (hs_store_t *st, const char *key, const char *holder, hs_err_t *err),             \
+      (st, key, holder, err),                                                                      \
+      "Gives holder's slot of key back; idempotent.")
 /* clang-format on */
 
 /* Every operation, domain by domain. */
@@ -364,6 +399,7 @@
     HS_STORE_OPS_LINKS(X)                                                                          \
     HS_STORE_OPS_CHATS(X)                                                                          \
     HS_STORE_OPS_MESSAGES(X)                                                                       \
-    HS_STORE_OPS_P2P(X)
+    HS_STORE_OPS_P2P(X)                                                                            \
+    HS_STORE_OPS_EVENTS(X)
 
 #endif

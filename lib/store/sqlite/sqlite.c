@@ -197,6 +197,18 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " PRIMARY KEY (blocker_id, blocked_id)) WITHOUT ROWID;"
     "ALTER TABLE files ADD COLUMN transfer_id TEXT;",
+    /* 5: events and rate limits kept in the store (events = store) */
+    "CREATE TABLE events ("
+    " ms INTEGER NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL,"
+    " type TEXT NOT NULL, data TEXT NOT NULL,"
+    " PRIMARY KEY (ms, seq)) WITHOUT ROWID;"
+    "CREATE INDEX events_key ON events(key, ms, seq);"
+    "CREATE TABLE event_last (ms INTEGER NOT NULL, seq INTEGER NOT NULL);"
+    "INSERT INTO event_last (ms, seq) VALUES (0, 0);"
+    "CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX rate_limits_tat ON rate_limits(tat);"
+    "CREATE TABLE slots (key TEXT NOT NULL, holder TEXT NOT NULL, until INTEGER NOT NULL,"
+    " PRIMARY KEY (key, holder)) WITHOUT ROWID;",
 };
 
 static int exec(sqlite3 *db, const char *sql, hs_err_t *err)

@@ -52,7 +52,7 @@ typedef struct store_suite {
 
 /* The contract, one suite a domain (one file each). */
 extern const store_suite_t store_health_suite, store_users_suite, store_sessions_suite,
-    store_files_suite, store_chats_suite, store_messages_suite, store_p2p_suite;
+    store_files_suite, store_chats_suite, store_messages_suite, store_p2p_suite, store_events_suite;
 
 /* A backend: how to open it on a test database, what it asserts when a test
  * ends, and its own tests (not part of the contract). */

@@ -1,0 +1,74 @@
+#include "hs/limit.h"
+
+#include "hs/ratelimit.h"
+#include "hs/store.h"
+#include "hs/util.h"
+
+/* The store's GCRA, with hs_ratelimit's answers. */
+static int store_check(hs_ctx_t *ctx, const char *key, long burst, long period_ms, int cost,
+                       int fail_closed, hs_err_t *err)
+{
+    int64_t wait_ms;
+    hs_err_t e;
+    if (hs_store_limit_take(ctx->store, key, burst, period_ms, cost, hs_now_ms(), &wait_ms, &e)) {
+        if (!fail_closed)
+            return 0;
+        hs_err_set(err, HS_EUNAVAIL, "limiter_unavailable",
+                   "This action is refused while its rate limiter is unavailable");
+        if (err) {
+            err->retry_after = 5;
+            hs_err_hint(err, "try again in a few seconds");
+        }
+        return HS_EUNAVAIL;
+    }
+    if (!wait_ms)
+        return 0;
+    int rc = hs_err_set(err, HS_ERATE, "rate_limited", "Too many attempts; slow down");
+    if (err) {
+        err->retry_after = (int)((wait_ms + 999) / 1000);
+        if (err->retry_after < 1)
+            err->retry_after = 1;
+        hs_err_hint(err, "try again in %d seconds", err->retry_after);
+    }
+    return rc;
+}
+
+int hs_limit_rate(hs_ctx_t *ctx, const char *key, long burst, long period_ms, int cost,
+                  hs_err_t *err)
+{
+    if (hs_config_events_store(&ctx->cfg))
+        return store_check(ctx, key, burst, period_ms, cost, 0, err);
+    return hs_ratelimit(ctx->redis, key, burst, period_ms, cost, err);
+}
+
+int hs_limit_guard(hs_ctx_t *ctx, const char *key, long burst, long period_ms, int cost,
+                   hs_err_t *err)
+{
+    if (hs_config_events_store(&ctx->cfg))
+        return store_check(ctx, key, burst, period_ms, cost, 1, err);
+    return hs_ratelimit_guard(ctx->redis, key, burst, period_ms, cost, err);
+}
+
+int hs_limit_acquire(hs_ctx_t *ctx, const char *key, const char *holder, long max, long ttl_ms,
+                     const char *code, hs_err_t *err)
+{
+    if (!hs_config_events_store(&ctx->cfg))
+        return hs_ratelimit_acquire(ctx->redis, key, holder, max, ttl_ms, code, err);
+    int64_t now = hs_now_ms();
+    int taken = 1; /* the store failing: allowed, as with Redis (fails open) */
+    hs_store_slot_take(ctx->store, key, holder, max, now + ttl_ms, now, &taken, NULL);
+    if (taken)
+        return 0;
+    hs_err_set(err, HS_ERATE, code, "Too many at once; wait for one to finish");
+    if (err)
+        err->retry_after = 1;
+    return HS_ERATE;
+}
+
+void hs_limit_release(hs_ctx_t *ctx, const char *key, const char *holder)
+{
+    if (!hs_config_events_store(&ctx->cfg))
+        hs_ratelimit_release(ctx->redis, key, holder);
+    else
+        hs_store_slot_drop(ctx->store, key, holder, NULL);
+}
