@@ -1,4 +1,4 @@
-/* The FastCGI connections of one app process: a poll loop over the
+/* The FastCGI connections of one app process: an epoll loop over the
  * listening socket and every connection the process holds.
  *
  * lighttpd opens a connection per request and closes it after the reply;
@@ -20,7 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +37,7 @@ typedef struct conn {
 } conn_t;
 
 static volatile sig_atomic_t stopping;
-static int wake_fd = -1; /* write end of the self-pipe that wakes poll() */
+static int wake_fd = -1; /* write end of the self-pipe that wakes epoll_wait() */
 
 void hs_conns_stop(void)
 {
@@ -54,7 +54,7 @@ void hs_conns_stop(void)
 /* Bounds every read of a request body on this connection: a client that
  * stops sending (slowly or not at all) ends the read after body_timeout
  * seconds (hs_req_read) instead of holding this process. The same bound
- * covers reading a kept connection's next request once poll() said it is
+ * covers reading a kept connection's next request once epoll said it is
  * there. */
 static void set_deadline(hs_ctx_t *ctx, int fd)
 {
@@ -133,14 +133,14 @@ static void serve_conn(hs_ctx_t *ctx, conn_t *c, hs_conns_serve_fn serve, void *
  * taken, the connection idle the longest is closed for it (all held
  * connections are idle here: requests run one at a time), so a front
  * never waits on a process full of another front worker's idle ones.
- * 0, or -1 when none was waiting. */
-static int accept_one(hs_ctx_t *ctx, int listen_fd, int tcp, conn_t *conns, int max)
+ * The connection's slot, or NULL when none was waiting. */
+static conn_t *accept_one(hs_ctx_t *ctx, int listen_fd, int tcp, conn_t *conns, int max)
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
             hs_log_error(ctx, "accept on the FastCGI socket: %s", strerror(errno));
-        return -1;
+        return NULL;
     }
     conn_t *slot = NULL;
     for (int i = 0; i < max; i++) {
@@ -162,22 +162,46 @@ static int accept_one(hs_ctx_t *ctx, int listen_fd, int tcp, conn_t *conns, int 
     slot->fr.ipcFd = fd;
     slot->fresh = 1;
     slot->idle_since_ms = hs_now_ms();
-    return 0;
+    return slot;
+}
+
+/* Watches fd for input in the epoll set ep; data names the connection
+ * (NULL: the wake pipe; &listen_mark: the listening socket). */
+static int watch(int ep, int fd, uint32_t events, void *data)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = data};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static char listen_mark;
+
+static void close_fd(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }
 
 int hs_conns_serve(hs_ctx_t *ctx, int listen_fd, hs_conns_serve_fn serve, void *arg)
 {
-    int max = (int)ctx->cfg.fcgi_max_conns, wake[2];
+    int max = (int)ctx->cfg.fcgi_max_conns, wake[2] = {-1, -1};
     conn_t *conns = calloc((size_t)max, sizeof *conns);
-    struct pollfd *pfd = calloc((size_t)max + 2, sizeof *pfd);
-    conn_t **of = calloc((size_t)max + 2, sizeof *of); /* the conn of each pfd */
-    if (!conns || !pfd || !of || pipe2(wake, O_CLOEXEC | O_NONBLOCK)) {
+    struct epoll_event *evs = calloc((size_t)max + 2, sizeof *evs);
+    /* Two sets: `all` watches the listening socket too, `held` only the
+     * wake pipe and the connections this process holds. The listening
+     * socket is watched with EPOLLEXCLUSIVE: a new connection wakes one
+     * waiting process of the app, where poll() woke every one of them for
+     * each connection (and all but one found nothing to accept). */
+    int all = epoll_create1(EPOLL_CLOEXEC), held = epoll_create1(EPOLL_CLOEXEC);
+    if (!conns || !evs || all < 0 || held < 0 || pipe2(wake, O_CLOEXEC | O_NONBLOCK) ||
+        watch(all, wake[0], EPOLLIN, NULL) || watch(held, wake[0], EPOLLIN, NULL) ||
+        watch(all, listen_fd, EPOLLIN | EPOLLEXCLUSIVE, &listen_mark)) {
         hs_log_error(ctx, "FastCGI loop: %s", strerror(errno));
-        free(conns), free(pfd), free(of);
+        free(conns), free(evs);
+        close_fd(all), close_fd(held), close_fd(wake[0]), close_fd(wake[1]);
         return -1;
     }
     wake_fd = wake[1];
-    /* Several processes poll one listening socket: the losers of a race
+    /* Several processes wait on one listening socket: the losers of a race
      * for a connection must get EAGAIN, not block in accept(). */
     fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
     struct sockaddr_storage sa;
@@ -188,15 +212,13 @@ int hs_conns_serve(hs_ctx_t *ctx, int listen_fd, hs_conns_serve_fn serve, void *
         FCGX_InitRequest(&conns[i].fr, -1, FCGI_FAIL_ACCEPT_ON_INTR);
     int rc = 0;
     while (!stopping) {
-        int n = 2, fresh = 0, kept = 0;
+        int n_held = 0, fresh = 0, kept = 0;
         for (int i = 0; i < max; i++)
             if (conns[i].fr.ipcFd >= 0) {
+                n_held++;
                 fresh |= conns[i].fresh;
                 kept |= !conns[i].fresh;
-                of[n] = &conns[i];
-                pfd[n++] = (struct pollfd){.fd = conns[i].fr.ipcFd, .events = POLLIN};
             }
-        pfd[0] = (struct pollfd){.fd = wake[0], .events = POLLIN};
         /* A front that opens a connection per request (lighttpd; nginx's
          * long-poll and upload sockets) gets the old behaviour: this
          * process takes one, serves it, then takes the next, and a
@@ -205,29 +227,38 @@ int hs_conns_serve(hs_ctx_t *ctx, int listen_fd, hs_conns_serve_fn serve, void *
          * connections with this process, it takes all that wait at once:
          * the front opens many under load, and one accept per round of
          * requests served would keep them waiting. */
-        pfd[1] = (struct pollfd){.fd = fresh && !kept ? -1 : listen_fd, .events = POLLIN};
-        if (poll(pfd, (nfds_t)n, -1) < 0) {
+        int n = epoll_wait(fresh && !kept ? held : all, evs, max + 2, -1);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
-            hs_log_error(ctx, "poll in the FastCGI loop: %s", strerror(errno));
+            hs_log_error(ctx, "epoll_wait in the FastCGI loop: %s", strerror(errno));
             rc = -1;
             break;
         }
-        for (int k = 2; k < n && !stopping; k++)
-            if (pfd[k].revents)
-                serve_conn(ctx, of[k], serve, arg);
+        int listening = 0;
+        for (int k = 0; k < n && !stopping; k++) {
+            if (evs[k].data.ptr == &listen_mark)
+                listening = 1;
+            else if (evs[k].data.ptr) /* a held connection (closed ones leave both sets) */
+                serve_conn(ctx, evs[k].data.ptr, serve, arg);
+        }
         /* (into free slots: at the cap, one evicts the longest idle) */
-        int accepts = kept && max - (n - 2) > 1 ? max - (n - 2) : 1;
-        for (int i = 0; !stopping && (pfd[1].revents & POLLIN) && i < accepts; i++)
-            if (accept_one(ctx, listen_fd, tcp, conns, max))
+        int accepts = kept && max - n_held > 1 ? max - n_held : 1;
+        for (int i = 0; !stopping && listening && i < accepts; i++) {
+            conn_t *c = accept_one(ctx, listen_fd, tcp, conns, max);
+            if (!c)
                 break;
+            if (watch(all, c->fr.ipcFd, EPOLLIN, c) || watch(held, c->fr.ipcFd, EPOLLIN, c)) {
+                hs_log_error(ctx, "epoll_ctl in the FastCGI loop: %s", strerror(errno));
+                drop(c);
+            }
+        }
     }
     for (int i = 0; i < max; i++)
         if (conns[i].fr.ipcFd >= 0)
             drop(&conns[i]);
     wake_fd = -1;
-    close(wake[0]);
-    close(wake[1]);
-    free(conns), free(pfd), free(of);
+    close_fd(all), close_fd(held), close_fd(wake[0]), close_fd(wake[1]);
+    free(conns), free(evs);
     return rc;
 }

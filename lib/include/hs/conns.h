@@ -18,7 +18,7 @@ typedef void (*hs_conns_serve_fn)(void *arg, struct FCGX_Request *fr);
 /* Accepts on listen_fd (made non-blocking) and calls serve for each request
  * of up to ctx->cfg.fcgi_max_conns connections, until hs_conns_stop().
  * Connections the front asked to keep (FCGI_KEEP_CONN) stay open; others
- * close after their request. Needs FCGX_Init(). 0, or -1 when poll() or
+ * close after their request. Needs FCGX_Init(). 0, or -1 when epoll or
  * an allocation failed (logged). */
 int hs_conns_serve(hs_ctx_t *ctx, int listen_fd, hs_conns_serve_fn serve, void *arg);
 
