@@ -34,6 +34,10 @@ const hs_conf_key_t hs_config_keys[] = {
      "Largest accepted JSON request body in bytes"},
     {"body_timeout", I(body_timeout), "30", 1, 3600,
      "Seconds an upload body may send nothing before the app gives up on it"},
+    {"upload_direct_io", I(upload_direct_io), "1", 0, 1,
+     "1: uploads write whole blocks straight to the disk (O_DIRECT: less CPU per byte); "
+     "0: through the page cache, so a file downloaded right after its upload is read "
+     "from memory"},
     {"fcgi_max_conns", I(fcgi_max_conns), "64", 1, 4096,
      "FastCGI connections one app process holds open at most (fronts that keep them, "
      "e.g. nginx's fastcgi_keep_conn); past it the longest idle one is closed"},

@@ -67,6 +67,7 @@ int hs_blob_lock(const hs_config_t *cfg, const char *id, int64_t offset, int64_t
 {
     char path[1024];
     hs_blob_path(cfg, id, path, sizeof path);
+    lk->direct = cfg->upload_direct_io != 0;
     lk->fd = open(path, O_RDWR | O_CLOEXEC);
     if (lk->fd < 0)
         return io_fail(err, "open", path);
@@ -173,7 +174,7 @@ int hs_blob_receive(hs_blob_lock_t *lk, int64_t offset, int64_t len, hs_blob_mod
         h1 = EVP_MD_CTX_new();
         EVP_DigestInit_ex(h1, EVP_sha1(), NULL);
     }
-    int rc = 0, direct = 1, ended = 0;
+    int rc = 0, direct = lk->direct, ended = 0;
     while (!rc && !ended && *got < len) {
         /* Gather a block: a short one first when offset is not aligned, so
          * that every later block can go straight to the disk. */

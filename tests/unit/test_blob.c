@@ -1,7 +1,8 @@
 /* Blob writes (lib/store/blob.c): bytes arriving in reads of any size, at
  * any offset, land exactly where they belong whether a block goes straight
  * to the disk (O_DIRECT) or through the page cache; a re-sent range is
- * compared with what is stored, never rewritten. Run on the data folder's
+ * compared with what is stored, never rewritten; with upload_direct_io = 0
+ * everything goes through the page cache. Run on the data folder's
  * kind of file system (/tmp) and on tmpfs (/dev/shm), whose direct I/O
  * support differs between kernels. */
 #include "test.h"
@@ -50,6 +51,16 @@ static int setup_disk(void **state)
 static int setup_tmpfs(void **state)
 {
     return access("/dev/shm", W_OK) == 0 ? setup_in(state, "/dev/shm") : setup_disk(state);
+}
+
+/* upload_direct_io = 0: every write through the page cache. */
+static int setup_buffered(void **state)
+{
+    setup_in(state, "/tmp");
+    fixture_t *f = *state;
+    hs_err_t err;
+    assert_int_equal(hs_config_set(&f->cfg, "upload_direct_io", "0", &err), 0);
+    return 0;
 }
 
 static int teardown(void **state)
@@ -177,6 +188,12 @@ static void compare_on_tmpfs(void **state)
     compare_finds_one_changed_byte(state);
 }
 
+/* The same with direct I/O turned off. */
+static void unaligned_ranges_buffered(void **state)
+{
+    unaligned_ranges_land_exactly(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(short_input_counts_what_arrived, setup_disk, teardown),
         cmocka_unit_test_setup_teardown(unaligned_ranges_on_tmpfs, setup_tmpfs, teardown),
         cmocka_unit_test_setup_teardown(compare_on_tmpfs, setup_tmpfs, teardown),
+        cmocka_unit_test_setup_teardown(unaligned_ranges_buffered, setup_buffered, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@ void hs_blob_remove(const hs_config_t *cfg, const char *id);
 /* An open blob with a write lock on one byte range. */
 typedef struct hs_blob_lock {
     int fd;
+    int direct; /* write whole blocks with O_DIRECT (upload_direct_io) */
 } hs_blob_lock_t;
 
 /* Opens blob id and takes an OFD write lock on [offset, offset+len) (len 0:

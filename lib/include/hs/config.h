@@ -21,6 +21,7 @@ typedef struct hs_config {
     long refresh_token_ttl; /* seconds */
     long max_json_body;     /* bytes */
     long body_timeout;      /* seconds without upload bytes before giving up */
+    long upload_direct_io;  /* 1: upload blocks written with O_DIRECT */
     long fcgi_max_conns;    /* FastCGI connections one process holds */
     char *cors_origins;     /* comma separated; empty: no cross-origin access */
     char *access_log;       /* path; "-" or empty: stderr */
