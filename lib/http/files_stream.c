@@ -19,9 +19,7 @@
  * download holds in this process. */
 #define STREAM_BUF (256 * 1024)
 
-/* 1 when the If-None-Match list (or "*") holds tag, compared weakly as RFC
- * 9110 says for this header (a W/ prefix on either side is ignored). */
-static int etag_listed(const char *list, const char *tag)
+int hs_etag_listed(const char *list, const char *tag)
 {
     size_t tn = strlen(tag);
     for (const char *p = list; p && *p;) {
@@ -40,9 +38,7 @@ static int etag_listed(const char *list, const char *tag)
     return 0;
 }
 
-/* The time of an HTTP-date (IMF-fixdate, the only form senders may
- * generate), or -1. */
-static int64_t http_date_parse(const char *s)
+int64_t hs_http_date_parse(const char *s)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
@@ -50,12 +46,7 @@ static int64_t http_date_parse(const char *s)
     return end && *end == '\0' ? (int64_t)timegm(&tm) : -1;
 }
 
-/* Parses a Range header against size: 1 with [*from, *to] for one
- * satisfiable range, 0 to send the whole file (no header, another unit, a
- * syntax error, or several ranges: RFC 9110 lets a server ignore Range, and
- * the whole file is the simplest correct answer to a multi-range request),
- * -1 for 416 (no byte of the range exists). */
-static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *to)
+int hs_range_parse(const char *h, int64_t size, int64_t *from, int64_t *to)
 {
     if (!h || strncmp(h, "bytes=", 6) != 0)
         return 0;
@@ -153,8 +144,8 @@ void hs_file_stream(hs_req_t *req, const char *path)
     /* RFC 9110 13.2.2: If-None-Match first; If-Modified-Since only without it. */
     const char *inm = hs_req_header(req, "HTTP_IF_NONE_MATCH");
     const char *ims = hs_req_header(req, "HTTP_IF_MODIFIED_SINCE");
-    int64_t since = inm ? -1 : http_date_parse(ims);
-    if ((inm && etag_listed(inm, etag)) || (since >= 0 && (int64_t)st.st_mtim.tv_sec <= since)) {
+    int64_t since = inm ? -1 : hs_http_date_parse(ims);
+    if ((inm && hs_etag_listed(inm, etag)) || (since >= 0 && (int64_t)st.st_mtim.tv_sec <= since)) {
         close(fd);
         hs_reply_empty(req, 304);
         return;
@@ -167,7 +158,7 @@ void hs_file_stream(hs_req_t *req, const char *path)
     const char *ir = hs_req_header(req, "HTTP_IF_RANGE");
     int ranged = ir && strcmp(ir, etag) != 0 && strcmp(ir, lastmod) != 0
                      ? 0
-                     : parse_range(hs_req_header(req, "HTTP_RANGE"), size, &from, &to);
+                     : hs_range_parse(hs_req_header(req, "HTTP_RANGE"), size, &from, &to);
     char v[96];
     if (ranged < 0) {
         close(fd);
