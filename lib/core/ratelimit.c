@@ -19,6 +19,29 @@ static const char script[] =
     "if cost > 0 then redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now) end\n"
     "return {1, 0}\n";
 
+int hs_ratelimit_unavailable(hs_err_t *err)
+{
+    hs_err_set(err, HS_EUNAVAIL, "limiter_unavailable",
+               "This action is refused while its rate limiter is unavailable");
+    if (err) {
+        err->retry_after = 5;
+        hs_err_hint(err, "try again in a few seconds");
+    }
+    return HS_EUNAVAIL;
+}
+
+int hs_ratelimit_refused(hs_err_t *err, long long wait_ms)
+{
+    int rc = hs_err_set(err, HS_ERATE, "rate_limited", "Too many attempts; slow down");
+    if (err) {
+        err->retry_after = (int)((wait_ms + 999) / 1000);
+        if (err->retry_after < 1)
+            err->retry_after = 1;
+        hs_err_hint(err, "try again in %d seconds", err->retry_after);
+    }
+    return rc;
+}
+
 static int check(hs_redis_t *r, const char *key, long burst, long period_ms, int cost,
                  int fail_closed, hs_err_t *err)
 {
@@ -29,27 +52,14 @@ static int check(hs_redis_t *r, const char *key, long burst, long period_ms, int
     const char *argv[] = {"EVAL", script, "1", key, b, p, c};
     redisReply *reply = hs_redis_argv(r, 7, argv, NULL);
     if (!reply && fail_closed) {
-        hs_err_set(err, HS_EUNAVAIL, "limiter_unavailable",
-                   "This action is refused while its rate limiter is unavailable");
-        if (err) {
-            err->retry_after = 5;
-            hs_err_hint(err, "try again in a few seconds");
-        }
-        return HS_EUNAVAIL;
+        return hs_ratelimit_unavailable(err);
     }
     if (!reply)
         return 0;
     int rc = 0;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 0) {
-        long long wait_ms = reply->element[1]->integer;
-        rc = hs_err_set(err, HS_ERATE, "rate_limited", "Too many attempts; slow down");
-        if (err) {
-            err->retry_after = (int)((wait_ms + 999) / 1000);
-            if (err->retry_after < 1)
-                err->retry_after = 1;
-            hs_err_hint(err, "try again in %d seconds", err->retry_after);
-        }
+        rc = hs_ratelimit_refused(err, reply->element[1]->integer);
     }
     hs_redis_reply_free(reply);
     return rc;

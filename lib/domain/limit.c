@@ -10,27 +10,9 @@ static int store_check(hs_ctx_t *ctx, const char *key, long burst, long period_m
 {
     int64_t wait_ms;
     hs_err_t e;
-    if (hs_store_limit_take(ctx->store, key, burst, period_ms, cost, hs_now_ms(), &wait_ms, &e)) {
-        if (!fail_closed)
-            return 0;
-        hs_err_set(err, HS_EUNAVAIL, "limiter_unavailable",
-                   "This action is refused while its rate limiter is unavailable");
-        if (err) {
-            err->retry_after = 5;
-            hs_err_hint(err, "try again in a few seconds");
-        }
-        return HS_EUNAVAIL;
-    }
-    if (!wait_ms)
-        return 0;
-    int rc = hs_err_set(err, HS_ERATE, "rate_limited", "Too many attempts; slow down");
-    if (err) {
-        err->retry_after = (int)((wait_ms + 999) / 1000);
-        if (err->retry_after < 1)
-            err->retry_after = 1;
-        hs_err_hint(err, "try again in %d seconds", err->retry_after);
-    }
-    return rc;
+    if (hs_store_limit_take(ctx->store, key, burst, period_ms, cost, hs_now_ms(), &wait_ms, &e))
+        return fail_closed ? hs_ratelimit_unavailable(err) : 0;
+    return wait_ms ? hs_ratelimit_refused(err, wait_ms) : 0;
 }
 
 int hs_limit_rate(hs_ctx_t *ctx, const char *key, long burst, long period_ms, int cost,

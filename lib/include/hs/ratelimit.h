@@ -7,6 +7,12 @@
 #include "hs/err.h"
 #include "hs/redis.h"
 
+/* The answers of every rate limiter (Redis or the store): HS_EUNAVAIL
+ * limiter_unavailable (retry in 5 s), or HS_ERATE rate_limited with
+ * retry_after rounded up from wait_ms. */
+int hs_ratelimit_unavailable(hs_err_t *err);
+int hs_ratelimit_refused(hs_err_t *err, long long wait_ms);
+
 /* Takes `cost` tokens from the bucket at key (cost 0 only checks that one
  * more would be allowed). Over the limit: HS_ERATE with err->retry_after set.
  * When Redis is unreachable the limit is skipped (fails open) and 0 returned:
