@@ -1,18 +1,18 @@
 """The seed's kind of stack, for bench/run.sh: GET /api/v1/auth/me in FastAPI,
-doing the work hs-auth does for it, against the same Redis and SQLite file:
+doing the work hs-auth does for it, against the same SQLite file:
 
   - verify the HS256 access token (PyJWT) with the same key, issuer, "typ"
     and expiry checks;
-  - one Redis round trip for the revocation state: MGET of the warm marker
-    and the session and user deny keys (what hs-auth asks, in one command);
-  - read the user's row and follow counts from SQLite (two statements, as
-    hs-auth runs them);
+  - the revocation state from SQLite: the session joined to its user, not
+    revoked nor disabled (hs-auth's statement, revocation_cache = auto);
+  - read the user's row and follow counts from SQLite (one statement, as
+    hs-auth runs it);
   - answer the same JSON.
 
 Run by bench/run.sh with uvicorn, 2 workers, no access log:
   HS_CONFIG=<run>/hypersend.conf uvicorn --app-dir bench fastapi_app:app --workers 2
-It reads redis_host/redis_port, secret_key_file, jwt_issuer and the SQLite
-path out of that config file. Not part of Hypersend; a benchmark baseline.
+It reads secret_key_file, jwt_issuer and the SQLite path out of that config
+file. Not part of Hypersend; a benchmark baseline.
 """
 import json
 import os
@@ -20,7 +20,6 @@ import sqlite3
 import time
 
 import jwt
-import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -46,12 +45,6 @@ with open(CFG["secret_key_file"], "rb") as f:
     KEY = f.read().rstrip(b"\r\n ")
 ISSUER = CFG.get("jwt_issuer", "hypersend")
 DB_PATH = CFG.get("sqlite_path") or os.path.join(CFG["data_dir"], "hypersend.db")
-host = CFG.get("redis_host", "127.0.0.1")
-if host.startswith("/"):
-    REDIS = aioredis.Redis(unix_socket_path=host)
-else:
-    REDIS = aioredis.Redis(host=host, port=int(CFG.get("redis_port", "6379")))
-
 _db = None
 
 
@@ -73,6 +66,41 @@ def iso(ms):
 
 def fail(status, code, message):
     headers = {"WWW-Authenticate": 'Bearer realm="hypersend"'} if status == 401 else None
+    return JSONResponse({"error": {"status": status, "code": code, "message": message,
+                                   "hint": ""}}, status_code=status, headers=headers)
+
+
+app = FastAPI()
+
+
+@app.get("/api/v1/auth/me")
+async def me(request: Request):
+    h = request.headers.get("authorization", "")
+    if not h.lower().startswith("bearer "):
+        return fail(401, "missing_token", "This endpoint needs an access token")
+    try:
+        c = jwt.decode(h[7:].strip(), KEY, algorithms=["HS256"], issuer=ISSUER,
+                       options={"require": ["exp", "sub", "sid", "jti"]})
+    except jwt.ExpiredSignatureError:
+        return fail(401, "token_expired", "The access token has expired")
+    except jwt.PyJWTError:
+        return fail(401, "invalid_token", "The access token is not valid")
+    if c.get("typ") != "access":
+        return fail(401, "invalid_token", "The access token is not valid")
+    sub, sid = c["sub"], c["sid"]
+    d = db()
+    if d.execute("SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1"
+                 " AND s.user_id = ?2 AND s.revoked_at = 0 AND u.disabled = 0",
+                 (sid, sub)).fetchone() is None:
+        return fail(401, "token_revoked", "This session has been revoked")
+    row = d.execute("SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, "
+                    "u.avatar_file_id, u.settings, u.role, u.disabled, u.created_at, "
+                    "u.updated_at, (SELECT count(*) FROM follows WHERE followee_id = u.id),"
+                    " (SELECT count(*) FROM follows WHERE follower_id = u.id)"
+                    " FROM users u WHERE u.id = ?", (sub,)).fetchone()
+    if row is None:
+        return fail(401, "token_revoked", "This session has been revoked")
+    followers, following = row[12], row[13]
     return JSONResponse({"error": {"status": status, "code": code, "message": message,
                                    "hint": ""}}, status_code=status, headers=headers)
 

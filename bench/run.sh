@@ -7,13 +7,13 @@
 # loopback ports, registers one user, then measures with wrk:
 #   static   GET /bench.json  (~100 bytes, served by lighttpd itself)
 #   auth_me  GET /api/v1/auth/me with a Bearer token (lighttpd -> hs-auth:
-#            token check, Redis revocation lookup, SQLite profile read)
+#            token check, SQLite revocation check and profile read)
 #   fcgi_hop GET /api/v1/auth/me without a token: hs-auth answers 401 before
 #            touching Redis or SQLite, so this is the FastCGI round trip alone
 #   fastapi_auth_me  the same GET /auth/me served by bench/fastapi_app.py
 #            (FastAPI + uvicorn, 2 workers, uvicorn's own HTTP, no front),
-#            doing the same token, Redis and SQLite work against the same
-#            Redis and database: the seed's kind of stack
+#            doing the same token and SQLite work against the same
+#            database: the seed's kind of stack
 # and prints requests/s, p99 latency, the ratios auth_me/static (the target is
 # >= 0.5), auth_me/fcgi_hop (>= 0.8) and auth_me/fastapi_auth_me (>= 10), and
 # the peak RSS (VmHWM) of every hs-auth process. Everything it
@@ -68,8 +68,8 @@ py=/usr/bin/python3
 if [ "$with_fastapi" = 1 ]; then
 	port_in_use "$fport" && die "port $fport is in use; set BENCH_FASTAPI_PORT"
 	"$top/bench/deps.sh" >&2 || die "bench/deps.sh failed (it installs the FastAPI baseline's packages)"
-	"$py" -c 'import fastapi, uvicorn, jwt, redis' 2>/dev/null ||
-		die "FastAPI, uvicorn, PyJWT or redis-py is missing for $py (bench/deps.sh installs them)"
+	"$py" -c 'import fastapi, uvicorn, jwt' 2>/dev/null ||
+		die "FastAPI, uvicorn or PyJWT is missing for $py (bench/deps.sh installs them)"
 fi
 
 # Other work on the machine skews the figures; the load is printed with them.

@@ -20,6 +20,10 @@ const hs_conf_key_t hs_config_keys[] = {
     {"events", S(events), "", 0, 0,
      "Where events, rate limits and revocations live: redis or store (no Redis, long-poll only); "
      "empty: store when redis_host is empty, else redis"},
+    {"revocation_cache", S(revocation_cache), "auto", 0, 0,
+     "Where each request's token revocation check looks first: auto (the store itself when "
+     "it is embedded, SQLite; Redis in front of a remote store) or redis (always Redis, "
+     "the store when Redis is cold or down)"},
     {"redis_port", I(redis_port), "6379", 1, 65535, "Redis TCP port (unused with a socket path)"},
     {"redis_timeout_ms", I(redis_timeout_ms), "500", 10, 60000,
      "Connect and command timeout for Redis, in milliseconds"},
@@ -275,6 +279,10 @@ int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t 
     if (strcmp(cfg->events, "redis") != 0 && strcmp(cfg->events, "store") != 0)
         return hs_err_set(err, HS_EINVAL, "config_bad_value",
                           "config key 'events': '%s' is not redis or store", cfg->events);
+    if (strcmp(cfg->revocation_cache, "auto") != 0 && strcmp(cfg->revocation_cache, "redis") != 0)
+        return hs_err_set(err, HS_EINVAL, "config_bad_value",
+                          "config key 'revocation_cache': '%.200s' is not auto or redis",
+                          cfg->revocation_cache);
     if (strcmp(cfg->sendfile_header, "X-Sendfile") != 0 &&
         strcmp(cfg->sendfile_header, "X-Accel-Redirect") != 0 &&
         strcmp(cfg->sendfile_header, "none") != 0)

@@ -20,13 +20,25 @@ static void deny_key(char *out, size_t n, const char *kind, const char *id)
     snprintf(out, n, "hs:deny:%s:%s", kind, id);
 }
 
+/* Whether the Redis revocation cache stands in front of the store. Not
+ * with events = store (no Redis), and by default (revocation_cache = auto)
+ * not in front of an embedded store: SQLite answers the check in one
+ * indexed read, cheaper than a round trip to Redis. Without the cache every
+ * check asks the store, so a revocation holds from its commit on. */
+static int cache_in_front(const hs_ctx_t *ctx)
+{
+    if (hs_config_events_store(&ctx->cfg))
+        return 0;
+    return ctx->cfg.revocation_cache[0] == 'r' || !hs_store_embedded(ctx->store);
+}
+
 /* Writes a revocation to the cache: before the store, so that when Redis
  * is unreachable nothing changes (503, the caller retries) rather than a
  * store revocation a warm cache would not know of. */
 static int cache_deny(hs_ctx_t *ctx, const char *kind, const char *id, const char *value,
                       hs_err_t *err)
 {
-    if (hs_config_events_store(&ctx->cfg))
+    if (!cache_in_front(ctx))
         return 0; /* no cache: every check asks the store, which is written next */
     char key[64], px[24];
     deny_key(key, sizeof key, kind, id);
@@ -252,7 +264,7 @@ int hs_auth_refresh(hs_ctx_t *ctx, hs_arena_t *a, const char *refresh_token,
                           ctx->cfg.access_token_ttl, a, &tok->access_token, err);
 }
 
-/* The revocation cache. The store is the truth (sessions.revoked_at,
+/* The revocation cache (when cache_in_front). The store is the truth (sessions.revoked_at,
  * users.disabled); Redis only remembers, for the life of an access token,
  * what was revoked, so that a valid token costs one MGET:
  *   hs:deny:sid:<sid>   this session was revoked (logout, deletion, reuse);
@@ -276,17 +288,9 @@ enum { CACHE_VALID, CACHE_REVOKED, CACHE_ASK_STORE, CACHE_COLD, CACHE_DOWN };
  * token_revoked, or the store's error. */
 static int verify_in_store(hs_ctx_t *ctx, const char *user_id, const char *sid, hs_err_t *err)
 {
-    hs_arena_t a = {0};
-    hs_session_t s;
-    hs_user_t u;
-    int rc = hs_store_session_get(ctx->store, sid, &a, &s, err);
-    if (!rc && (s.revoked_at || strcmp(s.user_id, user_id) != 0))
-        rc = hs_err_set(err, HS_EAUTH, "token_revoked", "This session has been revoked");
-    if (!rc && !(rc = hs_store_user_get(ctx->store, user_id, &a, &u, err)) && u.disabled)
-        rc = hs_err_set(err, HS_EAUTH, "token_revoked", "This account is disabled");
+    int rc = hs_store_session_active(ctx->store, sid, user_id, err);
     if (rc == HS_ENOTFOUND)
         rc = hs_err_set(err, HS_EAUTH, "token_revoked", "This session has been revoked");
-    hs_arena_free(&a);
     return rc;
 }
 
@@ -372,9 +376,7 @@ static int cache_state(const redisReply *warm, const redisReply *ds, const redis
  * or an error when neither Redis nor the store can tell. */
 static int check_session(hs_ctx_t *ctx, const char *user_id, const char *sid, hs_err_t *err)
 {
-    /* events = store: no cache in front, the store (two primary-key reads)
-     * answers every check, so a revocation holds from its commit on. */
-    if (hs_config_events_store(&ctx->cfg))
+    if (!cache_in_front(ctx))
         return verify_in_store(ctx, user_id, sid, err);
     char ksid[64], kuser[64];
     deny_key(ksid, sizeof ksid, "sid", sid);
@@ -421,7 +423,7 @@ int hs_auth_revoked_many(hs_ctx_t *ctx, const char *const *users, const char *co
 {
     if (n == 0)
         return 0;
-    if (hs_config_events_store(&ctx->cfg)) {
+    if (!cache_in_front(ctx)) {
         for (size_t i = 0; i < n; i++) {
             int rc = verify_in_store(ctx, users[i], sids[i], NULL);
             if (rc && rc != HS_EAUTH)

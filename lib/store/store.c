@@ -17,3 +17,8 @@ void hs_store_close(hs_store_t *st)
     if (st)
         st->ops->close(st);
 }
+
+int hs_store_embedded(const hs_store_t *st)
+{
+    return st->ops->embedded;
+}

@@ -12,7 +12,8 @@ typedef struct hs_config {
     char *store;       /* "sqlite" */
     char *sqlite_path; /* empty: <data_dir>/hypersend.db */
     char *redis_host;
-    char *events; /* "redis" or "store" once loaded */
+    char *events;           /* "redis" or "store" once loaded */
+    char *revocation_cache; /* "auto" or "redis" */
     long redis_port;
     long redis_timeout_ms;
     char *secret_key_file;

@@ -198,6 +198,9 @@ typedef struct hs_store hs_store_t;
 #define HS__STORE_OP_MEMBER(name, params, args, contract) int(*name) params;
 typedef struct hs_store_ops {
     const char *name;
+    /* The store lives in this process (SQLite): a read costs less than a
+     * Redis round trip, so caches in front of it are skipped. */
+    int embedded;
     void (*close)(hs_store_t *st);
     HS_STORE_OPS(HS__STORE_OP_MEMBER)
 } hs_store_ops_t;
@@ -211,6 +214,9 @@ struct hs_store {
  * The result is freed with hs_store_close(). */
 int hs_store_open(hs_store_t **out, const hs_config_t *cfg, hs_err_t *err);
 void hs_store_close(hs_store_t *st);
+/* 1 when the store lives in this process (SQLite): reading it costs less
+ * than a round trip to Redis. */
+int hs_store_embedded(const hs_store_t *st);
 
 /* hs_store_<name>(st, ...) calls the backend's operation: one static
  * inline wrapper per entry of hs/store_ops.h, where each one's contract is

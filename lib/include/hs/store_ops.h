@@ -100,6 +100,10 @@
        hs_err_t *err),                                                                             \
       (st, id, a, out, err),                                                                       \
       "The session with id, revoked or not; HS_ENOTFOUND session_not_found.")                      \
+    X(session_active, (hs_store_t *st, const char *id, const char *user_id, hs_err_t *err),        \
+      (st, id, user_id, err),                                                                      \
+      "0 when session id exists, belongs to user_id, is not revoked and its user is not "          \
+      "disabled, in one read; HS_ENOTFOUND session_not_found otherwise.")                          \
     X(session_list, (hs_store_t *st, const char *user_id, const char *cursor, int limit,           \
        hs_arena_t *a, hs_session_page_t *out, hs_err_t *err),                                      \
       (st, user_id, cursor, limit, a, out, err),                                                   \

@@ -73,6 +73,26 @@ int hs__sq_session_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_session
                           err);
 }
 
+static const char SQL_ACTIVE[] = "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id"
+                                 " WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at = 0"
+                                 " AND u.disabled = 0";
+
+int hs__sq_session_active(hs_store_t *st, const char *id, const char *user_id, hs_err_t *err)
+{
+    sqlite3_stmt *s = hs__sq_prepare(st, SQL_ACTIVE, err);
+    if (!s)
+        return HS_EINTERNAL;
+    hs__sq_bind_text(s, 1, id);
+    hs__sq_bind_text(s, 2, user_id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return hs_err_set(err, HS_ENOTFOUND, "session_not_found", "No such active session");
+    return hs__sq_fail(st, rc, err);
+}
+
 /* Most recently used first; the cursor is "<last_used_at>.<id>" of the last
  * row, and the next page starts strictly after it. */
 static const char SQL_LIST[] =

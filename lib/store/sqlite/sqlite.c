@@ -300,6 +300,7 @@ int hs__sq_ping(hs_store_t *st, hs_err_t *err)
 /* clang-format off */
 static const hs_store_ops_t sqlite_ops = {
     .name = "sqlite",
+    .embedded = 1,
     .close = sq_close,
     HS_STORE_OPS(HS__SQ_OP_INIT)
 };

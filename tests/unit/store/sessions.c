@@ -116,4 +116,31 @@ static void refresh_rotation(void **state)
     assert_string_equal(err.code, "refresh_token_expired");
 }
 
-STORE_SUITE(store_sessions_suite, STORE_TEST(sessions), STORE_TEST(refresh_rotation));
+/* The exact revocation check of every authenticated request. */
+static void session_active(void **state)
+{
+    (void)state;
+    COVERS(OP_session_active);
+    hs_user_t u, other;
+    hs_err_t err;
+    make_user(&u, "act", "");
+    make_user(&other, "act2", "");
+    hs_session_t s = new_session(&u, "a0"), t = new_session(&u, "a1");
+    assert_int_equal(hs_store_session_active(st, s.id, u.id, &err), 0);
+    /* a session is not another user's, and an unknown one is not active */
+    assert_int_equal(hs_store_session_active(st, s.id, other.id, &err), HS_ENOTFOUND);
+    assert_string_equal(err.code, "session_not_found");
+    assert_int_equal(hs_store_session_active(st, NO_ID, u.id, &err), HS_ENOTFOUND);
+    /* revoking one leaves the other */
+    assert_int_equal(hs_store_session_revoke(st, s.id, u.id, 5, &err), 0);
+    assert_int_equal(hs_store_session_active(st, s.id, u.id, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_session_active(st, t.id, u.id, &err), 0);
+    /* a disabled account has no active session, and has it back when enabled */
+    assert_int_equal(hs_store_user_set_disabled(st, u.id, 1, 6, &err), 0);
+    assert_int_equal(hs_store_session_active(st, t.id, u.id, &err), HS_ENOTFOUND);
+    assert_int_equal(hs_store_user_set_disabled(st, u.id, 0, 7, &err), 0);
+    assert_int_equal(hs_store_session_active(st, t.id, u.id, &err), 0);
+}
+
+STORE_SUITE(store_sessions_suite, STORE_TEST(sessions), STORE_TEST(refresh_rotation),
+            STORE_TEST(session_active));
