@@ -77,13 +77,13 @@ static void drop(conn_t *c)
 #define DRAIN_BYTES    (4L << 20)
 #define DRAIN_WAIT_SEC 1
 
-/* A kept connection carries the front's next request right after this
- * one, so the rest of this request's stdin (its closing empty record, and
- * any body the handler did not read) must be consumed first: libfcgi would
- * otherwise read it as the start of the next request and drop the
- * connection. A body left unread comes from the front's buffer (nginx),
- * so its reads wait DRAIN_WAIT_SEC, not body_timeout. 1 when the stream
- * ended cleanly; 0 (close it) after an error, a wait or DRAIN_BYTES. */
+/* The rest of this request's stdin (its closing empty record, and any
+ * body the handler did not read) is consumed before the next step: a kept
+ * connection carries the front's next request right after it (libfcgi
+ * would otherwise read it as the start of that request and drop the
+ * connection), and any other connection can then close without a linger. A body left unread comes
+ * from the front's buffer (nginx), so its reads wait DRAIN_WAIT_SEC, not body_timeout. 1 when the
+ * stream ended cleanly; 0 (close it) after an error, a wait or DRAIN_BYTES. */
 static int finish_stdin(hs_ctx_t *ctx, FCGX_Request *fr)
 {
     char sink[16384];
@@ -123,10 +123,28 @@ static void serve_conn(hs_ctx_t *ctx, conn_t *c, hs_conns_serve_fn serve, void *
         return;
     }
     serve(arg, &c->fr);
-    if (c->fr.keepConnection && !finish_stdin(ctx, &c->fr))
+    int keep = c->fr.keepConnection, clean = finish_stdin(ctx, &c->fr);
+    if (keep && clean) {
+        FCGX_Finish_r(&c->fr); /* the reply's last records; the connection stays */
+        c->idle_since_ms = hs_now_ms();
+        return;
+    }
+    if (!clean) {
         c->fr.keepConnection = 0;
-    FCGX_Finish_r(&c->fr); /* closes the descriptor unless kept */
-    c->idle_since_ms = hs_now_ms();
+        FCGX_Finish_r(&c->fr); /* closes with libfcgi's linger: more may come */
+        return;
+    }
+    /* The front sent all it will: close at once. libfcgi's close would
+     * shut our side and wait for the front to close first (up to 2 s),
+     * which held this process for a trip through the front's event loop
+     * after every request (a fifth of hs-auth's time under load). The
+     * front reads the whole reply before it sees the close. */
+    c->fr.keepConnection = 1;
+    FCGX_Finish_r(&c->fr);
+    if (c->fr.ipcFd >= 0) {
+        close(c->fr.ipcFd);
+        c->fr.ipcFd = -1;
+    }
 }
 
 /* Accepts one waiting connection into a free slot; when every slot is
