@@ -157,6 +157,8 @@ bench: deps
 	@bench/run.sh
 	@bench/nginx.sh
 	@bench/files.sh
+	@BENCH_FRONT=nginx bench/files.sh
+	@bench/fronts.sh
 	@bench/chats.sh
 	@bench/ws.sh
 	@bench/p2p.sh

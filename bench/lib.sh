@@ -111,8 +111,9 @@ bench_browser_traps() {
 }
 
 # bench_start_stack [VAR=value ...]: runs conf/stack.sh in $tmp/run with
-# these extra environment settings, waits for /health and sets stack_pid,
-# lighttpd_pid and app_pids.
+# these extra environment settings (HS_FRONT picks the front), waits for
+# /health and sets stack_pid, lighttpd_pid (the front's main process),
+# front_pids (with its workers) and app_pids.
 bench_start_stack() {
 	env HS_PORT="$port" HS_REDIS_PORT="$rport" HS_PROCS="$procs" HS_QUIET=1 HS_BIN_DIR="$bindir" \
 		"$@" "$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
@@ -128,9 +129,16 @@ bench_start_stack() {
 		[ $i -lt 300 ] || die "the stack did not answer /health within 15 s"
 		sleep 0.05
 	done
-	lighttpd_pid=$(pgrep -P "$stack_pid" -x lighttpd | head -1 || true)
-	[ -n "$lighttpd_pid" ] || die "cannot find the lighttpd process of the stack"
-	app_pids=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+	lighttpd_pid=$(pgrep -P "$stack_pid" -x 'lighttpd|nginx|apache2' | head -1 || true)
+	[ -n "$lighttpd_pid" ] || die "cannot find the front server process of the stack"
+	# nginx and Apache work in child processes of their own
+	front_pids="$lighttpd_pid $(pgrep -P "$lighttpd_pid" -x 'nginx|apache2' | tr '\n' ' ' || true)"
+	# this stack's apps, whoever started them: their environment names its folder
+	app_pids=
+	local p
+	for p in $(pgrep -f "$bindir/hs-" || true); do
+		grep -qzF "$tmp/run/" "/proc/$p/environ" 2>/dev/null && app_pids="$app_pids $p"
+	done
 }
 
 # wrk runs in the background and is waited for, so that a signal sent to
