@@ -264,9 +264,10 @@ int hs_auth_refresh(hs_ctx_t *ctx, hs_arena_t *a, const char *refresh_token,
                           ctx->cfg.access_token_ttl, a, &tok->access_token, err);
 }
 
-/* The revocation cache (when cache_in_front). The store is the truth (sessions.revoked_at,
- * users.disabled); Redis only remembers, for the life of an access token,
- * what was revoked, so that a valid token costs one MGET:
+/* The revocation cache, when cache_in_front. The store is the truth
+ * (sessions.revoked_at, users.disabled); Redis only remembers, for the
+ * life of an access token, what was revoked, so that a valid token costs
+ * one MGET:
  *   hs:deny:sid:<sid>   this session was revoked (logout, deletion, reuse);
  *   hs:deny:user:<id>   this user's sessions were revoked in bulk (password
  *                       change: the value is the session kept; disabled:

@@ -81,9 +81,10 @@ static void drop(conn_t *c)
  * body the handler did not read) is consumed before the next step: a kept
  * connection carries the front's next request right after it (libfcgi
  * would otherwise read it as the start of that request and drop the
- * connection), and any other connection can then close without a linger. A body left unread comes
- * from the front's buffer (nginx), so its reads wait DRAIN_WAIT_SEC, not body_timeout. 1 when the
- * stream ended cleanly; 0 (close it) after an error, a wait or DRAIN_BYTES. */
+ * connection), and any other connection can then close without a linger.
+ * A body left unread comes from the front's buffer (nginx), so its reads
+ * wait DRAIN_WAIT_SEC, not body_timeout. 1 when the stream ended cleanly;
+ * 0 (close it) after an error, a wait or DRAIN_BYTES. */
 static int finish_stdin(hs_ctx_t *ctx, FCGX_Request *fr)
 {
     char sink[16384];
