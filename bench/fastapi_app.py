@@ -101,42 +101,6 @@ async def me(request: Request):
     if row is None:
         return fail(401, "token_revoked", "This session has been revoked")
     followers, following = row[12], row[13]
-    return JSONResponse({"error": {"status": status, "code": code, "message": message,
-                                   "hint": ""}}, status_code=status, headers=headers)
-
-
-app = FastAPI()
-
-
-@app.get("/api/v1/auth/me")
-async def me(request: Request):
-    h = request.headers.get("authorization", "")
-    if not h.lower().startswith("bearer "):
-        return fail(401, "missing_token", "This endpoint needs an access token")
-    try:
-        c = jwt.decode(h[7:].strip(), KEY, algorithms=["HS256"], issuer=ISSUER,
-                       options={"require": ["exp", "sub", "sid", "jti"]})
-    except jwt.ExpiredSignatureError:
-        return fail(401, "token_expired", "The access token has expired")
-    except jwt.PyJWTError:
-        return fail(401, "invalid_token", "The access token is not valid")
-    if c.get("typ") != "access":
-        return fail(401, "invalid_token", "The access token is not valid")
-    sub, sid = c["sub"], c["sid"]
-    warm, dsid, duser = await REDIS.mget("hs:auth:warm", f"hs:deny:sid:{sid}",
-                                         f"hs:deny:user:{sub}")
-    if warm is None or dsid is not None or (duser is not None and duser.decode() != sid):
-        # hs-auth then asks the store; the benchmark's session is never here.
-        return fail(401, "token_revoked", "This access token has been revoked")
-    d = db()
-    row = d.execute("SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, "
-                    "u.avatar_file_id, u.settings, u.role, u.disabled, u.created_at, "
-                    "u.updated_at FROM users u WHERE u.id = ?", (sub,)).fetchone()
-    if row is None:
-        return fail(401, "token_revoked", "This session has been revoked")
-    followers, following = d.execute(
-        "SELECT (SELECT count(*) FROM follows WHERE followee_id = ?1),"
-        " (SELECT count(*) FROM follows WHERE follower_id = ?1)", (sub,)).fetchone()
     return JSONResponse({
         "id": row[0], "username": row[1], "display_name": row[4] or "",
         "avatar_file_id": row[6], "bio": row[5] or "", "role": row[8] or "user",
