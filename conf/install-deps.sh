@@ -1,11 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages Hypersend needs, in two sets:
-#   run   what building and serving need (`make run`): compiler, libraries,
+#   run   what building and serving need (`make run`): compiler, libraries
+#         (libmongoc-dev and libbson-dev for the mongo store backend),
 #         lighttpd, redis-server, curl;
 #   test  run plus what the tests need (`make test`): clang (libFuzzer) and
 #         llvm, clang-format, cmocka, Python with pytest, Node with npm,
 #         chromium for the browser tests, wrk, nginx and spawn-fcgi (the
-#         tests and benchmarks of the nginx front).
+#         tests and benchmarks of the nginx front), postgresql and
+#         python3-pymongo (FerretDB, the MongoDB-protocol server of the mongo
+#         backend's tests, runs on a PostgreSQL cluster the tests create; the
+#         Go toolchain that builds FerretDB is not a Debian package here).
 # Idempotent: asks dpkg first and only calls apt-get for what is missing.
 #
 #   conf/install-deps.sh run|test
@@ -15,13 +19,13 @@ set -eu
 
 set_name=${1:-test}
 RUN_PKGS="build-essential pkg-config ca-certificates curl procps
-libfcgi-dev libbson-dev libjwt-dev libcjson-dev libssl-dev libhiredis-dev
+libfcgi-dev libbson-dev libmongoc-dev libjwt-dev libcjson-dev libssl-dev libhiredis-dev
 libwebsockets-dev libsqlite3-dev libargon2-dev libmagic-dev libuv1-dev
 lighttpd-mod-deflate lighttpd-modules-lua brotli
 lighttpd redis-server"
-TEST_PKGS="clang-format clang libclang-rt-14-dev llvm libcmocka-dev libmongoc-dev
+TEST_PKGS="clang-format clang libclang-rt-14-dev llvm libcmocka-dev
 python3 python3-pytest python3-requests python3-websockets chromium wrk
-nginx spawn-fcgi"
+nginx spawn-fcgi postgresql python3-pymongo"
 
 case $set_name in
 run) PKGS=$RUN_PKGS ;;
@@ -65,9 +69,10 @@ apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
 # Debian starts these daemons when it installs them; Hypersend runs its own
-# instances. Only a package installed just now is stopped and disabled: a
-# lighttpd, redis-server or nginx the machine already had is left as it was.
-for svc in lighttpd redis-server nginx; do
+# instances (the tests' PostgreSQL clusters live in temporary folders). Only
+# a package installed just now is stopped and disabled: a lighttpd,
+# redis-server, nginx or postgresql the machine already had is left as it was.
+for svc in lighttpd redis-server nginx postgresql; do
 	case " $(echo $missing) " in
 	*" $svc "*) ;;
 	*) continue ;;

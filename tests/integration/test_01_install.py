@@ -17,9 +17,9 @@ FAKES = {
     "systemctl": '#!/bin/sh\necho "systemctl $*" >>"$FAKE_LOG"\n',
     "id": "#!/bin/sh\necho 0\n",
 }
-RUN_ONLY = {"lighttpd", "redis-server", "build-essential", "libfcgi-dev", "curl"}
+RUN_ONLY = {"lighttpd", "redis-server", "build-essential", "libfcgi-dev", "curl", "libmongoc-dev"}
 TEST_ONLY = {"chromium", "nodejs", "npm", "python3-pytest", "clang", "libclang-rt-14-dev", "llvm",
-             "clang-format", "libcmocka-dev", "wrk"}
+             "clang-format", "libcmocka-dev", "wrk", "postgresql", "python3-pymongo"}
 
 
 def install(tmp_path, which, installed=""):
