@@ -7,7 +7,13 @@
  * and calls it. A second backend adds one file in store/ (its
  * store_test_backend_t) and one line to `backends`; the contract files
  * stay as they are. HS_TEST_STORE=<name> picks a backend (default: the
- * first). */
+ * first).
+ *
+ * A backend still being built (mongo) answers not_implemented for the
+ * operations it does not have yet: a contract test that reaches one stops
+ * there and is reported SKIPPED with the operation's name, and the run ends
+ * with the list of those operations, so an unfinished backend is never
+ * counted as passing a test it did not run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +21,7 @@
 #include "store/store_test.h"
 
 /* The backends this program can test. */
-static const store_test_backend_t *const backends[] = {&store_test_sqlite};
+static const store_test_backend_t *const backends[] = {&store_test_sqlite, &store_test_mongo};
 static const store_test_backend_t *backend;
 
 /* The contract, in the order it runs. */
@@ -38,6 +44,8 @@ static const char *const op_contracts[OP_COUNT] = {
 };
 static int covered[OP_COUNT];     /* named by a test's COVERS */
 static unsigned called[OP_COUNT]; /* reached the backend */
+static int missing[OP_COUNT];     /* answered not_implemented */
+static int skip_missing;          /* during the contract: a missing operation skips its test */
 static int contract_tests_run, contract_tests_total;
 
 void store_test_covers(const int *ops, size_t n)
@@ -50,11 +58,21 @@ void store_test_covers(const int *ops, size_t n)
  * same list, so a new operation is counted without touching this file. The
  * operations' first parameter is named st, like the store under test. */
 static const hs_store_ops_t *backend_ops;
+static int not_implemented(const hs_err_t *err)
+{
+    return err && err->code && strcmp(err->code, "not_implemented") == 0;
+}
 #define OP_COUNTED(name, params, args, contract)                                                   \
     static int counted_##name params                                                               \
     {                                                                                              \
         called[OP_##name]++;                                                                       \
-        return backend_ops->name args;                                                             \
+        int rc_ = backend_ops->name args;                                                          \
+        if (rc_ && skip_missing && not_implemented(err)) {                                         \
+            missing[OP_##name] = 1;                                                                \
+            print_message("[   TODO   ] %s: %s\n", #name, err->message);                           \
+            skip();                                                                                \
+        }                                                                                          \
+        return rc_;                                                                                \
     }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
@@ -95,6 +113,19 @@ static hs_store_t *backend_open(int fresh)
     return counted(out);
 }
 
+hs_store_t *store_test_open_same(void)
+{
+    hs_store_t *out = NULL;
+    hs_config_t cfg;
+    hs_err_t err;
+    assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), 0);
+    backend->configure(&cfg, 0);
+    int rc = hs_store_open(&out, &cfg, &err);
+    hs_config_free(&cfg);
+    assert_int_equal(rc, 0);
+    return out;
+}
+
 void store_test_reopen(void)
 {
     hs_store_close(st);
@@ -123,18 +154,31 @@ int store_test_close(void **state)
 static void every_operation_has_a_contract_test(void **state)
 {
     (void)state;
+    int todo = 0;
+    for (int i = 0; i < OP_COUNT; i++)
+        todo += missing[i];
+    if (todo) {
+        /* the backend is unfinished: say what it lacks, then skip */
+        print_message("[   TODO   ] %s backend: %d of %d operations answered not_implemented:",
+                      backend->name, todo, OP_COUNT);
+        for (int i = 0; i < OP_COUNT; i++)
+            if (missing[i])
+                print_message(" %s", op_names[i]);
+        print_message("\n");
+        skip();
+    }
     if (contract_tests_run < contract_tests_total)
         skip();
-    int missing = 0;
+    int missing_tests = 0;
     for (int i = 0; i < OP_COUNT; i++) {
         if (!covered[i])
             print_error("store operation %s has no contract test: %s\n", op_names[i],
                         op_contracts[i]);
         else if (!called[i])
             print_error("store operation %s is named by COVERS but never called\n", op_names[i]);
-        missing += !covered[i] || !called[i];
+        missing_tests += !covered[i] || !called[i];
     }
-    assert_int_equal(missing, 0);
+    assert_int_equal(missing_tests, 0);
 }
 
 static const store_test_backend_t *choose_backend(void)
@@ -167,7 +211,9 @@ int main(void)
 
     char name[64];
     snprintf(name, sizeof name, "store contract (%s)", backend->name);
+    skip_missing = 1;
     int failed = _cmocka_run_group_tests(name, all, n, NULL, NULL);
+    skip_missing = 0;
     free(all);
     if (backend->own) {
         snprintf(name, sizeof name, "%s backend", backend->name);

@@ -9,8 +9,9 @@
 
 typedef struct hs_config {
     char *data_dir;
-    char *store;       /* "sqlite" */
+    char *store;       /* "sqlite", or "mongo" (incomplete: HS_MONGO_INCOMPLETE=1) */
     char *sqlite_path; /* empty: <data_dir>/hypersend.db */
+    char *mongo_uri;   /* store = mongo: mongodb://... */
     char *redis_host;
     char *events;           /* "redis" or "store" once loaded */
     char *revocation_cache; /* "auto" or "redis" */

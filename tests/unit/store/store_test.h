@@ -67,7 +67,11 @@ typedef struct store_test_backend {
     const store_suite_t *own; /* may be NULL */
 } store_test_backend_t;
 
-extern const store_test_backend_t store_test_sqlite;
+extern const store_test_backend_t store_test_sqlite, store_test_mongo;
+
+/* Opens a second handle on the database under test, uncounted: for a child
+ * process of a race test (st and its connections stay the parent's). */
+hs_store_t *store_test_open_same(void);
 
 /* ---- Fixtures (fixtures.c): each asserts that the store took it. ------- */
 

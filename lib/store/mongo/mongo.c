@@ -1,0 +1,478 @@
+/* MongoDB backend: the client pool, indexes, error mapping and the helpers
+ * the operations share; the vtable, where an operation not done yet answers
+ * not_implemented (docs/mongo-status.md lists them). */
+#include "mongo.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
+    [HS__MG_USERS] = "users",
+    [HS__MG_FOLLOWS] = "follows",
+    [HS__MG_SESSIONS] = "sessions",
+    [HS__MG_REVOCATIONS] = "session_revocations",
+    [HS__MG_REFRESH] = "refresh_tokens",
+    [HS__MG_CLAIMS] = "refresh_claims",
+};
+
+/* The indexes, created at open with createIndexes: a no-op when they exist
+ * with these options, an error (loud, at start-up) when one of the same name
+ * differs. Unique exactly where the SQLite schema is (sqlite.c). */
+static const struct {
+    hs__mg_coll_t coll;
+    const char *name;
+    const char *keys; /* JSON: key order matters */
+    int unique;
+} indexes[] = {
+    {HS__MG_USERS, "username", "{\"username\": 1}", 1},
+    {HS__MG_USERS, "email", "{\"email\": 1}", 1},
+    /* user_search: prefix ranges on the ASCII-lowercased display name */
+    {HS__MG_USERS, "display_name_lc", "{\"display_name_lc\": 1}", 0},
+    {HS__MG_FOLLOWS, "pair", "{\"follower_id\": 1, \"followee_id\": 1}", 1},
+    {HS__MG_FOLLOWS, "followee", "{\"followee_id\": 1, \"_id\": 1}", 0},
+    {HS__MG_FOLLOWS, "follower", "{\"follower_id\": 1, \"_id\": 1}", 0},
+    /* session_list: newest use first, then id */
+    {HS__MG_SESSIONS, "user", "{\"user_id\": 1, \"last_used_at\": -1, \"_id\": -1}", 0},
+    {HS__MG_REVOCATIONS, "revoked_at", "{\"revoked_at\": 1}", 0},
+    {HS__MG_REFRESH, "session", "{\"session_id\": 1}", 0},
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* The driver's own log: warnings and errors to stderr (the apps' error
+ * log), its debug chatter (every failed heartbeat) dropped. */
+static void driver_log(mongoc_log_level_t level, const char *domain, const char *message,
+                       void *arg)
+{
+    (void)arg;
+    /* FerretDB has no endSessions, which the driver sends at every close */
+    if (level == MONGOC_LOG_LEVEL_WARNING && strstr(message, "\"endSessions\""))
+        return;
+    if (level <= MONGOC_LOG_LEVEL_WARNING)
+        fprintf(stderr, "hypersend: mongoc %s: %s: %s\n", mongoc_log_level_str(level), domain,
+                message);
+}
+
+static void init_driver(void)
+{
+    mongoc_log_set_handler(driver_log, NULL);
+    mongoc_init();
+}
+
+void hs__mg_begin(hs_store_t *st, hs__mg_op_t *op)
+{
+    hs__mg_t *m = st->impl;
+    memset(op, 0, sizeof *op);
+    op->st = st;
+    op->client = mongoc_client_pool_pop(m->pool);
+}
+
+void hs__mg_end(hs__mg_op_t *op)
+{
+    hs__mg_t *m = op->st->impl;
+    for (int i = 0; i < HS__MG_NCOLL; i++)
+        if (op->coll[i])
+            mongoc_collection_destroy(op->coll[i]);
+    mongoc_client_pool_push(m->pool, op->client);
+    op->client = NULL;
+}
+
+mongoc_collection_t *hs__mg_c(hs__mg_op_t *op, hs__mg_coll_t c)
+{
+    hs__mg_t *m = op->st->impl;
+    if (!op->coll[c])
+        op->coll[c] = mongoc_client_get_collection(op->client, m->db, hs__mg_coll_names[c]);
+    return op->coll[c];
+}
+
+/* Server error codes that mean "no usable primary right now" (an election,
+ * a shutdown, a network error seen by the server): worth a retry, so 503. */
+static int unavailable_code(uint32_t code)
+{
+    static const uint32_t codes[] = {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i] == code)
+            return 1;
+    return 0;
+}
+
+int hs__mg_fail(hs_store_t *st, const bson_error_t *e, hs_err_t *err)
+{
+    hs__mg_t *m = st->impl;
+    if (e->domain == MONGOC_ERROR_SERVER_SELECTION || e->domain == MONGOC_ERROR_STREAM ||
+        (e->domain == MONGOC_ERROR_SERVER && unavailable_code(e->code))) {
+        hs_err_set(err, HS_EUNAVAIL, "store_unavailable",
+                   "the MongoDB server (%s) cannot be reached: %.150s", m->hosts, e->message);
+        if (err) {
+            hs_err_hint(err, "check mongo_uri and that the server runs; try again");
+            err->retry_after = 1;
+        }
+        return HS_EUNAVAIL;
+    }
+    return hs_err_set(err, HS_EINTERNAL, "store_error", "mongo: %.200s (domain %u, code %u)",
+                      e->message, e->domain, e->code);
+}
+
+int hs__mg_is_dup(const bson_error_t *e)
+{
+    return e->code == MONGOC_ERROR_DUPLICATE_KEY;
+}
+
+int hs__mg_insert(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *doc, int *claimed,
+                  hs_err_t *err)
+{
+    bson_error_t e;
+    if (claimed)
+        *claimed = 0;
+    if (mongoc_collection_insert_one(hs__mg_c(op, c), doc, NULL, NULL, &e)) {
+        if (claimed)
+            *claimed = 1;
+        return 0;
+    }
+    if (hs__mg_is_dup(&e))
+        return claimed ? 0 : hs_err_set(err, HS_ECONFLICT, "conflict", "mongo: %.200s", e.message);
+    return hs__mg_fail(op->st, &e, err);
+}
+
+int hs__mg_delete(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter,
+                  long *deleted, hs_err_t *err)
+{
+    bson_t reply;
+    bson_error_t e;
+    mongoc_collection_t *coll = hs__mg_c(op, c);
+    bool ok = many ? mongoc_collection_delete_many(coll, filter, NULL, &reply, &e)
+                   : mongoc_collection_delete_one(coll, filter, NULL, &reply, &e);
+    if (deleted)
+        *deleted = ok ? (long)hs__mg_i64(&reply, "deletedCount") : 0;
+    bson_destroy(&reply);
+    return ok ? 0 : hs__mg_fail(op->st, &e, err);
+}
+
+int hs__mg_exists(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, int *yes, hs_err_t *err)
+{
+    bson_t *f = BCON_NEW("_id", BCON_UTF8(id));
+    bson_t *o = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}");
+    bson_t doc;
+    int rc = hs__mg_find_one(op, c, f, o, &doc, yes, err);
+    if (*yes)
+        bson_destroy(&doc);
+    bson_destroy(f);
+    bson_destroy(o);
+    return rc;
+}
+
+int hs__mg_todo(const char *op, hs_err_t *err)
+{
+    return hs_err_set(err, HS_EINTERNAL, "not_implemented",
+                      "store operation %s is not implemented in the mongo backend yet", op);
+}
+
+int hs__mg_find_one(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, const bson_t *opts,
+                    bson_t *doc, int *found, hs_err_t *err)
+{
+    bson_t o = BSON_INITIALIZER;
+    if (opts)
+        bson_concat(&o, opts);
+    BSON_APPEND_INT64(&o, "limit", 1);
+    BSON_APPEND_BOOL(&o, "singleBatch", true);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(hs__mg_c(op, c), filter, &o, NULL);
+    bson_destroy(&o);
+    const bson_t *d;
+    bson_error_t e;
+    *found = 0;
+    if (mongoc_cursor_next(cur, &d)) {
+        bson_copy_to(d, doc);
+        *found = 1;
+    }
+    int rc = 0;
+    if (mongoc_cursor_error(cur, &e)) {
+        if (*found)
+            bson_destroy(doc);
+        *found = 0;
+        rc = hs__mg_fail(op->st, &e, err);
+    }
+    mongoc_cursor_destroy(cur);
+    return rc;
+}
+
+int hs__mg_find_each(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, const bson_t *opts,
+                     hs__mg_each_fn each, void *arg, hs_err_t *err)
+{
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(hs__mg_c(op, c), filter, opts, NULL);
+    const bson_t *d;
+    bson_error_t e;
+    while (mongoc_cursor_next(cur, &d))
+        each(d, arg);
+    int rc = mongoc_cursor_error(cur, &e) ? hs__mg_fail(op->st, &e, err) : 0;
+    mongoc_cursor_destroy(cur);
+    return rc;
+}
+
+int hs__mg_update(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter,
+                  const bson_t *update, long *matched, hs_err_t *err)
+{
+    bson_t reply;
+    bson_error_t e;
+    mongoc_collection_t *coll = hs__mg_c(op, c);
+    bool ok = many ? mongoc_collection_update_many(coll, filter, update, NULL, &reply, &e)
+                   : mongoc_collection_update_one(coll, filter, update, NULL, &reply, &e);
+    if (matched)
+        *matched = ok ? (long)hs__mg_i64(&reply, "matchedCount") : 0;
+    bson_destroy(&reply);
+    return ok ? 0 : hs__mg_fail(op->st, &e, err);
+}
+
+int hs__mg_count(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, long *n, hs_err_t *err)
+{
+    bson_error_t e;
+    int64_t v = mongoc_collection_count_documents(hs__mg_c(op, c), filter, NULL, NULL, NULL, &e);
+    if (v < 0)
+        return hs__mg_fail(op->st, &e, err);
+    *n = (long)v;
+    return 0;
+}
+
+const char *hs__mg_str(hs_arena_t *a, const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    uint32_t len;
+    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+        return NULL;
+    const char *v = bson_iter_utf8(&it, &len);
+    return hs_arena_strndup(a, v, len);
+}
+
+void hs__mg_id(char dst[HS_ID_LEN + 1], const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    uint32_t len = 0;
+    const char *v = "";
+    if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+        v = bson_iter_utf8(&it, &len);
+    snprintf(dst, HS_ID_LEN + 1, "%.*s", (int)(len > HS_ID_LEN ? HS_ID_LEN : len), v);
+}
+
+int64_t hs__mg_i64(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, key))
+        return 0;
+    switch (bson_iter_type(&it)) {
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+    case BSON_TYPE_DOUBLE:
+    case BSON_TYPE_BOOL:
+        return bson_iter_as_int64(&it);
+    default:
+        return 0;
+    }
+}
+
+void hs__mg_put_str(bson_t *doc, const char *key, const char *v)
+{
+    if (v)
+        BSON_APPEND_UTF8(doc, key, v);
+    else
+        BSON_APPEND_NULL(doc, key);
+}
+
+char *hs__mg_ascii_lower(hs_arena_t *a, const char *s)
+{
+    char *out = hs_arena_strdup(a, s ? s : "");
+    for (char *p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return out;
+}
+
+int hs__mg_ping(hs_store_t *st, hs_err_t *err)
+{
+    hs__mg_op_t op;
+    bson_t cmd = BSON_INITIALIZER;
+    bson_error_t e;
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+    hs__mg_begin(st, &op);
+    bool ok = mongoc_client_command_simple(op.client, "admin", &cmd, NULL, NULL, &e);
+    hs__mg_end(&op);
+    bson_destroy(&cmd);
+    return ok ? 0 : hs__mg_fail(st, &e, err);
+}
+
+/* One createIndexes command per index: FerretDB 1.24 drops the connection
+ * (a panic in its handler) when one command names two or more indexes that
+ * all exist already, which every open after the first would do. */
+static int create_indexes(hs_store_t *st, hs_err_t *err)
+{
+    hs__mg_t *m = st->impl;
+    hs__mg_op_t op;
+    int rc = 0;
+    hs__mg_begin(st, &op);
+    mongoc_database_t *db = mongoc_client_get_database(op.client, m->db);
+    for (size_t i = 0; i < sizeof indexes / sizeof indexes[0] && !rc; i++) {
+        bson_error_t e;
+        bson_t *keys = bson_new_from_json((const uint8_t *)indexes[i].keys, -1, &e);
+        if (!keys) {
+            rc = hs_err_set(err, HS_EINTERNAL, "store_error", "mongo: index %s: %s",
+                            indexes[i].name, e.message);
+            break;
+        }
+        bson_t cmd = BSON_INITIALIZER, list, spec;
+        BSON_APPEND_UTF8(&cmd, "createIndexes", hs__mg_coll_names[indexes[i].coll]);
+        BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+        BSON_APPEND_DOCUMENT_BEGIN(&list, "0", &spec);
+        BSON_APPEND_DOCUMENT(&spec, "key", keys);
+        BSON_APPEND_UTF8(&spec, "name", indexes[i].name);
+        if (indexes[i].unique)
+            BSON_APPEND_BOOL(&spec, "unique", true);
+        bson_append_document_end(&list, &spec);
+        bson_append_array_end(&cmd, &list);
+        if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, NULL, &e))
+            rc = hs__mg_fail(st, &e, err);
+        bson_destroy(&cmd);
+        bson_destroy(keys);
+    }
+    mongoc_database_destroy(db);
+    hs__mg_end(&op);
+    return rc;
+}
+
+static void mg_close(hs_store_t *st)
+{
+    hs__mg_t *m = st->impl;
+    if (m) {
+        if (m->pool)
+            mongoc_client_pool_destroy(m->pool);
+        mongoc_uri_destroy(m->uri);
+        free(m->db);
+        free(m);
+    }
+    free(st);
+}
+
+#define HS__MG_TODO(name, params, args, contract)                                                  \
+    static int todo_##name params                                                                  \
+    {                                                                                              \
+        (void)st;                                                                                  \
+        return hs__mg_todo(#name, err);                                                            \
+    }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+HS_STORE_OPS(HS__MG_TODO)
+#pragma GCC diagnostic pop
+#define HS__MG_TODO_INIT(name, params, args, contract) .name = todo_##name,
+
+/* Every operation answers not_implemented, but those done, set after it. */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+#else
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+#endif
+/* clang-format off */
+static const hs_store_ops_t mongo_ops = {
+    .name = "mongo",
+    .embedded = 0,
+    .close = mg_close,
+    HS_STORE_OPS(HS__MG_TODO_INIT)
+    .ping = hs__mg_ping,
+    /* users.c */
+    .user_create = hs__mg_user_create,
+    .user_get = hs__mg_user_get,
+    .user_find_login = hs__mg_user_find_login,
+    .user_update_profile = hs__mg_user_update_profile,
+    .user_set_password = hs__mg_user_set_password,
+    .user_set_role = hs__mg_user_set_role,
+    .user_set_disabled = hs__mg_user_set_disabled,
+    .user_search = hs__mg_user_search,
+    /* sessions.c */
+    .session_create = hs__mg_session_create,
+    .session_get = hs__mg_session_get,
+    .session_active = hs__mg_session_active,
+    .session_list = hs__mg_session_list,
+    .session_revoked_since = hs__mg_session_revoked_since,
+    .session_revoke = hs__mg_session_revoke,
+    .session_revoke_others = hs__mg_session_revoke_others,
+    .refresh_rotate = hs__mg_refresh_rotate,
+};
+/* clang-format on */
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#else
+#pragma GCC diagnostic pop
+#endif
+
+/* Timeouts the URI does not set: an unreachable server is a 503 within
+ * about two seconds, never a request that hangs. */
+static void default_timeouts(mongoc_uri_t *uri)
+{
+    static const struct {
+        const char *opt;
+        int32_t ms;
+    } defs[] = {
+        {MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000},
+        {MONGOC_URI_CONNECTTIMEOUTMS, 2000},
+        {MONGOC_URI_SOCKETTIMEOUTMS, 10000},
+    };
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+        if (mongoc_uri_get_option_as_int32(uri, defs[i].opt, -1) < 0)
+            mongoc_uri_set_option_as_int32(uri, defs[i].opt, defs[i].ms);
+    if (!mongoc_uri_get_appname(uri))
+        mongoc_uri_set_appname(uri, "hypersend");
+}
+
+static void describe_hosts(hs__mg_t *m)
+{
+    size_t w = 0;
+    m->hosts[0] = '\0';
+    for (const mongoc_host_list_t *h = mongoc_uri_get_hosts(m->uri); h && w < sizeof m->hosts;
+         h = h->next) {
+        int n = snprintf(m->hosts + w, sizeof m->hosts - w, "%s%s", w ? "," : "",
+                         h->host_and_port);
+        if (n < 0)
+            break;
+        w += (size_t)n;
+    }
+    if (!m->hosts[0])
+        snprintf(m->hosts, sizeof m->hosts, "%s", "?");
+}
+
+int hs__mongo_open(hs_store_t **out, const char *uri, hs_err_t *err)
+{
+    pthread_once(&init_once, init_driver);
+    *out = NULL;
+    bson_error_t e;
+    hs_store_t *st = calloc(1, sizeof *st);
+    hs__mg_t *m = calloc(1, sizeof *m);
+    if (!st || !m) {
+        free(st);
+        free(m);
+        return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+    }
+    st->ops = &mongo_ops;
+    st->impl = m;
+    if (!(m->uri = mongoc_uri_new_with_error(uri, &e))) {
+        mg_close(st);
+        return hs_err_set(err, HS_EINVAL, "config_bad_value", "config key 'mongo_uri': %.200s",
+                          e.message);
+    }
+    default_timeouts(m->uri);
+    describe_hosts(m);
+    const char *db = mongoc_uri_get_database(m->uri);
+    m->db = strdup(db && *db ? db : "hypersend");
+    m->pool = mongoc_client_pool_new(m->uri);
+    if (!m->db || !m->pool) {
+        mg_close(st);
+        return hs_err_set(err, HS_EINTERNAL, "store_error", "mongo: cannot create a client pool");
+    }
+    mongoc_client_pool_set_error_api(m->pool, MONGOC_ERROR_API_VERSION_2);
+    int rc = create_indexes(st, err);
+    if (rc) {
+        mg_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}

@@ -1,0 +1,160 @@
+/* The MongoDB backend under the store contract (HS_TEST_STORE=mongo): a
+ * database of its own per test on the server MONGODB_URI names (make
+ * unit-mongo starts PostgreSQL + FerretDB for it: tests/ferretdb/with.sh),
+ * and the backend's own tests. The backend is incomplete: a contract test
+ * reaching an operation it does not have yet is reported SKIPPED with the
+ * operation's name (test_store.c), never passed. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mongoc/mongoc.h>
+
+#include "store_test.h"
+
+static char uri[512];
+
+/* MONGODB_URI (mongodb://hosts[/db][?options]) with the test database
+ * hs_test_<pid> as its path. */
+static void make_uri(void)
+{
+    const char *base = getenv("MONGODB_URI");
+    if (!base || strncmp(base, "mongodb://", 10) != 0)
+        fail_msg("HS_TEST_STORE=mongo needs MONGODB_URI=mongodb://... (make unit-mongo starts "
+                 "a server)");
+    const char *hosts = base + 10;
+    size_t n = strcspn(hosts, "/?");
+    const char *opts = strchr(hosts + n, '?');
+    snprintf(uri, sizeof uri, "mongodb://%.*s/hs_test_%d%s", (int)n, hosts, (int)getpid(),
+             opts ? opts : "");
+}
+
+static void drop_database(void)
+{
+    bson_error_t e;
+    mongoc_client_t *c = mongoc_client_new(uri);
+    assert_non_null(c);
+    mongoc_database_t *db = mongoc_client_get_default_database(c);
+    assert_non_null(db);
+    if (!mongoc_database_drop(db, &e) && e.code != 26 /* NamespaceNotFound */)
+        fail_msg("dropping the test database: %s", e.message);
+    mongoc_database_destroy(db);
+    mongoc_client_destroy(c);
+}
+
+static void configure(hs_config_t *cfg, int fresh)
+{
+    hs_err_t err;
+    mongoc_init(); /* once per process inside; the tests use the driver too */
+    if (fresh) {
+        make_uri();
+        drop_database();
+    }
+    assert_int_equal(hs_config_set(cfg, "store", "mongo", &err), 0);
+    assert_int_equal(hs_config_set(cfg, "mongo_uri", uri, &err), 0);
+}
+
+static void release(hs_store_t *s)
+{
+    hs_store_close(s);
+    drop_database();
+}
+
+/* ---- The backend's own tests. ------------------------------------------ */
+
+static int64_t ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Nothing listens on the port: the open fails with 503 store_unavailable
+ * within the default server selection timeout (2 s), it does not hang. */
+static void unreachable_server_is_unavailable(void **state)
+{
+    (void)state;
+    hs_config_t cfg;
+    hs_err_t err;
+    hs_store_t *s = NULL;
+    struct timespec t0;
+    assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), 0);
+    /* port 9 (discard) on loopback: refused */
+    assert_int_equal(hs_config_set(&cfg, "store", "mongo", &err), 0);
+    assert_int_equal(hs_config_set(&cfg, "mongo_uri", "mongodb://127.0.0.1:9/hs_none", &err), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(hs_store_open(&s, &cfg, &err), HS_EUNAVAIL);
+    assert_null(s);
+    assert_string_equal(err.code, "store_unavailable");
+    assert_int_equal(err.status, 503);
+    assert_non_null(strstr(err.message, "127.0.0.1:9"));
+    assert_true(ms_since(&t0) < 5000);
+    hs_config_free(&cfg);
+}
+
+/* The open creates the indexes; a second open finds them and changes
+ * nothing; the unique ones are unique where SQLite's are. */
+static void indexes_are_idempotent(void **state)
+{
+    (void)state;
+    hs_user_t u, dup;
+    hs_err_t err;
+    make_user(&u, "idx", "");
+    store_test_reopen();
+    store_test_reopen();
+    dup = u;
+    hs_id_new(dup.id);
+    assert_int_equal(hs_store_user_create(st, &dup, &err), HS_ECONFLICT);
+    assert_string_equal(err.code, "username_taken");
+}
+
+/* An operation the backend does not have yet says so, as a 500. */
+static void missing_operations_say_so(void **state)
+{
+    (void)state;
+    hs_upload_t up;
+    hs_err_t err;
+    int rc = hs_store_upload_get(st, NO_ID, &arena, &up, &err);
+    if (rc == HS_ENOTFOUND)
+        skip(); /* upload_get is done now: this test has served */
+    assert_int_equal(rc, HS_EINTERNAL);
+    assert_string_equal(err.code, "not_implemented");
+    assert_non_null(strstr(err.message, "upload_get"));
+}
+
+/* store = mongo is refused at load unless the developer asks for it. */
+static void config_refuses_the_incomplete_backend(void **state)
+{
+    (void)state;
+    hs_config_t cfg;
+    hs_err_t err;
+    const char *was = getenv("HS_MONGO_INCOMPLETE");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("HS_STORE", "mongo", 1);
+    unsetenv("HS_MONGO_INCOMPLETE");
+    assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), HS_EINVAL);
+    assert_non_null(strstr(err.message, "HS_MONGO_INCOMPLETE"));
+    hs_config_free(&cfg);
+    setenv("HS_MONGO_INCOMPLETE", "1", 1);
+    assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), 0);
+    assert_string_equal(cfg.store, "mongo");
+    hs_config_free(&cfg);
+    unsetenv("HS_STORE");
+    if (saved)
+        setenv("HS_MONGO_INCOMPLETE", saved, 1);
+    else
+        unsetenv("HS_MONGO_INCOMPLETE");
+    free(saved);
+}
+
+STORE_SUITE(mongo_own_suite, cmocka_unit_test(unreachable_server_is_unavailable),
+            cmocka_unit_test(config_refuses_the_incomplete_backend),
+            STORE_TEST(indexes_are_idempotent), STORE_TEST(missing_operations_say_so));
+
+const store_test_backend_t store_test_mongo = {
+    .name = "mongo",
+    .configure = configure,
+    .release = release,
+    .own = &mongo_own_suite,
+};
