@@ -43,8 +43,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* The driver's own log: warnings and errors to stderr (the apps' error
  * log), its debug chatter (every failed heartbeat) dropped. */
-static void driver_log(mongoc_log_level_t level, const char *domain, const char *message,
-                       void *arg)
+static void driver_log(mongoc_log_level_t level, const char *domain, const char *message, void *arg)
 {
     (void)arg;
     /* FerretDB has no endSessions, which the driver sends at every close */
@@ -91,7 +90,8 @@ mongoc_collection_t *hs__mg_c(hs__mg_op_t *op, hs__mg_coll_t c)
  * a shutdown, a network error seen by the server): worth a retry, so 503. */
 static int unavailable_code(uint32_t code)
 {
-    static const uint32_t codes[] = {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436};
+    static const uint32_t codes[] = {6,    7,     89,    91,    189,   262,
+                                     9001, 10107, 11600, 11602, 13435, 13436};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         if (codes[i] == code)
             return 1;
@@ -120,8 +120,7 @@ int hs__mg_is_dup(const bson_error_t *e)
     return e->code == MONGOC_ERROR_DUPLICATE_KEY;
 }
 
-int hs__mg_insert(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *doc, int *claimed,
-                  hs_err_t *err)
+int hs__mg_insert(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *doc, int *claimed, hs_err_t *err)
 {
     bson_error_t e;
     if (claimed)
@@ -136,8 +135,8 @@ int hs__mg_insert(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *doc, int *clai
     return hs__mg_fail(op->st, &e, err);
 }
 
-int hs__mg_delete(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter,
-                  long *deleted, hs_err_t *err)
+int hs__mg_delete(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter, long *deleted,
+                  hs_err_t *err)
 {
     bson_t reply;
     bson_error_t e;
@@ -387,6 +386,12 @@ static const hs_store_ops_t mongo_ops = {
     .user_set_role = hs__mg_user_set_role,
     .user_set_disabled = hs__mg_user_set_disabled,
     .user_search = hs__mg_user_search,
+    /* follows.c */
+    .follow_set = hs__mg_follow_set,
+    .follow_state = hs__mg_follow_state,
+    .follow_counts = hs__mg_follow_counts,
+    .user_with_counts = hs__mg_user_with_counts,
+    .follow_page = hs__mg_follow_page,
     /* sessions.c */
     .session_create = hs__mg_session_create,
     .session_get = hs__mg_session_get,
@@ -403,6 +408,21 @@ static const hs_store_ops_t mongo_ops = {
 #else
 #pragma GCC diagnostic pop
 #endif
+
+size_t hs__mg_missing(const char **names, size_t cap)
+{
+    typedef void (*any_fn)(void);
+    size_t n = 0;
+#define HS__MG_MISSING(name, params, args, contract)                                               \
+    if ((any_fn)mongo_ops.name == (any_fn)todo_##name) {                                           \
+        if (n < cap)                                                                               \
+            names[n] = #name;                                                                      \
+        n++;                                                                                       \
+    }
+    HS_STORE_OPS(HS__MG_MISSING)
+#undef HS__MG_MISSING
+    return n;
+}
 
 /* Timeouts the URI does not set: an unreachable server is a 503 within
  * about two seconds, never a request that hangs. */
@@ -429,8 +449,7 @@ static void describe_hosts(hs__mg_t *m)
     m->hosts[0] = '\0';
     for (const mongoc_host_list_t *h = mongoc_uri_get_hosts(m->uri); h && w < sizeof m->hosts;
          h = h->next) {
-        int n = snprintf(m->hosts + w, sizeof m->hosts - w, "%s%s", w ? "," : "",
-                         h->host_and_port);
+        int n = snprintf(m->hosts + w, sizeof m->hosts - w, "%s%s", w ? "," : "", h->host_and_port);
         if (n < 0)
             break;
         w += (size_t)n;

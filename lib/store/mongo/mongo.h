@@ -42,8 +42,8 @@ extern const char *const hs__mg_coll_names[HS__MG_NCOLL];
 typedef struct hs__mg {
     mongoc_uri_t *uri;
     mongoc_client_pool_t *pool;
-    char *db;         /* the database: the URI's, else "hypersend" */
-    char hosts[160];  /* host:port list, for messages */
+    char *db;        /* the database: the URI's, else "hypersend" */
+    char hosts[160]; /* host:port list, for messages */
 } hs__mg_t;
 
 /* One operation's connection: a client popped from the pool and the
@@ -72,12 +72,11 @@ int hs__mg_is_dup(const bson_error_t *e);
 /* Inserts doc into c. With claimed (may be NULL), a duplicate key is no
  * error: *claimed = 1 when this insert made the document, 0 when it was
  * there already. Without, a duplicate key is HS_ECONFLICT "conflict". */
-int hs__mg_insert(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *doc, int *claimed,
-                  hs_err_t *err);
+int hs__mg_insert(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *doc, int *claimed, hs_err_t *err);
 /* deleteOne (many 0) or deleteMany of filter; *deleted (may be NULL) the
  * number of documents this call removed, exact under concurrency. */
-int hs__mg_delete(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter,
-                  long *deleted, hs_err_t *err);
+int hs__mg_delete(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter, long *deleted,
+                  hs_err_t *err);
 /* 1 in *yes when a document of c has _id id. */
 int hs__mg_exists(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, int *yes, hs_err_t *err);
 /* The answer of an operation this backend does not have yet:
@@ -118,6 +117,10 @@ char *hs__mg_ascii_lower(hs_arena_t *a, const char *s);
  * mongo.c wires them into the vtable over a "not implemented" default. */
 #define HS__MG_OP_PROTO(name, params, args, contract) int hs__mg_##name params;
 HS_STORE_OPS(HS__MG_OP_PROTO)
+
+/* The names of the operations still answering not_implemented, in the
+ * order of hs/store_ops.h: at most cap into names; returns how many. */
+size_t hs__mg_missing(const char **names, size_t cap);
 
 /* The user fields and their reader, shared by users.c and follows.c. */
 void hs__mg_read_user(hs_arena_t *a, const bson_t *doc, hs_user_t *u);

@@ -36,14 +36,14 @@ static void read_session(hs_arena_t *a, const bson_t *doc, hs_session_t *out)
 int hs__mg_session_create(hs_store_t *st, const hs_session_t *s, const char *refresh_hash,
                           int64_t refresh_expires, hs_err_t *err)
 {
-    bson_t *tok = BCON_NEW("_id", BCON_UTF8(refresh_hash), "session_id", BCON_UTF8(s->id),
-                           "expires_at", BCON_INT64(refresh_expires), "created_at",
-                           BCON_INT64(s->created_at));
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(s->id), "user_id", BCON_UTF8(s->user_id),
-                           "user_agent", BCON_UTF8(s->user_agent ? s->user_agent : ""), "ip",
-                           BCON_UTF8(s->ip ? s->ip : ""), "created_at", BCON_INT64(s->created_at),
-                           "last_used_at", BCON_INT64(s->created_at), "expires_at",
-                           BCON_INT64(s->expires_at));
+    bson_t *tok =
+        BCON_NEW("_id", BCON_UTF8(refresh_hash), "session_id", BCON_UTF8(s->id), "expires_at",
+                 BCON_INT64(refresh_expires), "created_at", BCON_INT64(s->created_at));
+    bson_t *doc =
+        BCON_NEW("_id", BCON_UTF8(s->id), "user_id", BCON_UTF8(s->user_id), "user_agent",
+                 BCON_UTF8(s->user_agent ? s->user_agent : ""), "ip", BCON_UTF8(s->ip ? s->ip : ""),
+                 "created_at", BCON_INT64(s->created_at), "last_used_at", BCON_INT64(s->created_at),
+                 "expires_at", BCON_INT64(s->expires_at));
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
     int rc = hs__mg_insert(&op, HS__MG_REFRESH, tok, NULL, err);
@@ -215,28 +215,28 @@ int hs__mg_session_list(hs_store_t *st, const char *user_id, const char *cursor,
     int have_cursor = cursor != NULL, rc = 0;
     int64_t batch = (int64_t)limit + 1, now = hs_now_ms();
     session_list_t l = {.a = a};
-    bson_t *opts = BCON_NEW("sort", "{", "last_used_at", BCON_INT32(-1), "_id", BCON_INT32(-1),
-                            "}", "limit", BCON_INT64(batch));
+    bson_t *opts = BCON_NEW("sort", "{", "last_used_at", BCON_INT32(-1), "_id", BCON_INT32(-1), "}",
+                            "limit", BCON_INT64(batch));
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
     while (!rc && l.n < (size_t)batch) {
-        bson_t *f = BCON_NEW("user_id", BCON_UTF8(user_id), "expires_at", "{", "$gt",
-                             BCON_INT64(now), "}");
+        bson_t *f =
+            BCON_NEW("user_id", BCON_UTF8(user_id), "expires_at", "{", "$gt", BCON_INT64(now), "}");
         if (have_cursor) {
             bson_t or, a1, a2, lt;
-            BSON_APPEND_ARRAY_BEGIN(f, "$or", &or);
-            BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &a1);
+            BSON_APPEND_ARRAY_BEGIN(f, "$or", & or);
+            BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &a1);
             BSON_APPEND_DOCUMENT_BEGIN(&a1, "last_used_at", &lt);
             BSON_APPEND_INT64(&lt, "$lt", ts);
             bson_append_document_end(&a1, &lt);
-            bson_append_document_end(&or, &a1);
-            BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &a2);
+            bson_append_document_end(& or, &a1);
+            BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &a2);
             BSON_APPEND_INT64(&a2, "last_used_at", ts);
             BSON_APPEND_DOCUMENT_BEGIN(&a2, "_id", &lt);
             BSON_APPEND_UTF8(&lt, "$lt", after);
             bson_append_document_end(&a2, &lt);
-            bson_append_document_end(&or, &a2);
-            bson_append_array_end(f, &or);
+            bson_append_document_end(& or, &a2);
+            bson_append_array_end(f, & or);
         }
         size_t from = l.n;
         rc = hs__mg_find_each(&op, HS__MG_SESSIONS, f, opts, collect_session, &l, err);
@@ -309,7 +309,7 @@ int hs__mg_session_revoked_since(hs_store_t *st, int64_t since, hs_arena_t *a, h
 /* Revokes session sid of user_id: one insert, the first revocation wins.
  * *done = 0 when it was revoked already. */
 static int revoke_one(hs__mg_op_t *op, const char *sid, const char *user_id, int64_t now, int *done,
-                  hs_err_t *err)
+                      hs_err_t *err)
 {
     bson_t *doc = BCON_NEW("_id", BCON_UTF8(sid), "user_id", BCON_UTF8(user_id), "revoked_at",
                            BCON_INT64(now));
@@ -434,8 +434,8 @@ int hs__mg_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_
         goto done;
     }
 
-    bson_t *next = BCON_NEW("_id", BCON_UTF8(new_hash), "session_id", BCON_UTF8(sid),
-                            "expires_at", BCON_INT64(new_expires), "created_at", BCON_INT64(now));
+    bson_t *next = BCON_NEW("_id", BCON_UTF8(new_hash), "session_id", BCON_UTF8(sid), "expires_at",
+                            BCON_INT64(new_expires), "created_at", BCON_INT64(now));
     rc = hs__mg_insert(&op, HS__MG_REFRESH, next, NULL, err);
     bson_destroy(next);
     if (rc)
@@ -456,16 +456,17 @@ int hs__mg_refresh_rotate(hs_store_t *st, const char *old_hash, const char *new_
     if (rc)
         goto done;
     f = BCON_NEW("_id", BCON_UTF8(sid));
-    bson_t *u = BCON_NEW("$set", "{", "last_used_at", BCON_INT64(now), "expires_at",
-                         BCON_INT64(new_expires), "user_agent",
-                         BCON_UTF8(user_agent ? user_agent : ""), "ip", BCON_UTF8(ip ? ip : ""),
-                         "}");
+    bson_t *u = BCON_NEW(
+        "$set", "{", "last_used_at", BCON_INT64(now), "expires_at", BCON_INT64(new_expires),
+        "user_agent", BCON_UTF8(user_agent ? user_agent : ""), "ip", BCON_UTF8(ip ? ip : ""), "}");
     rc = hs__mg_update(&op, HS__MG_SESSIONS, 0, f, u, NULL, err);
     bson_destroy(f);
     bson_destroy(u);
-    if (!rc && (rc = load_session(&op, sid, a, out, &found, err)) == 0 && out->revoked_at)
-        /* revoked while it rotated: the new token is worth nothing */
-        rc = hs_err_set(err, HS_EAUTH, "session_revoked", "This session has been revoked");
+    /* A revocation that landed since the session was read is not undone
+     * (it is its own document) and kills the new token: as if the rotation
+     * came first, the order SQLite would have serialized them in. */
+    if (!rc)
+        rc = load_session(&op, sid, a, out, &found, err);
 done:
     hs__mg_end(&op);
     return rc;

@@ -141,10 +141,10 @@ int hs__mg_user_update_profile(hs_store_t *st, const hs_user_t *u, hs_err_t *err
 int hs__mg_user_set_password(hs_store_t *st, const char *id, const char *hash, int64_t now,
                              hs_err_t *err)
 {
-    return update_user(st, id,
-                       BCON_NEW("$set", "{", "password_hash", BCON_UTF8(hash), "updated_at",
-                                BCON_INT64(now), "}"),
-                       err);
+    return update_user(
+        st, id,
+        BCON_NEW("$set", "{", "password_hash", BCON_UTF8(hash), "updated_at", BCON_INT64(now), "}"),
+        err);
 }
 
 int hs__mg_user_set_role(hs_store_t *st, const char *id, const char *role, int64_t now,
@@ -161,8 +161,8 @@ int hs__mg_user_set_disabled(hs_store_t *st, const char *id, int disabled, int64
                              hs_err_t *err)
 {
     return update_user(st, id,
-                       BCON_NEW("$set", "{", "disabled", BCON_INT32(disabled ? 1 : 0),
-                                "updated_at", BCON_INT64(now), "}"),
+                       BCON_NEW("$set", "{", "disabled", BCON_INT32(disabled ? 1 : 0), "updated_at",
+                                BCON_INT64(now), "}"),
                        err);
 }
 
@@ -213,11 +213,11 @@ int hs__mg_user_search(hs_store_t *st, const char *prefix, const char *after, in
     bson_t *f = BCON_NEW("disabled", BCON_INT32(0), "username", "{", "$gt",
                          BCON_UTF8(after ? after : ""), "}");
     if (*p) {
-        bson_t or;
-        BSON_APPEND_ARRAY_BEGIN(f, "$or", &or);
-        append_prefix(&or, "0", "username", p, a);
-        append_prefix(&or, "1", "display_name_lc", p, a);
-        bson_append_array_end(f, &or);
+        bson_t or ;
+        BSON_APPEND_ARRAY_BEGIN(f, "$or", & or);
+        append_prefix(& or, "0", "username", p, a);
+        append_prefix(& or, "1", "display_name_lc", p, a);
+        bson_append_array_end(f, & or);
     }
     bson_t *opts = BCON_NEW("sort", "{", "username", BCON_INT32(1), "}", "limit",
                             BCON_INT64((int64_t)limit + 1));

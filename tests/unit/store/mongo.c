@@ -11,6 +11,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "../../../lib/store/mongo/mongo.h"
 #include "store_test.h"
 
 static char uri[512];
@@ -157,4 +158,5 @@ const store_test_backend_t store_test_mongo = {
     .configure = configure,
     .release = release,
     .own = &mongo_own_suite,
+    .missing = hs__mg_missing,
 };

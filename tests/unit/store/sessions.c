@@ -116,6 +116,56 @@ static void refresh_rotation(void **state)
     assert_string_equal(err.code, "refresh_token_expired");
 }
 
+/* A child of refresh_rotation_race: exchanges the round's token. 0: it got
+ * the next one; 1: refused as a reuse; 2: anything else. */
+static int rotate_once(hs_store_t *s, int i, void *arg)
+{
+    const char *tok = arg;
+    char next[32];
+    hs_arena_t a = {0};
+    hs_session_t out;
+    hs_err_t err;
+    int64_t now = hs_now_ms();
+    snprintf(next, sizeof next, "%s-%d", tok, i);
+    int rc = hs_store_refresh_rotate(s, tok, next, now + 3600000, now, "", "", &a, &out, &err);
+    hs_arena_free(&a);
+    if (rc == 0)
+        return 0;
+    if (rc == HS_EAUTH && strcmp(err.code, "refresh_token_reused") == 0)
+        return 1;
+    return 2;
+}
+
+/* Requests on several hosts exchange one refresh token at the same moment:
+ * exactly one gets the next token, the other is a reuse that revokes the
+ * session, so the winner's token dies too. Each round races two processes,
+ * each with its own connection. */
+static void refresh_rotation_race(void **state)
+{
+    (void)state;
+    COVERS(OP_refresh_rotate);
+    hs_user_t u;
+    hs_err_t err;
+    make_user(&u, "racer", "");
+    for (int round = 0; round < 6; round++) {
+        char tok[32], won[40];
+        int codes[2];
+        snprintf(tok, sizeof tok, "race%d", round);
+        hs_session_t s = new_session(&u, tok);
+        store_test_race(2, rotate_once, tok, codes);
+        assert_int_equal(codes[0] + codes[1], 1); /* one 0, one 1 */
+        hs_session_t got;
+        assert_int_equal(hs_store_session_get(st, s.id, &arena, &got, &err), 0);
+        assert_true(got.revoked_at != 0);
+        snprintf(won, sizeof won, "%s-%d", tok, codes[0] == 0 ? 0 : 1);
+        int64_t now = hs_now_ms();
+        assert_int_equal(
+            hs_store_refresh_rotate(st, won, "x", now + 1000, now, "", "", &arena, &got, &err),
+            HS_EAUTH);
+        assert_string_equal(err.code, "session_revoked");
+    }
+}
+
 /* The exact revocation check of every authenticated request. */
 static void session_active(void **state)
 {
@@ -143,4 +193,4 @@ static void session_active(void **state)
 }
 
 STORE_SUITE(store_sessions_suite, STORE_TEST(sessions), STORE_TEST(refresh_rotation),
-            STORE_TEST(session_active));
+            STORE_TEST(refresh_rotation_race), STORE_TEST(session_active));

@@ -65,13 +65,24 @@ typedef struct store_test_backend {
      * test database. */
     void (*release)(hs_store_t *s);
     const store_suite_t *own; /* may be NULL */
+    /* A backend still being built: the operations it does not have yet
+     * (at most cap names; returns how many). NULL: it has them all. */
+    size_t (*missing)(const char **names, size_t cap);
 } store_test_backend_t;
 
 extern const store_test_backend_t store_test_sqlite, store_test_mongo;
 
-/* Opens a second handle on the database under test, uncounted: for a child
- * process of a race test (st and its connections stay the parent's). */
+/* Opens a second handle on the database under test, uncounted, asserting
+ * nothing (NULL on failure): for a child process of a race test, which must
+ * not use the parent's st and its connections. */
 hs_store_t *store_test_open_same(void);
+
+/* Runs n child processes (n <= 16) that each open their own store and then,
+ * all released at once, call race(store, i, arg); returns their results in
+ * codes[] (race's return value, 0..99; 100+ when the child failed to open
+ * or died). For contract tests of guarantees under concurrent requests. */
+typedef int (*store_race_fn)(hs_store_t *s, int i, void *arg);
+void store_test_race(int n, store_race_fn race, void *arg, int *codes);
 
 /* ---- Fixtures (fixtures.c): each asserts that the store took it. ------- */
 
