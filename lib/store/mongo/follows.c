@@ -21,7 +21,8 @@ int hs__mg_follow_set(hs_store_t *st, const char *follower, const char *followee
         rc = hs__mg_insert(&op, HS__MG_FOLLOWS, doc, &claimed, err);
         bson_destroy(doc);
     } else {
-        bson_t *f = BCON_NEW("follower_id", BCON_UTF8(follower), "followee_id", BCON_UTF8(followee));
+        bson_t *f =
+            BCON_NEW("follower_id", BCON_UTF8(follower), "followee_id", BCON_UTF8(followee));
         rc = hs__mg_delete(&op, HS__MG_FOLLOWS, 0, f, NULL, err);
         bson_destroy(f);
     }
@@ -129,8 +130,8 @@ int hs__mg_follow_page(hs_store_t *st, const char *id, int followers, const char
     /* "g" sorts after every hex id: no cursor means "from the newest" */
     bson_t *f = BCON_NEW(followers ? "followee_id" : "follower_id", BCON_UTF8(id), "_id", "{",
                          "$lt", BCON_UTF8(before ? before : "g"), "}");
-    bson_t *o = BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit",
-                         BCON_INT64((int64_t)limit + 1));
+    bson_t *o =
+        BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit", BCON_INT64((int64_t)limit + 1));
     follow_list_t fl = {.a = a, .other = followers ? "follower_id" : "followee_id"};
     user_set_t us = {.a = a};
     hs__mg_op_t op;

@@ -15,6 +15,9 @@ const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
     [HS__MG_REVOCATIONS] = "session_revocations",
     [HS__MG_REFRESH] = "refresh_tokens",
     [HS__MG_CLAIMS] = "refresh_claims",
+    [HS__MG_TRANSFERS] = "p2p_transfers",
+    [HS__MG_BLOCKS] = "p2p_blocks",
+    [HS__MG_CLAIMS_CAS] = "cas_claims",
 };
 
 /* The indexes, created at open with createIndexes: a no-op when they exist
@@ -37,6 +40,12 @@ static const struct {
     {HS__MG_SESSIONS, "user", "{\"user_id\": 1, \"last_used_at\": -1, \"_id\": -1}", 0},
     {HS__MG_REVOCATIONS, "revoked_at", "{\"revoked_at\": 1}", 0},
     {HS__MG_REFRESH, "session", "{\"session_id\": 1}", 0},
+    /* transfer_page (both roles, newest first), transfer_stale */
+    {HS__MG_TRANSFERS, "sender", "{\"sender_id\": 1, \"_id\": -1}", 0},
+    {HS__MG_TRANSFERS, "recipient", "{\"recipient_id\": 1, \"_id\": -1}", 0},
+    {HS__MG_TRANSFERS, "state", "{\"state\": 1, \"expires_at\": 1}", 0},
+    {HS__MG_BLOCKS, "pair", "{\"blocker_id\": 1, \"blocked_id\": 1}", 1},
+    {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -401,6 +410,15 @@ static const hs_store_ops_t mongo_ops = {
     .session_revoke = hs__mg_session_revoke,
     .session_revoke_others = hs__mg_session_revoke_others,
     .refresh_rotate = hs__mg_refresh_rotate,
+    /* p2p.c */
+    .transfer_create = hs__mg_transfer_create,
+    .transfer_get = hs__mg_transfer_get,
+    .transfer_update = hs__mg_transfer_update,
+    .transfer_page = hs__mg_transfer_page,
+    .transfer_stale = hs__mg_transfer_stale,
+    .p2p_block_set = hs__mg_p2p_block_set,
+    .p2p_blocked = hs__mg_p2p_blocked,
+    .p2p_block_list = hs__mg_p2p_block_list,
 };
 /* clang-format on */
 #if defined(__clang__)

@@ -120,4 +120,63 @@ static void relay_files_and_block_lists(void **state)
     assert_string_equal(ids[0], a.id);
 }
 
-STORE_SUITE(store_p2p_suite, STORE_TEST(transfers), STORE_TEST(relay_files_and_block_lists));
+/* A child of transfer_cas_race: moves the round's transfer out of pending
+ * with its own index as the reason. 1: it moved it; 0: it lost; 2: error. */
+static int move_once(hs_store_t *s, int i, void *arg)
+{
+    hs_transfer_t t = *(const hs_transfer_t *)arg;
+    char reason[16];
+    hs_err_t err;
+    int moved = 0;
+    snprintf(reason, sizeof reason, "r%d", i);
+    t.state = i % 2 ? "rejected" : "accepted";
+    t.reason = reason;
+    t.updated_at = hs_now_ms();
+    if (hs_store_transfer_update(s, &t, ",pending,", &moved, &err))
+        return 2;
+    return moved;
+}
+
+/* Four hosts answer one offer at the same moment (accept, reject): one
+ * compare-and-set wins, the others see moved = 0, and the stored transfer
+ * is the winner's. */
+static void transfer_cas_race(void **state)
+{
+    (void)state;
+    COVERS(OP_transfer_update);
+    hs_user_t a, b;
+    hs_err_t err;
+    make_user(&a, "casa", "");
+    make_user(&b, "casb", "");
+    for (int round = 0; round < 4; round++) {
+        hs_transfer_t t = {0}, got;
+        hs_id_new(t.id);
+        memcpy(t.sender_id, a.id, sizeof t.sender_id);
+        memcpy(t.recipient_id, b.id, sizeof t.recipient_id);
+        t.filename = "f";
+        t.size = 1;
+        t.mode = "auto";
+        t.state = "pending";
+        t.created_at = t.updated_at = hs_now_ms();
+        t.expires_at = t.created_at + 60000;
+        assert_int_equal(hs_store_transfer_create(st, &t, &err), 0);
+        int codes[4], winner = -1, wins = 0;
+        store_test_race(4, move_once, &t, codes);
+        for (int i = 0; i < 4; i++) {
+            assert_true(codes[i] == 0 || codes[i] == 1);
+            if (codes[i] == 1) {
+                wins++;
+                winner = i;
+            }
+        }
+        assert_int_equal(wins, 1);
+        assert_int_equal(hs_store_transfer_get(st, t.id, &arena, &got, &err), 0);
+        char want[16];
+        snprintf(want, sizeof want, "r%d", winner);
+        assert_string_equal(got.reason, want);
+        assert_string_equal(got.state, winner % 2 ? "rejected" : "accepted");
+    }
+}
+
+STORE_SUITE(store_p2p_suite, STORE_TEST(transfers), STORE_TEST(transfer_cas_race),
+            STORE_TEST(relay_files_and_block_lists));
