@@ -1,0 +1,62 @@
+"""The apps on the mongo store backend (issue 15, under construction: users,
+sessions, follows and P2P so far; docs/mongo-status.md): a whole stack with
+store = mongo registers, logs in, rotates refresh tokens (a replay revokes
+the session), lists and revokes sessions, and refuses a taken username, all
+on a MongoDB-protocol server. Needs MONGODB_URI: run it under the FerretDB
+harness, `tests/ferretdb/with.sh /usr/bin/python3 -m pytest -q
+tests/integration/test_15_mongo_auth.py`; without it every test skips and
+says why."""
+import os
+import uuid
+
+import pytest
+
+from hsapi import API, assert_error, assert_ok
+
+URI = os.environ.get("MONGODB_URI", "")
+pytestmark = pytest.mark.skipif(
+    not URI.startswith("mongodb://"),
+    reason="MONGODB_URI is not set: run under tests/ferretdb/with.sh (PostgreSQL + FerretDB)")
+AUTH = f"{API}/auth"
+
+
+def mongo_stack(make_stack):
+    """A stack on a database of its own on MONGODB_URI's server; .mongo_db
+    is that database (pymongo), to see what the apps wrote."""
+    rest = URI[len("mongodb://"):]
+    hosts = rest.split("/", 1)[0].split("?", 1)[0]
+    query = rest.split("?", 1)[1] if "?" in rest else ""
+    uri = f"mongodb://{hosts}/hs_it_{uuid.uuid4().hex[:12]}" + (f"?{query}" if query else "")
+    s = make_stack(HS_STORE="mongo", HS_MONGO_URI=uri, HS_MONGO_INCOMPLETE="1")
+    import pymongo
+    s.mongo_db = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000).get_default_database()
+    return s
+
+
+def test_auth_flow_on_mongo(make_stack):
+    s = mongo_stack(make_stack)
+    u = s.register(prefix="mg")
+    me = assert_ok(s.me(u.access))
+    assert me["id"] == u.id and me["username"] == u.username
+    # written to MongoDB, not to a SQLite file beside it
+    assert s.mongo_db.users.find_one({"_id": u.id})["username"] == u.username
+    assert not os.path.exists(os.path.join(s.rundir, "data", "hypersend.db"))
+    assert_error(s.post(f"{AUTH}/register", json={"username": u.username,
+                                                 "email": "other@example.com",
+                                                 "password": u.password}), 409, "username_taken")
+    second = s.login(u, by="email")
+    assert second.session_id != u.session_id
+
+    b1 = assert_ok(s.post(f"{AUTH}/refresh", json={"refresh_token": u.refresh}))
+    b2 = assert_ok(s.post(f"{AUTH}/refresh", json={"refresh_token": b1["refresh_token"]}))
+    # a replayed token revokes its session: the chain's live token dies too
+    assert_error(s.post(f"{AUTH}/refresh", json={"refresh_token": u.refresh}), 401,
+                 "refresh_token_reused")
+    assert_error(s.post(f"{AUTH}/refresh", json={"refresh_token": b2["refresh_token"]}), 401)
+
+    # the other session lives on, and logging it out ends it
+    assert_ok(s.me(second.access))
+    assert s.post(f"{AUTH}/logout", token=second.access).status_code == 204
+    assert_error(s.me(second.access), 401)
+    assert s.mongo_db.session_revocations.count_documents({"user_id": u.id}) == 2
+
