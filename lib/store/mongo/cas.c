@@ -88,32 +88,37 @@ int hs__mg_cas_read(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, bson_t *do
     return hs_err_set(err, HS_EUNAVAIL, "store_busy", "the document %s changes too often", id);
 }
 
-int hs__mg_cas(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, hs__mg_cas_check_fn check,
-               void *arg, const bson_t *set, int *moved, hs_err_t *err)
+int hs__mg_cas(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, hs__mg_cas_decide_fn decide,
+               void *arg, int *moved, hs_err_t *err)
 {
     *moved = 0;
     for (int i = 0; i < CAS_TRIES; i++) {
-        bson_t doc;
+        bson_t doc, set = BSON_INITIALIZER;
         int found = 0, claimed = 0;
         int rc = hs__mg_cas_read(op, c, id, &doc, &found, err);
-        if (rc || !found)
+        if (rc || !found) {
+            bson_destroy(&set);
             return rc;
+        }
         int64_t v = hs__mg_i64(&doc, "v");
-        int ok = check(&doc, arg);
+        int ok = decide(&doc, arg, &set);
         bson_destroy(&doc);
-        if (!ok)
+        if (!ok) {
+            bson_destroy(&set);
             return 0;
+        }
         char key[128];
         claim_key(key, sizeof key, c, id, v + 1);
-        bson_t *claim = BCON_NEW("_id", BCON_UTF8(key), "set", BCON_DOCUMENT(set));
+        bson_t *claim = BCON_NEW("_id", BCON_UTF8(key), "set", BCON_DOCUMENT(&set));
         rc = hs__mg_insert(op, HS__MG_CLAIMS_CAS, claim, &claimed, err);
         bson_destroy(claim);
+        if (!rc && claimed)
+            rc = apply(op, c, id, &set, v + 1, err); /* if it fails: the next reader applies it */
+        bson_destroy(&set);
         if (rc)
             return rc;
         if (!claimed)
             continue; /* another writer changed it first: decide again */
-        if ((rc = apply(op, c, id, set, v + 1, err)))
-            return rc; /* decided: the next reader applies it */
         *moved = 1;
         return 0;
     }

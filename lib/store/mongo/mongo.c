@@ -18,6 +18,7 @@ const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
     [HS__MG_TRANSFERS] = "p2p_transfers",
     [HS__MG_BLOCKS] = "p2p_blocks",
     [HS__MG_CLAIMS_CAS] = "cas_claims",
+    [HS__MG_SLOTS] = "slots",
 };
 
 /* The indexes, created at open with createIndexes: a no-op when they exist
@@ -45,6 +46,7 @@ static const struct {
     {HS__MG_TRANSFERS, "recipient", "{\"recipient_id\": 1, \"_id\": -1}", 0},
     {HS__MG_TRANSFERS, "state", "{\"state\": 1, \"expires_at\": 1}", 0},
     {HS__MG_BLOCKS, "pair", "{\"blocker_id\": 1, \"blocked_id\": 1}", 1},
+    {HS__MG_SLOTS, "holder", "{\"key\": 1, \"holder\": 1}", 1},
     {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
 };
 
@@ -419,6 +421,9 @@ static const hs_store_ops_t mongo_ops = {
     .p2p_block_set = hs__mg_p2p_block_set,
     .p2p_blocked = hs__mg_p2p_blocked,
     .p2p_block_list = hs__mg_p2p_block_list,
+    /* slots.c */
+    .slot_take = hs__mg_slot_take,
+    .slot_drop = hs__mg_slot_drop,
 };
 /* clang-format on */
 #if defined(__clang__)

@@ -37,6 +37,7 @@ typedef enum {
     HS__MG_TRANSFERS,
     HS__MG_BLOCKS,
     HS__MG_CLAIMS_CAS, /* the claims deciding compare-and-set (cas.c) */
+    HS__MG_SLOTS,
     HS__MG_NCOLL
 } hs__mg_coll_t;
 extern const char *const hs__mg_coll_names[HS__MG_NCOLL];
@@ -122,13 +123,15 @@ char *hs__mg_ascii_lower(hs_arena_t *a, const char *s);
 HS_STORE_OPS(HS__MG_OP_PROTO)
 
 /* Compare-and-set on document id of c (versioned: a field "v" set to 0 at
- * insert; cas.c explains): check(current, arg) decides whether the change
- * applies; when it does, set (a document of fields) is written as the next
- * version, and *moved = 1. Exact under concurrent writers on both servers.
- * No document id: 0 with *moved = 0. */
-typedef int (*hs__mg_cas_check_fn)(const bson_t *current, void *arg);
-int hs__mg_cas(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, hs__mg_cas_check_fn check,
-               void *arg, const bson_t *set, int *moved, hs_err_t *err);
+ * insert; cas.c explains): decide(current, arg, set) returns 1 and fills
+ * set (an empty document) with the fields to write when the change applies
+ * to the newest version current, else 0. The change is then written as the
+ * next version and *moved = 1. Exact under concurrent writers on both
+ * servers; decide may run several times (after each lost race). No document
+ * id: 0 with *moved = 0. */
+typedef int (*hs__mg_cas_decide_fn)(const bson_t *current, void *arg, bson_t *set);
+int hs__mg_cas(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, hs__mg_cas_decide_fn decide,
+               void *arg, int *moved, hs_err_t *err);
 /* Reads the newest version of a document that hs__mg_cas changes (a change
  * decided but not yet written is written first); like hs__mg_find_one. */
 int hs__mg_cas_read(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, bson_t *doc, int *found,

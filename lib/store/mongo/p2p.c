@@ -43,11 +43,10 @@ static void put_changes(bson_t *d, const hs_transfer_t *t)
 
 int hs__mg_transfer_create(hs_store_t *st, const hs_transfer_t *t, hs_err_t *err)
 {
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(t->id), "sender_id", BCON_UTF8(t->sender_id),
-                           "recipient_id", BCON_UTF8(t->recipient_id), "filename",
-                           BCON_UTF8(t->filename), "size", BCON_INT64(t->size), "mode",
-                           BCON_UTF8(t->mode), "created_at", BCON_INT64(t->created_at), "v",
-                           BCON_INT64(0));
+    bson_t *doc = BCON_NEW(
+        "_id", BCON_UTF8(t->id), "sender_id", BCON_UTF8(t->sender_id), "recipient_id",
+        BCON_UTF8(t->recipient_id), "filename", BCON_UTF8(t->filename), "size", BCON_INT64(t->size),
+        "mode", BCON_UTF8(t->mode), "created_at", BCON_INT64(t->created_at), "v", BCON_INT64(0));
     hs__mg_put_str(doc, "sha256", t->sha256);
     put_changes(doc, t);
     hs__mg_op_t op;
@@ -76,33 +75,38 @@ int hs__mg_transfer_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_transf
     return 0;
 }
 
-/* The stored state is one of ",a,b," */
-static int state_in(const bson_t *current, void *arg)
+typedef struct {
+    const hs_transfer_t *t;
+    const char *from; /* ",a,b," */
+} transfer_move_t;
+
+/* The change applies when the stored state is one of m->from. */
+static int state_in(const bson_t *current, void *arg, bson_t *set)
 {
-    const char *from = arg;
+    const transfer_move_t *m = arg;
+    const char *from = m->from;
     bson_iter_t it;
     uint32_t len;
     if (!bson_iter_init_find(&it, current, "state") || !BSON_ITER_HOLDS_UTF8(&it))
         return 0;
     const char *state = bson_iter_utf8(&it, &len);
     for (const char *p = strstr(from, state); p; p = strstr(p + 1, state))
-        if (p > from && p[-1] == ',' && p[len] == ',')
+        if (p > from && p[-1] == ',' && p[len] == ',') {
+            put_changes(set, m->t);
             return 1;
+        }
     return 0;
 }
 
 int hs__mg_transfer_update(hs_store_t *st, const hs_transfer_t *t, const char *from_states,
                            int *moved, hs_err_t *err)
 {
-    bson_t set = BSON_INITIALIZER;
-    put_changes(&set, t);
+    transfer_move_t mv = {t, from_states};
     hs__mg_op_t op;
     int m = 0;
     hs__mg_begin(st, &op);
-    int rc = hs__mg_cas(&op, HS__MG_TRANSFERS, t->id, state_in, (void *)from_states, &set, &m,
-                        err);
+    int rc = hs__mg_cas(&op, HS__MG_TRANSFERS, t->id, state_in, &mv, &m, err);
     hs__mg_end(&op);
-    bson_destroy(&set);
     if (!rc)
         *moved = m;
     return rc;
@@ -124,18 +128,17 @@ static void collect_transfer(const bson_t *doc, void *arg)
 /* Both roles in one query, newest first by id. Lists read the documents as
  * written: a change whose writer died between its claim and its write
  * shows here once a get or a write of that transfer has applied it. */
-int hs__mg_transfer_page(hs_store_t *st, const char *user_id, const char *state,
-                         const char *before, int limit, hs_arena_t *a, hs_transfer_page_t *out,
-                         hs_err_t *err)
+int hs__mg_transfer_page(hs_store_t *st, const char *user_id, const char *state, const char *before,
+                         int limit, hs_arena_t *a, hs_transfer_page_t *out, hs_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    bson_t *f = BCON_NEW("$or", "[", "{", "sender_id", BCON_UTF8(user_id), "}", "{",
-                         "recipient_id", BCON_UTF8(user_id), "}", "]", "_id", "{", "$lt",
+    bson_t *f = BCON_NEW("$or", "[", "{", "sender_id", BCON_UTF8(user_id), "}", "{", "recipient_id",
+                         BCON_UTF8(user_id), "}", "]", "_id", "{", "$lt",
                          BCON_UTF8(before ? before : "g"), "}");
     if (state)
         BSON_APPEND_UTF8(f, "state", state);
-    bson_t *o = BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit",
-                         BCON_INT64((int64_t)limit + 1));
+    bson_t *o =
+        BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit", BCON_INT64((int64_t)limit + 1));
     transfer_list_t l = {.a = a};
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
@@ -170,12 +173,11 @@ static void collect_id(const bson_t *doc, void *arg)
 int hs__mg_transfer_stale(hs_store_t *st, int64_t pending_before, int64_t live_before, int limit,
                           hs_arena_t *a, char ***ids, size_t *n, hs_err_t *err)
 {
-    bson_t *f = BCON_NEW("$or", "[", "{", "state", BCON_UTF8("pending"), "expires_at", "{",
-                         "$lte", BCON_INT64(pending_before), "}", "}", "{", "state", "{", "$in",
-                         "[", BCON_UTF8("accepted"), BCON_UTF8("transferring"), "]", "}",
-                         "updated_at", "{", "$lte", BCON_INT64(live_before), "}", "}", "]");
-    bson_t *o = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}", "limit",
-                         BCON_INT64(limit));
+    bson_t *f = BCON_NEW("$or", "[", "{", "state", BCON_UTF8("pending"), "expires_at", "{", "$lte",
+                         BCON_INT64(pending_before), "}", "}", "{", "state", "{", "$in", "[",
+                         BCON_UTF8("accepted"), BCON_UTF8("transferring"), "]", "}", "updated_at",
+                         "{", "$lte", BCON_INT64(live_before), "}", "}", "]");
+    bson_t *o = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(limit));
     id_list_t l = {.a = a};
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
@@ -200,8 +202,8 @@ int hs__mg_p2p_block_set(hs_store_t *st, const char *blocker, const char *blocke
         char id[HS_ID_LEN + 1];
         int claimed;
         hs_id_new(id);
-        bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "blocker_id", BCON_UTF8(blocker),
-                               "blocked_id", BCON_UTF8(blocked), "created_at", BCON_INT64(now));
+        bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "blocker_id", BCON_UTF8(blocker), "blocked_id",
+                               BCON_UTF8(blocked), "created_at", BCON_INT64(now));
         rc = hs__mg_insert(&op, HS__MG_BLOCKS, doc, &claimed, err); /* idempotent */
         bson_destroy(doc);
     } else {

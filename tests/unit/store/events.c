@@ -157,6 +157,34 @@ static void slots_hold_at_most_max(void **state)
     assert_int_equal(taken, 1);
 }
 
+/* A child of slots_race: holder h<i> asks for a slot of "s:race". */
+static int take_once(hs_store_t *s, int i, void *arg)
+{
+    (void)arg;
+    char holder[16];
+    hs_err_t err;
+    int taken = 0;
+    snprintf(holder, sizeof holder, "h%d", i);
+    if (hs_store_slot_take(s, "s:race", holder, 2, 10000, 1000, &taken, &err))
+        return 2;
+    return taken;
+}
+
+/* Six hosts ask for one of two slots at once: exactly two get one. */
+static void slots_race(void **state)
+{
+    (void)state;
+    COVERS(OP_slot_take);
+    int codes[6], taken = 0;
+    store_test_race(6, take_once, NULL, codes);
+    for (int i = 0; i < 6; i++) {
+        assert_true(codes[i] == 0 || codes[i] == 1);
+        taken += codes[i];
+    }
+    assert_int_equal(taken, 2);
+}
+
 STORE_SUITE(store_events_suite, STORE_TEST(event_ids_only_grow),
             STORE_TEST(event_read_after_cursor), STORE_TEST(events_trim_by_age),
-            STORE_TEST(limit_take_gcra), STORE_TEST(slots_hold_at_most_max));
+            STORE_TEST(limit_take_gcra), STORE_TEST(slots_hold_at_most_max),
+            STORE_TEST(slots_race));
