@@ -19,6 +19,10 @@ const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
     [HS__MG_BLOCKS] = "p2p_blocks",
     [HS__MG_CLAIMS_CAS] = "cas_claims",
     [HS__MG_SLOTS] = "slots",
+    [HS__MG_UPLOADS] = "uploads",
+    [HS__MG_CHUNKS] = "upload_chunks",
+    [HS__MG_FILES] = "files",
+    [HS__MG_USAGE] = "usage",
 };
 
 /* The indexes, created at open with createIndexes: a no-op when they exist
@@ -46,6 +50,10 @@ static const struct {
     {HS__MG_TRANSFERS, "recipient", "{\"recipient_id\": 1, \"_id\": -1}", 0},
     {HS__MG_TRANSFERS, "state", "{\"state\": 1, \"expires_at\": 1}", 0},
     {HS__MG_BLOCKS, "pair", "{\"blocker_id\": 1, \"blocked_id\": 1}", 1},
+    {HS__MG_UPLOADS, "expires_at", "{\"expires_at\": 1}", 0},
+    {HS__MG_CHUNKS, "upload", "{\"upload_id\": 1, \"n\": 1}", 0},
+    {HS__MG_FILES, "owner", "{\"owner_id\": 1, \"_id\": -1}", 0},
+    {HS__MG_FILES, "expires_at", "{\"expires_at\": 1}", 0},
     {HS__MG_SLOTS, "holder", "{\"key\": 1, \"holder\": 1}", 1},
     {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
 };
@@ -421,6 +429,21 @@ static const hs_store_ops_t mongo_ops = {
     .p2p_block_set = hs__mg_p2p_block_set,
     .p2p_blocked = hs__mg_p2p_blocked,
     .p2p_block_list = hs__mg_p2p_block_list,
+    /* files.c */
+    .upload_create = hs__mg_upload_create,
+    .upload_get = hs__mg_upload_get,
+    .chunk_get = hs__mg_chunk_get,
+    .chunk_add = hs__mg_chunk_add,
+    .chunk_list = hs__mg_chunk_list,
+    .upload_advance = hs__mg_upload_advance,
+    .upload_finish = hs__mg_upload_finish,
+    .upload_delete = hs__mg_upload_delete,
+    .upload_expired = hs__mg_upload_expired,
+    .storage_used = hs__mg_storage_used,
+    .file_get = hs__mg_file_get,
+    .file_page = hs__mg_file_page,
+    .file_delete = hs__mg_file_delete,
+    .file_expired = hs__mg_file_expired,
     /* slots.c */
     .slot_take = hs__mg_slot_take,
     .slot_drop = hs__mg_slot_drop,

@@ -38,6 +38,10 @@ typedef enum {
     HS__MG_BLOCKS,
     HS__MG_CLAIMS_CAS, /* the claims deciding compare-and-set (cas.c) */
     HS__MG_SLOTS,
+    HS__MG_UPLOADS,
+    HS__MG_CHUNKS,
+    HS__MG_FILES,
+    HS__MG_USAGE, /* the bytes of each owner's files and open uploads */
     HS__MG_NCOLL
 } hs__mg_coll_t;
 extern const char *const hs__mg_coll_names[HS__MG_NCOLL];

@@ -145,6 +145,48 @@ static void quota(void **state)
     assert_int_equal(hs_store_upload_create(st, &up, 100, &err), 0);
 }
 
+/* A child of quota_race: starts a 30-byte upload of the owner in arg
+ * against a quota of 100. 0: started; 1: quota_exceeded; 2: error. */
+static int upload_once(hs_store_t *s, int i, void *arg)
+{
+    (void)i;
+    const hs_user_t *u = arg;
+    hs_upload_t up = {0};
+    hs_err_t err;
+    hs_id_new(up.id);
+    memcpy(up.owner_id, u->id, sizeof up.owner_id);
+    up.protocol = "chunks";
+    up.filename = "q";
+    up.content_type = "x";
+    up.size = 30;
+    up.expires_at = hs_now_ms() + 60000;
+    int rc = hs_store_upload_create(s, &up, 100, &err);
+    if (rc == 0)
+        return 0;
+    return rc == HS_ENOSPACE && strcmp(err.code, "quota_exceeded") == 0 ? 1 : 2;
+}
+
+/* Four uploads of one owner start at once on several hosts, room for three:
+ * exactly three start, and the quota holds what they took. */
+static void quota_race(void **state)
+{
+    (void)state;
+    COVERS(OP_upload_create, OP_storage_used);
+    hs_user_t u;
+    hs_err_t err;
+    make_user(&u, "quotarace", "");
+    int codes[4], refused = 0;
+    store_test_race(4, upload_once, &u, codes);
+    for (int i = 0; i < 4; i++) {
+        assert_true(codes[i] == 0 || codes[i] == 1);
+        refused += codes[i];
+    }
+    assert_int_equal(refused, 1);
+    int64_t used;
+    assert_int_equal(hs_store_storage_used(st, u.id, &used, &err), 0);
+    assert_int_equal(used, 90);
+}
+
 static void expiry(void **state)
 {
     (void)state;
@@ -222,4 +264,4 @@ static void links(void **state)
 }
 
 STORE_SUITE(store_files_suite, STORE_TEST(uploads_and_files), STORE_TEST(upload_abort),
-            STORE_TEST(quota), STORE_TEST(expiry), STORE_TEST(links));
+            STORE_TEST(quota), STORE_TEST(quota_race), STORE_TEST(expiry), STORE_TEST(links));
