@@ -100,16 +100,15 @@ static void read_upload(hs_arena_t *a, const bson_t *doc, hs_upload_t *u)
  * upload; if that fails the bytes are released. */
 int hs__mg_upload_create(hs_store_t *st, const hs_upload_t *u, int64_t quota, hs_err_t *err)
 {
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(u->id), "owner_id", BCON_UTF8(u->owner_id),
-                           "protocol", BCON_UTF8(u->protocol), "filename", BCON_UTF8(u->filename),
-                           "content_type", BCON_UTF8(u->content_type), "concat",
-                           BCON_UTF8(u->concat ? u->concat : ""), "metadata",
-                           BCON_UTF8(u->metadata ? u->metadata : ""), "size", BCON_INT64(u->size),
-                           "chunk_size", BCON_INT64(u->chunk_size), "chunk_count",
-                           BCON_INT64(u->chunk_count), "offset", BCON_INT64(u->offset),
-                           "created_at", BCON_INT64(u->created_at), "expires_at",
-                           BCON_INT64(u->expires_at), "completed_at", BCON_INT64(0), "file_ttl",
-                           BCON_INT64(u->file_ttl), "v", BCON_INT64(0));
+    bson_t *doc =
+        BCON_NEW("_id", BCON_UTF8(u->id), "owner_id", BCON_UTF8(u->owner_id), "protocol",
+                 BCON_UTF8(u->protocol), "filename", BCON_UTF8(u->filename), "content_type",
+                 BCON_UTF8(u->content_type), "concat", BCON_UTF8(u->concat ? u->concat : ""),
+                 "metadata", BCON_UTF8(u->metadata ? u->metadata : ""), "size", BCON_INT64(u->size),
+                 "chunk_size", BCON_INT64(u->chunk_size), "chunk_count", BCON_INT64(u->chunk_count),
+                 "offset", BCON_INT64(u->offset), "created_at", BCON_INT64(u->created_at),
+                 "expires_at", BCON_INT64(u->expires_at), "completed_at", BCON_INT64(0), "file_ttl",
+                 BCON_INT64(u->file_ttl), "v", BCON_INT64(0));
     hs__mg_put_str(doc, "sha256", u->sha256);
     hs__mg_put_str(doc, "chat_id", u->chat_id);
     hs__mg_op_t op;
@@ -199,9 +198,9 @@ int hs__mg_chunk_add(hs_store_t *st, const char *upload_id, int64_t n, int64_t s
     char id[64];
     int claimed = 0;
     chunk_id(id, sizeof id, upload_id, n);
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "upload_id", BCON_UTF8(upload_id), "n",
-                           BCON_INT64(n), "size", BCON_INT64(size), "sha256",
-                           BCON_UTF8(sha256 ? sha256 : ""));
+    bson_t *doc =
+        BCON_NEW("_id", BCON_UTF8(id), "upload_id", BCON_UTF8(upload_id), "n", BCON_INT64(n),
+                 "size", BCON_INT64(size), "sha256", BCON_UTF8(sha256 ? sha256 : ""));
     hs__mg_begin(st, &op);
     int rc = load_upload(&op, upload_id, &tmp, &u, err);
     if (!rc)
@@ -232,8 +231,8 @@ int hs__mg_chunk_list(hs_store_t *st, const char *upload_id, hs_arena_t *a, int6
                       size_t *count, hs_err_t *err)
 {
     bson_t *f = BCON_NEW("upload_id", BCON_UTF8(upload_id));
-    bson_t *o = BCON_NEW("sort", "{", "n", BCON_INT32(1), "}", "projection", "{", "n",
-                         BCON_INT32(1), "}");
+    bson_t *o =
+        BCON_NEW("sort", "{", "n", BCON_INT32(1), "}", "projection", "{", "n", BCON_INT32(1), "}");
     n_list_t l = {.a = a};
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
@@ -280,8 +279,8 @@ int hs__mg_upload_advance(hs_store_t *st, const char *id, int64_t from, int64_t 
 
 /* Deletes upload id (its chunks after it); *gone = 1 when this call removed
  * it (exact: a racing completion or abort gets 0), with its owner and size. */
-static int remove_upload(hs__mg_op_t *op, const char *id, hs_upload_t *u, hs_arena_t *a,
-                         int *gone, hs_err_t *err)
+static int remove_upload(hs__mg_op_t *op, const char *id, hs_upload_t *u, hs_arena_t *a, int *gone,
+                         hs_err_t *err)
 {
     *gone = 0;
     int rc = load_upload(op, id, a, u, err);
@@ -303,11 +302,10 @@ static int remove_upload(hs__mg_op_t *op, const char *id, hs_upload_t *u, hs_are
 
 static bson_t *file_doc(const hs_file_t *f)
 {
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(f->id), "owner_id", BCON_UTF8(f->owner_id),
-                           "filename", BCON_UTF8(f->filename), "content_type",
-                           BCON_UTF8(f->content_type), "sniffed_type",
-                           BCON_UTF8(f->sniffed_type ? f->sniffed_type : ""), "size",
-                           BCON_INT64(f->size), "created_at", BCON_INT64(f->created_at),
+    bson_t *doc = BCON_NEW("_id", BCON_UTF8(f->id), "owner_id", BCON_UTF8(f->owner_id), "filename",
+                           BCON_UTF8(f->filename), "content_type", BCON_UTF8(f->content_type),
+                           "sniffed_type", BCON_UTF8(f->sniffed_type ? f->sniffed_type : ""),
+                           "size", BCON_INT64(f->size), "created_at", BCON_INT64(f->created_at),
                            "expires_at", BCON_INT64(f->expires_at), "transfer_id", BCON_NULL);
     hs__mg_put_str(doc, "sha256", f->sha256);
     hs__mg_put_str(doc, "chat_id", f->chat_id);
@@ -389,8 +387,8 @@ int hs__mg_upload_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a,
                           size_t *n, hs_err_t *err)
 {
     return expired_ids(st, HS__MG_UPLOADS,
-                       BCON_NEW("expires_at", "{", "$lte", BCON_INT64(now), "}"), limit, a, ids,
-                       n, err);
+                       BCON_NEW("expires_at", "{", "$lte", BCON_INT64(now), "}"), limit, a, ids, n,
+                       err);
 }
 
 /* ---- Files. ----------------------------------------------------------------- */
@@ -449,10 +447,10 @@ int hs__mg_file_page(hs_store_t *st, const char *owner_id, const char *before, i
     memset(out, 0, sizeof *out);
     bson_t *f = BCON_NEW("owner_id", BCON_UTF8(owner_id), "_id", "{", "$lt",
                          BCON_UTF8(before ? before : "g"), "}", "transfer_id", BCON_NULL, "$or",
-                         "[", "{", "expires_at", BCON_INT64(0), "}", "{", "expires_at", "{",
-                         "$gt", BCON_INT64(now), "}", "}", "]");
-    bson_t *o = BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit",
-                         BCON_INT64((int64_t)limit + 1));
+                         "[", "{", "expires_at", BCON_INT64(0), "}", "{", "expires_at", "{", "$gt",
+                         BCON_INT64(now), "}", "}", "]");
+    bson_t *o =
+        BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit", BCON_INT64((int64_t)limit + 1));
     file_list_t l = {.a = a};
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
@@ -500,8 +498,8 @@ int hs__mg_file_delete(hs_store_t *st, const char *id, hs_err_t *err)
 int hs__mg_file_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, char ***ids,
                         size_t *n, hs_err_t *err)
 {
-    return expired_ids(st, HS__MG_FILES,
-                       BCON_NEW("expires_at", "{", "$gt", BCON_INT64(0), "$lte", BCON_INT64(now),
-                                "}"),
-                       limit, a, ids, n, err);
+    return expired_ids(
+        st, HS__MG_FILES,
+        BCON_NEW("expires_at", "{", "$gt", BCON_INT64(0), "$lte", BCON_INT64(now), "}"), limit, a,
+        ids, n, err);
 }

@@ -23,6 +23,8 @@ const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
     [HS__MG_CHUNKS] = "upload_chunks",
     [HS__MG_FILES] = "files",
     [HS__MG_USAGE] = "usage",
+    [HS__MG_LINKS] = "share_links",
+    [HS__MG_LINK_CLAIMS] = "link_claims",
 };
 
 /* The indexes, created at open with createIndexes: a no-op when they exist
@@ -54,6 +56,9 @@ static const struct {
     {HS__MG_CHUNKS, "upload", "{\"upload_id\": 1, \"n\": 1}", 0},
     {HS__MG_FILES, "owner", "{\"owner_id\": 1, \"_id\": -1}", 0},
     {HS__MG_FILES, "expires_at", "{\"expires_at\": 1}", 0},
+    {HS__MG_LINKS, "token_hash", "{\"token_hash\": 1}", 1},
+    {HS__MG_LINKS, "file", "{\"file_id\": 1, \"_id\": 1}", 0},
+    {HS__MG_LINK_CLAIMS, "downloads", "{\"link_id\": 1, \"n\": -1}", 0},
     {HS__MG_SLOTS, "holder", "{\"key\": 1, \"holder\": 1}", 1},
     {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
 };
@@ -444,6 +449,12 @@ static const hs_store_ops_t mongo_ops = {
     .file_page = hs__mg_file_page,
     .file_delete = hs__mg_file_delete,
     .file_expired = hs__mg_file_expired,
+    /* links.c */
+    .link_create = hs__mg_link_create,
+    .link_get = hs__mg_link_get,
+    .link_take = hs__mg_link_take,
+    .link_list = hs__mg_link_list,
+    .link_revoke = hs__mg_link_revoke,
     /* slots.c */
     .slot_take = hs__mg_slot_take,
     .slot_drop = hs__mg_slot_drop,

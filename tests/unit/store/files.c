@@ -263,5 +263,44 @@ static void links(void **state)
     assert_int_equal(n, 1);
 }
 
+/* A child of link_take_race: one download of the link in arg. 0: counted;
+ * 1: link_exhausted; 2: anything else. */
+static int take_link(hs_store_t *s, int i, void *arg)
+{
+    (void)i;
+    hs_err_t err;
+    int rc = hs_store_link_take(s, arg, hs_now_ms(), &err);
+    if (rc == 0)
+        return 0;
+    return rc == HS_EGONE && strcmp(err.code, "link_exhausted") == 0 ? 1 : 2;
+}
+
+/* Five hosts download a two-download link at once: exactly two get it. */
+static void link_take_race(void **state)
+{
+    (void)state;
+    COVERS(OP_link_take);
+    hs_user_t u;
+    hs_err_t err;
+    int64_t now = hs_now_ms();
+    make_user(&u, "lnkrace", "");
+    hs_file_t f = make_file(&u);
+    hs_link_t l = {0};
+    hs_id_new(l.id);
+    memcpy(l.file_id, f.id, sizeof l.file_id);
+    l.created_at = now;
+    l.expires_at = now + 600000;
+    l.max_downloads = 2;
+    assert_int_equal(hs_store_link_create(st, &l, "racehash", &err), 0);
+    int codes[5], refused = 0;
+    store_test_race(5, take_link, l.id, codes);
+    for (int i = 0; i < 5; i++) {
+        assert_true(codes[i] == 0 || codes[i] == 1);
+        refused += codes[i];
+    }
+    assert_int_equal(refused, 3);
+}
+
 STORE_SUITE(store_files_suite, STORE_TEST(uploads_and_files), STORE_TEST(upload_abort),
-            STORE_TEST(quota), STORE_TEST(quota_race), STORE_TEST(expiry), STORE_TEST(links));
+            STORE_TEST(quota), STORE_TEST(quota_race), STORE_TEST(expiry), STORE_TEST(links),
+            STORE_TEST(link_take_race));

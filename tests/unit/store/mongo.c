@@ -114,14 +114,14 @@ static void indexes_are_idempotent(void **state)
 static void missing_operations_say_so(void **state)
 {
     (void)state;
-    hs_link_t l;
+    hs_chat_t c;
     hs_err_t err;
-    int rc = hs_store_link_get(st, "no such hash", &arena, &l, &err);
+    int rc = hs_store_chat_get(st, NO_ID, NO_ID, 0, &arena, &c, &err);
     if (rc == HS_ENOTFOUND)
-        skip(); /* link_get is done now: pick another missing operation */
+        skip(); /* chat_get is done now: pick another missing operation */
     assert_int_equal(rc, HS_EINTERNAL);
     assert_string_equal(err.code, "not_implemented");
-    assert_non_null(strstr(err.message, "link_get"));
+    assert_non_null(strstr(err.message, "chat_get"));
 }
 
 /* store = mongo is refused at load unless the developer asks for it. */
