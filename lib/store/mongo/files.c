@@ -503,3 +503,34 @@ int hs__mg_file_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a, c
         BCON_NEW("expires_at", "{", "$gt", BCON_INT64(0), "$lte", BCON_INT64(now), "}"), limit, a,
         ids, n, err);
 }
+
+/* Order: check the file is the owner's, claim the binding (one transfer per
+ * file: the unique claim decides racing binds), then mark the file, which
+ * hides it from file_page. Files are never updated otherwise, so this $set
+ * cannot be lost to another write of the document. */
+int hs__mg_file_bind_transfer(hs_store_t *st, const char *file_id, const char *owner_id,
+                              const char *transfer_id, hs_err_t *err)
+{
+    bson_t *f = BCON_NEW("_id", BCON_UTF8(file_id), "owner_id", BCON_UTF8(owner_id));
+    char key[64];
+    snprintf(key, sizeof key, "%s:%s:bind", hs__mg_coll_names[HS__MG_FILES], file_id);
+    bson_t *c = BCON_NEW("_id", BCON_UTF8(key), "transfer_id", BCON_UTF8(transfer_id));
+    bson_t *u = BCON_NEW("$set", "{", "transfer_id", BCON_UTF8(transfer_id), "}");
+    long n = 0;
+    int claimed = 0;
+    hs__mg_op_t op;
+    hs__mg_begin(st, &op);
+    int rc = hs__mg_count(&op, HS__MG_FILES, f, &n, err);
+    if (!rc && n)
+        rc = hs__mg_insert(&op, HS__MG_CLAIMS_CAS, c, &claimed, err);
+    if (!rc && claimed)
+        rc = hs__mg_update(&op, HS__MG_FILES, 0, f, u, NULL, err);
+    hs__mg_end(&op);
+    bson_destroy(f);
+    bson_destroy(c);
+    bson_destroy(u);
+    if (!rc && !claimed)
+        rc = hs_err_set(err, HS_ENOTFOUND, "file_not_found",
+                        "No such file of yours, or it is bound");
+    return rc;
+}

@@ -29,11 +29,10 @@ static void read_link(hs_arena_t *a, const bson_t *doc, hs_link_t *l)
 
 int hs__mg_link_create(hs_store_t *st, const hs_link_t *l, const char *token_hash, hs_err_t *err)
 {
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(l->id), "token_hash", BCON_UTF8(token_hash),
-                           "file_id", BCON_UTF8(l->file_id), "created_at",
-                           BCON_INT64(l->created_at), "expires_at", BCON_INT64(l->expires_at),
-                           "max_downloads", BCON_INT64(l->max_downloads), "downloads",
-                           BCON_INT64(0));
+    bson_t *doc = BCON_NEW("_id", BCON_UTF8(l->id), "token_hash", BCON_UTF8(token_hash), "file_id",
+                           BCON_UTF8(l->file_id), "created_at", BCON_INT64(l->created_at),
+                           "expires_at", BCON_INT64(l->expires_at), "max_downloads",
+                           BCON_INT64(l->max_downloads), "downloads", BCON_INT64(0));
     hs__mg_put_str(doc, "password_hash", l->password_hash);
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
@@ -174,8 +173,8 @@ static void collect_revoked(const bson_t *doc, void *arg)
 }
 
 /* The file's links by id, then one read of their revocations to drop them. */
-int hs__mg_link_list(hs_store_t *st, const char *file_id, hs_arena_t *a, hs_link_t **out,
-                     size_t *n, hs_err_t *err)
+int hs__mg_link_list(hs_store_t *st, const char *file_id, hs_arena_t *a, hs_link_t **out, size_t *n,
+                     hs_err_t *err)
 {
     bson_t *f = BCON_NEW("file_id", BCON_UTF8(file_id));
     bson_t *o = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(1000));
@@ -223,8 +222,8 @@ int hs__mg_link_revoke(hs_store_t *st, const char *id, const char *file_id, int6
     int claimed = 0;
     char key[64];
     snprintf(key, sizeof key, "r:%s", id);
-    bson_t *c = BCON_NEW("_id", BCON_UTF8(key), "link_id", BCON_UTF8(id), "revoked_at",
-                         BCON_INT64(now));
+    bson_t *c =
+        BCON_NEW("_id", BCON_UTF8(key), "link_id", BCON_UTF8(id), "revoked_at", BCON_INT64(now));
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
     int rc = hs__mg_count(&op, HS__MG_LINKS, f, &n, err);

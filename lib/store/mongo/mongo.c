@@ -449,6 +449,7 @@ static const hs_store_ops_t mongo_ops = {
     .file_page = hs__mg_file_page,
     .file_delete = hs__mg_file_delete,
     .file_expired = hs__mg_file_expired,
+    .file_bind_transfer = hs__mg_file_bind_transfer,
     /* links.c */
     .link_create = hs__mg_link_create,
     .link_get = hs__mg_link_get,
