@@ -1,8 +1,8 @@
 """The apps on the mongo store backend (issue 15, under construction: users,
-sessions, follows and P2P so far; docs/mongo-status.md): a whole stack with
-store = mongo registers, logs in, rotates refresh tokens (a replay revokes
-the session), lists and revokes sessions, and refuses a taken username, all
-on a MongoDB-protocol server. Needs MONGODB_URI: run it under the FerretDB
+sessions, follows, files, links, P2P so far; docs/mongo-status.md): a whole
+stack with store = mongo registers, logs in, rotates refresh tokens (a replay
+revokes the session), logs out, refuses a taken username, uploads, downloads,
+shares and deletes a file, all on a MongoDB-protocol server. Needs MONGODB_URI: run it under the FerretDB
 harness, `tests/ferretdb/with.sh /usr/bin/python3 -m pytest -q
 tests/integration/test_15_mongo_auth.py`; without it every test skips and
 says why."""
@@ -60,3 +60,27 @@ def test_auth_flow_on_mongo(make_stack):
     assert_error(s.me(second.access), 401)
     assert s.mongo_db.session_revocations.count_documents({"user_id": u.id}) == 2
 
+
+
+def test_files_on_mongo(make_stack):
+    """An upload in chunks, its download, the list, a share link with one
+    download, and the delete, on mongo."""
+    from test_03_helpers import FILES, download, upload_file
+    s = mongo_stack(make_stack)
+    u = s.register(prefix="mgf")
+    data = os.urandom(300_000)
+    f = upload_file(s, u, data, filename="m.bin")
+    r = download(s, u, f["id"])
+    assert r.status_code == 200 and r.content == data
+    items = assert_ok(s.get(f"{FILES}/list", token=u.access))["items"]
+    assert [x["id"] for x in items] == [f["id"]]
+    assert s.mongo_db.files.find_one({"_id": f["id"]})["size"] == len(data)
+    assert s.mongo_db.usage.find_one({"_id": u.id})["bytes"] == len(data)
+    link = assert_ok(s.post(f"{FILES}/{f['id']}/links", token=u.access,
+                            json={"max_downloads": 1}), 201)
+    r = s.get(link["url"])  # no token: the share link
+    assert r.status_code == 200 and r.content == data
+    assert_error(s.get(link["url"]), 410, "link_exhausted")
+    assert s.delete(f"{FILES}/{f['id']}", token=u.access).status_code == 204
+    assert_error(s.get(f"{FILES}/{f['id']}/info", token=u.access), 404, "file_not_found")
+    assert s.mongo_db.usage.find_one({"_id": u.id})["bytes"] == 0
