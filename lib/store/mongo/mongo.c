@@ -25,6 +25,7 @@ const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
     [HS__MG_USAGE] = "usage",
     [HS__MG_LINKS] = "share_links",
     [HS__MG_LINK_CLAIMS] = "link_claims",
+    [HS__MG_EVENTS] = "events",
 };
 
 /* The indexes, created at open with createIndexes: a no-op when they exist
@@ -59,6 +60,10 @@ static const struct {
     {HS__MG_LINKS, "token_hash", "{\"token_hash\": 1}", 1},
     {HS__MG_LINKS, "file", "{\"file_id\": 1, \"_id\": 1}", 0},
     {HS__MG_LINK_CLAIMS, "downloads", "{\"link_id\": 1, \"n\": -1}", 0},
+    /* the chain: one event after each event (events.c) */
+    {HS__MG_EVENTS, "prev", "{\"prev\": 1}", 1},
+    {HS__MG_EVENTS, "key", "{\"key\": 1, \"_id\": 1}", 0},
+    {HS__MG_EVENTS, "ms", "{\"ms\": 1}", 0},
     {HS__MG_SLOTS, "holder", "{\"key\": 1, \"holder\": 1}", 1},
     {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
 };
@@ -456,6 +461,11 @@ static const hs_store_ops_t mongo_ops = {
     .link_take = hs__mg_link_take,
     .link_list = hs__mg_link_list,
     .link_revoke = hs__mg_link_revoke,
+    /* events.c */
+    .event_append = hs__mg_event_append,
+    .event_read = hs__mg_event_read,
+    .event_last = hs__mg_event_last,
+    .event_trim = hs__mg_event_trim,
     /* slots.c */
     .slot_take = hs__mg_slot_take,
     .slot_drop = hs__mg_slot_drop,

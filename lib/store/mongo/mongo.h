@@ -44,6 +44,7 @@ typedef enum {
     HS__MG_USAGE, /* the bytes of each owner's files and open uploads */
     HS__MG_LINKS,
     HS__MG_LINK_CLAIMS, /* revocations and numbered downloads of links */
+    HS__MG_EVENTS,
     HS__MG_NCOLL
 } hs__mg_coll_t;
 extern const char *const hs__mg_coll_names[HS__MG_NCOLL];
