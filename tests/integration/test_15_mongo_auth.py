@@ -2,10 +2,10 @@
 sessions, follows, files, links, P2P so far; docs/mongo-status.md): a whole
 stack with store = mongo registers, logs in, rotates refresh tokens (a replay
 revokes the session), logs out, refuses a taken username, uploads, downloads,
-shares and deletes a file, all on a MongoDB-protocol server. Needs MONGODB_URI: run it under the FerretDB
-harness, `tests/ferretdb/with.sh /usr/bin/python3 -m pytest -q
-tests/integration/test_15_mongo_auth.py`; without it every test skips and
-says why."""
+shares and deletes a file, all on a MongoDB-protocol server. Needs
+MONGODB_URI: run it under the FerretDB harness, `tests/ferretdb/with.sh
+/usr/bin/python3 -m pytest -q tests/integration/test_15_mongo_auth.py`;
+without it every test skips and says why."""
 import os
 import uuid
 
@@ -84,3 +84,31 @@ def test_files_on_mongo(make_stack):
     assert s.delete(f"{FILES}/{f['id']}", token=u.access).status_code == 204
     assert_error(s.get(f"{FILES}/{f['id']}/info", token=u.access), 404, "file_not_found")
     assert s.mongo_db.usage.find_one({"_id": u.id})["bytes"] == 0
+
+
+def test_server_gone_is_503_not_a_hang(make_stack):
+    """The database stops under a running stack: requests that need it answer
+    503 store_unavailable within the server selection timeout (2 s), not
+    after a hang. A server of this test's own
+    (tests/ferretdb/server.sh), so that stopping it touches nothing else."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+    server = os.path.join(os.path.dirname(__file__), "..", "ferretdb", "server.sh")
+    # not under pytest's 0700 folders: PostgreSQL runs as its own user
+    d = tempfile.mkdtemp(prefix="hs-ferretdb-it.")
+    uri = subprocess.run([server, "start", d], check=True, capture_output=True,
+                         text=True, timeout=120).stdout.strip()
+    try:
+        s = make_stack(HS_STORE="mongo", HS_MONGO_URI=uri.rstrip("/") + "/hs_gone",
+                       HS_MONGO_INCOMPLETE="1")
+        u = s.register(prefix="gone")
+        assert_ok(s.me(u.access))
+        subprocess.run([server, "stop", d], check=True, timeout=60)
+        t0 = time.monotonic()
+        assert_error(s.me(u.access), 503, "store_unavailable")
+        assert time.monotonic() - t0 < 6
+    finally:
+        subprocess.run([server, "stop", d], timeout=60)
+        shutil.rmtree(d, ignore_errors=True)
