@@ -85,9 +85,8 @@ int hs__mg_event_append(hs_store_t *st, const char *key, const char *type, const
         q = now > pm ? 0 : pq + 1;
         event_id(id, m, q);
         bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "prev", BCON_UTF8(prev), "ms", BCON_INT64(m),
-                               "seq", BCON_INT64(q), "key", BCON_UTF8(key), "type",
-                               BCON_UTF8(type), "data", BCON_UTF8(data), "trimmed",
-                               BCON_INT32(0));
+                               "seq", BCON_INT64(q), "key", BCON_UTF8(key), "type", BCON_UTF8(type),
+                               "data", BCON_UTF8(data), "trimmed", BCON_INT32(0));
         rc = hs__mg_insert(&op, HS__MG_EVENTS, doc, &claimed, err);
         bson_destroy(doc);
     }

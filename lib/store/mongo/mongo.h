@@ -45,6 +45,8 @@ typedef enum {
     HS__MG_LINKS,
     HS__MG_LINK_CLAIMS, /* revocations and numbered downloads of links */
     HS__MG_EVENTS,
+    HS__MG_CHATS,
+    HS__MG_MEMBERS,
     HS__MG_NCOLL
 } hs__mg_coll_t;
 extern const char *const hs__mg_coll_names[HS__MG_NCOLL];
@@ -144,8 +146,9 @@ int hs__mg_cas(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, hs__mg_cas_deci
 int hs__mg_cas_read(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, bson_t *doc, int *found,
                     hs_err_t *err);
 
-/* The names of the operations still answering not_implemented, in the
- * order of hs/store_ops.h: at most cap into names; returns how many. */
+/* The names of the operations still answering not_implemented (in the
+ * order of hs/store_ops.h, then those done in part, which answer it for some
+ * arguments): at most cap into names; returns how many. */
 size_t hs__mg_missing(const char **names, size_t cap);
 
 /* The user fields and their reader, shared by users.c and follows.c. */

@@ -230,5 +230,55 @@ static void member_chats(void **state)
     assert_int_equal(n, 2);
 }
 
+typedef struct {
+    const char *chat_id;
+    hs_user_t users[5];
+} join_race_t;
+
+/* A child of member_limit_race: user i joins the chat (limit 3). 0: joined;
+ * 1: member_limit; 2: anything else. */
+static int join_once(hs_store_t *s, int i, void *arg)
+{
+    const join_race_t *r = arg;
+    hs_err_t err;
+    int rc = hs_store_member_add(s, r->chat_id, r->users[i].id, "member", hs_now_ms(), 3, &err);
+    if (rc == 0)
+        return 0;
+    return rc == HS_ECONFLICT && strcmp(err.code, "member_limit") == 0 ? 1 : 2;
+}
+
+/* Five people join a group of one with room for two more, on several hosts
+ * at once: exactly two get in, and the count says three. */
+static void member_limit_race(void **state)
+{
+    (void)state;
+    COVERS(OP_member_add);
+    hs_user_t owner;
+    hs_err_t err;
+    join_race_t r;
+    make_user(&owner, "lim0", "");
+    for (int i = 0; i < 5; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lim%d", i + 1);
+        make_user(&r.users[i], hs_arena_strdup(&arena, name), "");
+    }
+    const char *one[] = {owner.id};
+    hs_chat_t g = make_chat("group", NULL, one, 1, hs_now_ms());
+    r.chat_id = g.id;
+    int codes[5], refused = 0;
+    store_test_race(5, join_once, &r, codes);
+    for (int i = 0; i < 5; i++) {
+        assert_true(codes[i] == 0 || codes[i] == 1);
+        refused += codes[i];
+    }
+    assert_int_equal(refused, 3);
+    hs_chat_t got;
+    assert_int_equal(hs_store_chat_get(st, g.id, owner.id, 0, &arena, &got, &err), 0);
+    assert_int_equal(got.member_count, 3);
+    hs_member_page_t page;
+    assert_int_equal(hs_store_member_page(st, g.id, NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 3);
+}
+
 STORE_SUITE(store_chats_suite, STORE_TEST(chats), STORE_TEST(members), STORE_TEST(leaving),
-            STORE_TEST(member_chats));
+            STORE_TEST(member_chats), STORE_TEST(member_limit_race));
