@@ -82,16 +82,15 @@ int hs__mg_chat_create(hs_store_t *st, const hs_chat_t *c, const char *direct_ke
         rc = insert_member(&op, c->id, members[i], !direct && i == 0 ? "owner" : "member",
                            c->created_at, &claimed, err);
     }
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(c->id), "kind", BCON_UTF8(c->kind), "name",
-                           BCON_UTF8(c->name ? c->name : ""), "description",
-                           BCON_UTF8(c->description ? c->description : ""), "is_public",
-                           BCON_INT32(c->is_public ? 1 : 0), "owner_id", BCON_UTF8(c->owner_id),
-                           "direct_key", BCON_UTF8(direct_key ? direct_key : c->id),
-                           "has_direct_key", BCON_INT32(direct_key ? 1 : 0), "member_count",
-                           BCON_INT64((int64_t)n), "last_activity_at", BCON_INT64(c->created_at),
-                           "created_at", BCON_INT64(c->created_at), "updated_at",
-                           BCON_INT64(c->created_at), "last_message_id", BCON_NULL, "v",
-                           BCON_INT64(0));
+    bson_t *doc = BCON_NEW(
+        "_id", BCON_UTF8(c->id), "kind", BCON_UTF8(c->kind), "name",
+        BCON_UTF8(c->name ? c->name : ""), "description",
+        BCON_UTF8(c->description ? c->description : ""), "is_public",
+        BCON_INT32(c->is_public ? 1 : 0), "owner_id", BCON_UTF8(c->owner_id), "direct_key",
+        BCON_UTF8(direct_key ? direct_key : c->id), "has_direct_key",
+        BCON_INT32(direct_key ? 1 : 0), "member_count", BCON_INT64((int64_t)n), "last_activity_at",
+        BCON_INT64(c->created_at), "created_at", BCON_INT64(c->created_at), "updated_at",
+        BCON_INT64(c->created_at), "last_message_id", BCON_NULL, "v", BCON_INT64(0));
     hs__mg_put_str(doc, "avatar_file_id", c->avatar_file_id);
     int claimed = 0;
     if (!rc)
@@ -217,8 +216,8 @@ static int decide_count(const bson_t *current, void *arg, bson_t *set)
 
 /* Adds delta to the chat's member count; *moved = 0 when the chat is gone
  * or (delta > 0) at limit. */
-static int count_add(hs__mg_op_t *op, const char *chat_id, int64_t delta, int64_t limit,
-                     int *moved, int64_t *before, hs_err_t *err)
+static int count_add(hs__mg_op_t *op, const char *chat_id, int64_t delta, int64_t limit, int *moved,
+                     int64_t *before, hs_err_t *err)
 {
     count_change_t c = {delta, limit, -1};
     int rc = hs__mg_cas(op, HS__MG_CHATS, chat_id, decide_count, &c, moved, err);
@@ -470,8 +469,7 @@ static int decide_owner(const bson_t *current, void *arg, bson_t *set)
 
 /* The longest-standing admin, else member, of the chat into heir ("" when
  * nobody is left). */
-static int find_heir(hs__mg_op_t *op, const char *chat_id, char heir[HS_ID_LEN + 1],
-                     hs_err_t *err)
+static int find_heir(hs__mg_op_t *op, const char *chat_id, char heir[HS_ID_LEN + 1], hs_err_t *err)
 {
     bson_t *o = BCON_NEW("sort", "{", "joined_at", BCON_INT32(1), "user_id", BCON_INT32(1), "}");
     bson_t doc;

@@ -69,6 +69,10 @@ typedef struct hs__mg_op {
 
 /* Opens the pool on uri and creates the indexes (idempotent). */
 int hs__mongo_open(hs_store_t **out, const char *uri, hs_err_t *err);
+/* Closes the pool and frees st (the vtable's close). */
+void hs__mg_close(hs_store_t *st);
+/* The vtable (ops.c). */
+extern const hs_store_ops_t hs__mg_ops;
 
 /* Pops a client for one operation; hs__mg_end gives it back. */
 void hs__mg_begin(hs_store_t *st, hs__mg_op_t *op);
