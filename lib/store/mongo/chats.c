@@ -51,9 +51,10 @@ static int insert_member(hs__mg_op_t *op, const char *chat_id, const char *user_
 {
     char key[64];
     member_key(key, chat_id, user_id);
-    bson_t *doc = BCON_NEW("_id", BCON_UTF8(key), "chat_id", BCON_UTF8(chat_id), "user_id",
-                           BCON_UTF8(user_id), "role", BCON_UTF8(role), "muted", BCON_INT32(0),
-                           "joined_at", BCON_INT64(now), "last_read_id", BCON_UTF8(""));
+    bson_t *doc =
+        BCON_NEW("_id", BCON_UTF8(key), "chat_id", BCON_UTF8(chat_id), "user_id",
+                 BCON_UTF8(user_id), "role", BCON_UTF8(role), "muted", BCON_INT32(0), "joined_at",
+                 BCON_INT64(now), "last_read_id", BCON_UTF8(""), "v", BCON_INT64(0));
     int rc = hs__mg_insert(op, HS__MG_MEMBERS, doc, claimed, err);
     bson_destroy(doc);
     return rc;
@@ -278,32 +279,68 @@ int hs__mg_member_remove(hs_store_t *st, const char *chat_id, const char *user_i
     return rc;
 }
 
-/* A $set on the member document: its other writer will be read_mark, which
- * must then go through cas.c too (FerretDB replaces whole documents). */
+typedef struct {
+    const char *role; /* NULL: unchanged */
+    int muted;        /* -1: unchanged */
+} member_change_t;
+
+static int decide_member(const bson_t *current, void *arg, bson_t *set)
+{
+    (void)current;
+    const member_change_t *c = arg;
+    if (c->role)
+        BSON_APPEND_UTF8(set, "role", c->role);
+    if (c->muted >= 0)
+        BSON_APPEND_INT32(set, "muted", c->muted ? 1 : 0);
+    return 1;
+}
+
+/* By compare-and-set, like read_mark, the other writer of a member
+ * document: on FerretDB two plain updates of it could undo each other. */
 int hs__mg_member_set(hs_store_t *st, const char *chat_id, const char *user_id, const char *role,
                       int muted, hs_err_t *err)
 {
     char key[64];
     member_key(key, chat_id, user_id);
-    bson_t *f = BCON_NEW("_id", BCON_UTF8(key));
-    bson_t *u = bson_new(), set;
-    BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
-    if (role)
-        BSON_APPEND_UTF8(&set, "role", role);
-    if (muted >= 0)
-        BSON_APPEND_INT32(&set, "muted", muted ? 1 : 0);
-    if (!role && muted < 0)
-        BSON_APPEND_UTF8(&set, "chat_id", chat_id); /* nothing to change: still a match */
-    bson_append_document_end(u, &set);
-    long matched = 0;
+    member_change_t c = {role, muted};
+    int moved = 0;
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
-    int rc = hs__mg_update(&op, HS__MG_MEMBERS, 0, f, u, &matched, err);
+    int rc = hs__mg_cas(&op, HS__MG_MEMBERS, key, decide_member, &c, &moved, err);
     hs__mg_end(&op);
-    bson_destroy(f);
-    bson_destroy(u);
-    if (!rc && !matched)
+    if (!rc && !moved)
         rc = hs_err_set(err, HS_ENOTFOUND, "member_not_found", "Not a member of this chat");
+    return rc;
+}
+
+static int decide_read(const bson_t *current, void *arg, bson_t *set)
+{
+    const char *message_id = arg;
+    bson_iter_t it;
+    uint32_t len;
+    const char *at = "";
+    if (bson_iter_init_find(&it, current, "last_read_id") && BSON_ITER_HOLDS_UTF8(&it))
+        at = bson_iter_utf8(&it, &len);
+    if (strcmp(at, message_id) >= 0)
+        return 0; /* never back */
+    BSON_APPEND_UTF8(set, "last_read_id", message_id);
+    return 1;
+}
+
+/* Forward only, by compare-and-set on the member document. Not a member:
+ * nothing moves (as SQLite's UPDATE finds no row). */
+int hs__mg_read_mark(hs_store_t *st, const char *chat_id, const char *user_id,
+                     const char *message_id, int *moved, hs_err_t *err)
+{
+    char key[64];
+    member_key(key, chat_id, user_id);
+    int m = 0;
+    hs__mg_op_t op;
+    hs__mg_begin(st, &op);
+    int rc = hs__mg_cas(&op, HS__MG_MEMBERS, key, decide_read, (void *)message_id, &m, err);
+    hs__mg_end(&op);
+    if (!rc)
+        *moved = m;
     return rc;
 }
 

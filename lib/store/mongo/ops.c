@@ -97,6 +97,7 @@ const hs_store_ops_t hs__mg_ops = {
     .member_chats = hs__mg_member_chats,
     .chat_delete = hs__mg_chat_delete,
     .chat_leave = hs__mg_chat_leave,
+    .read_mark = hs__mg_read_mark,
     /* events.c */
     .event_append = hs__mg_event_append,
     .event_read = hs__mg_event_read,
@@ -118,7 +119,7 @@ size_t hs__mg_missing(const char **names, size_t cap)
     typedef void (*any_fn)(void);
     size_t n = 0;
 #define HS__MG_MISSING(name, params, args, contract)                                               \
-    if ((any_fn)hs__mg_ops.name == (any_fn)todo_##name) {                                           \
+    if ((any_fn)hs__mg_ops.name == (any_fn)todo_##name) {                                          \
         if (n < cap)                                                                               \
             names[n] = #name;                                                                      \
         n++;                                                                                       \
@@ -134,4 +135,3 @@ size_t hs__mg_missing(const char **names, size_t cap)
     }
     return n;
 }
-

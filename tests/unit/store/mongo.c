@@ -124,6 +124,36 @@ static void missing_operations_say_so(void **state)
     assert_non_null(strstr(err.message, "chat_get"));
 }
 
+/* read_mark before messages exist here (its contract test needs them):
+ * forward only, and a member_set between marks keeps the marker (both
+ * write the member document through compare-and-set). */
+static void read_mark_moves_forward_only(void **state)
+{
+    (void)state;
+    hs_user_t a, b;
+    hs_err_t err;
+    hs_chat_t got;
+    int moved;
+    make_user(&a, "rma", "");
+    make_user(&b, "rmb", "");
+    const char *ab[] = {a.id, b.id};
+    hs_chat_t g = make_chat("group", NULL, ab, 2, 1000);
+    assert_int_equal(hs_store_read_mark(st, g.id, b.id, "000000000000000000000002", &moved, &err),
+                     0);
+    assert_true(moved);
+    assert_int_equal(hs_store_member_set(st, g.id, b.id, "admin", 1, &err), 0);
+    assert_int_equal(hs_store_read_mark(st, g.id, b.id, "000000000000000000000001", &moved, &err),
+                     0);
+    assert_false(moved);
+    assert_int_equal(hs_store_chat_get(st, g.id, b.id, 0, &arena, &got, &err), 0);
+    assert_string_equal(got.my_last_read_id, "000000000000000000000002");
+    assert_string_equal(got.my_role, "admin");
+    assert_true(got.my_muted);
+    assert_int_equal(hs_store_read_mark(st, g.id, NO_ID, "000000000000000000000003", &moved, &err),
+                     0);
+    assert_false(moved); /* not a member: nothing moves */
+}
+
 /* store = mongo is refused at load unless the developer asks for it. */
 static void config_refuses_the_incomplete_backend(void **state)
 {
@@ -151,7 +181,8 @@ static void config_refuses_the_incomplete_backend(void **state)
 
 STORE_SUITE(mongo_own_suite, cmocka_unit_test(unreachable_server_is_unavailable),
             cmocka_unit_test(config_refuses_the_incomplete_backend),
-            STORE_TEST(indexes_are_idempotent), STORE_TEST(missing_operations_say_so));
+            STORE_TEST(indexes_are_idempotent), STORE_TEST(missing_operations_say_so),
+            STORE_TEST(read_mark_moves_forward_only));
 
 const store_test_backend_t store_test_mongo = {
     .name = "mongo",
