@@ -63,8 +63,6 @@ echo "bench fronts: making a $mib MiB source file" >&2
 head -c "$size" /dev/urandom >"$tmp/src.bin"
 src_sha=$(head -c "$gib" "$tmp/src.bin" | sha256sum | cut -c1-64)
 
-now() { date +%s.%N; }
-rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.0f", b / 1048576 / (t1 - t0) }'; }
 
 # start FRONT: the stack behind FRONT in $tmp/run, a user, $token and $auth.
 start() {
@@ -129,13 +127,7 @@ for front in $fronts; do
 
 	# The disk's ceiling, into this stack's data folder, written as uploads are.
 	data=$tmp/run/data
-	sync
-	t0=$(now)
-	dd if="$tmp/src.bin" of="$data/dd.bin" bs=8M oflag=direct status=none
-	t1=$(now)
-	dd_mbs=$(rate "$size" "$t0" "$t1")
-	rm -f "$data/dd.bin"
-	sync
+	dd_mbs=$(dd_rate "$tmp/src.bin" "$data" oflag=direct)
 	id=$(curl -fs -X POST "$api/files/upload/init" -H "$auth" -H 'Content-Type: application/json' \
 		-d "{\"filename\":\"bench.bin\",\"file_size\":$size}" | sed 's/.*"upload_id":"\([^"]*\)".*/\1/')
 	t0=$(now)

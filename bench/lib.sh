@@ -194,3 +194,21 @@ register() {
 }
 
 ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+
+now() { date +%s.%N; }
+# rate BYTES T0 T1: MB/s (MiB per second) of BYTES moved between two now()s.
+rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.0f", b / 1048576 / (t1 - t0) }'; }
+
+# dd_rate SRC DST_FOLDER [dd flags]: MB/s of dd copying SRC into the folder
+# (the copy is removed after, and the caches written back before and after).
+dd_rate() {
+	local src=$1 dst=$2/dd.bin t0 t1
+	shift 2
+	sync
+	t0=$(now)
+	dd if="$src" of="$dst" bs=8M status=none "$@"
+	t1=$(now)
+	rm -f "$dst"
+	sync
+	rate "$(stat -c %s "$src")" "$t0" "$t1"
+}
