@@ -5,7 +5,8 @@
 #   test  run plus what the tests need (`make test`): clang (libFuzzer) and
 #         llvm, clang-format, cmocka, Python with pytest, Node with npm,
 #         chromium for the browser tests, wrk, nginx and spawn-fcgi (the
-#         tests and benchmarks of the nginx front).
+#         tests and benchmarks of the nginx front), apache2 with mod_fcgid
+#         (the shared-hosting bundle's test).
 # Idempotent: asks dpkg first and only calls apt-get for what is missing.
 #
 #   conf/install-deps.sh run|test
@@ -21,7 +22,8 @@ lighttpd-mod-deflate lighttpd-modules-lua brotli
 lighttpd redis-server"
 TEST_PKGS="clang-format clang libclang-rt-14-dev llvm libcmocka-dev libmongoc-dev
 python3 python3-pytest python3-requests python3-websockets chromium wrk
-nginx spawn-fcgi"
+nginx spawn-fcgi
+apache2 libapache2-mod-fcgid"
 
 case $set_name in
 run) PKGS=$RUN_PKGS ;;
@@ -67,7 +69,7 @@ apt-get install -y -q --no-install-recommends $missing
 # Debian starts these daemons when it installs them; Hypersend runs its own
 # instances. Only a package installed just now is stopped and disabled: a
 # lighttpd, redis-server or nginx the machine already had is left as it was.
-for svc in lighttpd redis-server nginx; do
+for svc in lighttpd redis-server nginx apache2; do
 	case " $(echo $missing) " in
 	*" $svc "*) ;;
 	*) continue ;;
