@@ -173,7 +173,7 @@ install: all
 	cp -R $(BUILD)/www $(DESTDIR)$(PREFIX)/share/hypersend/
 	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/lighttpd-static.lua conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
-	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
+	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md docs/deploy.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
 
 # ---- Shared-hosting bundle (docs/deploy.md, "Shared hosting") -----------
 # hypersend-<VERSION>-linux-x86_64.tar.gz: the apps as app/hs-<app>.fcgi

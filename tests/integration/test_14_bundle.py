@@ -64,6 +64,23 @@ def tarball():
     return path
 
 
+def test_the_tarball_holds_no_configuration_and_no_data(tarball):
+    """Unpacking a newer bundle over an installed one keeps the user's
+    app/hypersend.conf and data: the tarball has neither."""
+    import tarfile
+    with tarfile.open(tarball) as t:
+        names = t.getnames()
+    top = f"hypersend-{version()}-linux-x86_64"
+    assert all(n == top or n.startswith(top + "/") for n in names), names[:5]
+    rel = {n[len(top) + 1:] for n in names}
+    assert {f"app/hs-{a}.fcgi" for a in APPS} <= rel
+    assert {".htaccess", "app/.htaccess", "data/.htaccess", "app/hypersend.conf.example",
+            "index.html"} <= rel
+    assert "app/hypersend.conf" not in rel
+    assert [n for n in rel if n.startswith("data/")] == ["data/.htaccess"]
+    assert "app/hs-ws-bridge.fcgi" not in rel  # a daemon: no place on a shared host
+
+
 # -- a shared host ----------------------------------------------------------------------------
 def host_user():
     """(uid, gid) the host runs us as: nobody when we are root, else ourselves."""
@@ -263,6 +280,8 @@ def test_every_program_finds_its_libraries_in_the_bundle(host):
                 assert m.group(2).startswith(f"{host.app_dir}/lib/"), (prog, line)
         routes = as_user([prog, "--routes"]).stdout
         assert "GET" in routes or "POST" in routes, routes
+        # run by hand with no HS_CONFIG: it finds app/hypersend.conf beside itself
+        as_user([prog, "--check"])
     # the loader finds libjwt's own dependency (libjansson) in app/lib too
     assert os.path.exists(f"{host.app_dir}/lib/libjansson.so.4")
 
