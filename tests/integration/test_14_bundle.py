@@ -96,7 +96,8 @@ def as_user(cmd, **kw):
     if who:
         cmd = ["setpriv", f"--reuid={who[0]}", f"--regid={who[1]}", "--clear-groups", *cmd]
     kw.setdefault("env", {"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"})
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60, **kw)
+    kw.setdefault("text", True)
+    return subprocess.run(cmd, check=True, capture_output=True, timeout=60, **kw)
 
 
 def apache_conf(home, port, mode, fcgid_max=None):
@@ -168,7 +169,10 @@ class Host(Client):
                  f"{self.home}/apache/logs", self.data])
         # What the user does (docs/deploy.md): unpack, make a key, fill in
         # the configuration template.
-        as_user(["tar", "-xzf", str(tarball), "-C", self.docroot, "--strip-components=1"])
+        # (read here and piped: the user may not reach the build folder)
+        with open(tarball, "rb") as f:
+            as_user(["tar", "-xzf", "-", "-C", self.docroot, "--strip-components=1"], stdin=f,
+                    text=False)
         self.key = os.urandom(32).hex()
         as_user(["sh", "-c", f"umask 077 && printf %s {self.key} > {self.data}/secret.key"])
         conf = open(f"{self.app_dir}/hypersend.conf.example").read()
@@ -411,13 +415,33 @@ def test_programs_run_as_the_module_runs_them(host):
         assert wait_for(lambda: not host.programs(), timeout=10), host.programs()
 
 
+def test_a_bundle_unpacked_over_keeps_data_and_sessions(host, tarball):
+    """The upgrade: the tarball unpacked again over the running install (as
+    docs/deploy.md says) keeps app/hypersend.conf, the data and every
+    session."""
+    u = host.register(prefix="bg")
+    f = upload(host, u, b"kept " * 1000)
+    conf = open(f"{host.app_dir}/hypersend.conf").read()
+    with open(tarball, "rb") as t:
+        as_user(["tar", "-xzf", "-", "-C", host.docroot, "--strip-components=1"], stdin=t,
+                text=False)
+    assert open(f"{host.app_dir}/hypersend.conf").read() == conf
+    assert assert_ok(host.me(u.access))["id"] == u.id
+    r = host.get(f"{FILES}/{f['id']}", token=u.access)
+    assert r.status_code == 200 and r.content == b"kept " * 1000
+    assert host.login(u).id == u.id
+
+
 # -- what must never be served ------------------------------------------------------------------
 PRIVATE = ["/.htaccess", "/app/.htaccess", "/data/.htaccess", "/app/hypersend.conf",
            "/app/hypersend.conf.example", "/app/lib/libjwt.so.0", "/app/lib/libcrypto.so.3",
            "/app/lib/magic.mgc", "/app/hs-auth.fcgi", "/app/", "/app", "/app//hypersend.conf",
            "/./app/hypersend.conf", "/js/../app/hypersend.conf", "/data/secret.key",
            "/data/hypersend.db", "/data/hypersend.db-wal", "/data/access.log", "/data/files/",
-           "/data/"]
+           "/data/", "/api/v1/auth/../../app/hypersend.conf", "/app/hs-auth.fcgi/../hypersend.conf",
+           "/%61pp/hypersend.conf", "/app%2fhypersend.conf", "/app/hypersend.conf%00",
+           "/app/hypersend.conf.", "/APP/hypersend.conf", "/data%2fsecret.key",
+           "/s/../data/secret.key", "/app/hs-auth.fcgi/x"]
 
 
 def test_private_files_are_never_served(host):
