@@ -405,6 +405,20 @@ def test_a_message_arrives_by_long_poll(host):
     assert msg["id"] in str(hist)
 
 
+def test_the_web_client_chats_by_long_poll(host):
+    """Chromium on the bundle: the shell logs in, sees no WebSocket offered,
+    long-polls from the start (no socket tried, no error toast) and shows a
+    message of another user (tests/node/web_nows.mjs)."""
+    from browser import run_script
+    a, b = host.register(prefix="bw"), host.register(prefix="bx")
+    chat = direct(host, a, b)["id"]
+    out = run_script("web_nows.mjs", "--base", host.base, "--name", a.username,
+                     "--password", a.password, "--chat", chat, "--other-token", b.access)
+    assert out["sockets"] == 0 and out["transport"] == "poll" and out["toasts"] == [], out
+    assert out["sent"] == 201 and out["delivery_ms"] < 5000, out
+    assert out["errors"] == [], out
+
+
 def test_programs_run_as_the_module_runs_them(host):
     """mod_fcgid keeps its programs running between requests; under mod_cgi
     each request's process is gone once it answered."""
