@@ -319,8 +319,16 @@ def test_the_web_client_is_served(host):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html"), r.text
     m = re.search(r'src="(/v/[0-9a-f]+/js/[^"]+\.m?js)"', r.text)
     assert m, r.text[:500]
-    js = host.get(m.group(1))  # the versioned path: a symbolic link in the bundle
-    assert js.status_code == 200 and "javascript" in js.headers["Content-Type"], js.headers
+    assert r.headers.get("Cache-Control") == "no-cache", r.headers
+    assert "frame-ancestors 'none'" in r.headers.get("Content-Security-Policy", ""), r.headers
+    for enc in ("gzip", "identity"):  # the precompressed copy and the file itself
+        # the versioned path: a symbolic link in the bundle
+        js = host.get(m.group(1), headers={"Accept-Encoding": enc})
+        assert js.status_code == 200 and "javascript" in js.headers["Content-Type"], js.headers
+        assert js.headers.get("Content-Encoding", "identity") == enc, js.headers
+        assert "immutable" in js.headers.get("Cache-Control", ""), js.headers
+        csp = js.headers.get("Content-Security-Policy", "")
+        assert csp.count("frame-ancestors") == 1, csp
 
 
 def test_register_login_and_me(host):
@@ -352,6 +360,10 @@ def test_upload_and_download(host):
     assert r.status_code == 200, r.text[:300]
     assert hashlib.sha256(r.content).hexdigest() == hashlib.sha256(data).hexdigest()
     assert "X-Sendfile" not in r.headers  # sendfile_header = none: the app sent it
+    # user bytes never render on the app's origin: the app's sandbox policy
+    # reaches the browser beside the .htaccess page policy
+    assert "sandbox" in r.headers.get("Content-Security-Policy", ""), r.headers
+    assert r.headers.get("X-Content-Type-Options") == "nosniff", r.headers
     r = host.get(f"{FILES}/{f['id']}", token=u.access, headers={"Range": "bytes=70000-70099"})
     assert r.status_code == 206 and r.content == data[70000:70100], r.status_code
     etag = host.get(f"{FILES}/{f['id']}", token=u.access).headers["ETag"]
