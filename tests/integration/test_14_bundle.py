@@ -29,7 +29,7 @@ import pytest
 import requests
 
 from conftest import free_port
-from hsapi import API, ROOT, Client, assert_error, assert_ok, wait_for
+from hsapi import API, BIN_DIR, PASSWORD, ROOT, Client, assert_error, assert_ok, wait_for
 from test_03_helpers import chunks_of, complete, init_upload, put_chunk
 from test_04_helpers import direct, send
 
@@ -79,6 +79,77 @@ def test_the_tarball_holds_no_configuration_and_no_data(tarball):
     assert "app/hypersend.conf" not in rel
     assert [n for n in rel if n.startswith("data/")] == ["data/.htaccess"]
     assert "app/hs-ws-bridge.fcgi" not in rel  # a daemon: no place on a shared host
+
+
+# -- plain CGI, without a web server -----------------------------------------------------------
+def cgi(tmp_path, app, method, uri, body=b"", length=None, stdin=None, **env):
+    """hs-<app> of the build (HS_BIN_DIR: the sanitizer build too) run as a
+    CGI program: (status, headers, body, seconds, stderr)."""
+    key = tmp_path / "secret.key"
+    if not key.exists():
+        key.write_text(os.urandom(32).hex())
+        (tmp_path / "data").mkdir()
+    e = {"PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
+         "REQUEST_URI": uri, "REMOTE_ADDR": "127.0.0.1", "HS_DATA_DIR": str(tmp_path / "data"),
+         "HS_SECRET_KEY_FILE": str(key), "HS_REDIS_HOST": "", "HS_EVENTS": "store",
+         "HS_CONFIG": os.devnull, "CONTENT_TYPE": "application/json",
+         "CONTENT_LENGTH": str(len(body) if length is None else length), **env}
+    t0 = time.monotonic()
+    if stdin is None:
+        r = subprocess.run([str(BIN_DIR / f"hs-{app}")], input=body, env=e, capture_output=True,
+                           timeout=60)
+        out, err = r.stdout, r.stderr
+    else:  # a pipe the test holds open
+        p = subprocess.Popen([str(BIN_DIR / f"hs-{app}")], stdin=stdin, env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=60)
+    took = time.monotonic() - t0
+    # the sanitizer build (HS_BIN_DIR=build-asan/bin) reports on stderr
+    assert b"Sanitizer" not in err and b"runtime error" not in err, err.decode()[-3000:]
+    head, _, payload = out.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0].startswith("Status: "), (out[:300], err.decode()[-2000:])
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, payload, took, err.decode()
+
+
+def test_cgi_requests_without_a_web_server(tmp_path):
+    """The CGI path of lib/http (cgi.c) on its own: the variables, the body
+    up to CONTENT_LENGTH, the reply on stdout, one request and the exit."""
+    import json
+    status, h, body, _, _ = cgi(tmp_path, "auth", "GET", "/health?x=1")
+    assert status == 200 and json.loads(body)["events"] == "store", body
+    assert h["Content-Length"] == str(len(body)) and h["X-Request-Id"], h
+    reg = json.dumps({"username": "cgi_direct", "email": "cgi@example.com",
+                      "password": PASSWORD}).encode()
+    # bytes past CONTENT_LENGTH are not the body (RFC 3875)
+    status, _, body, _, _ = cgi(tmp_path, "auth", "POST", "/api/v1/auth/register",
+                                reg + b"trailing garbage", length=len(reg))
+    assert status == 201, body
+    token = json.loads(body)["access_token"]
+    status, _, body, _, _ = cgi(tmp_path, "auth", "GET", "/api/v1/auth/me",
+                                HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert status == 200 and json.loads(body)["username"] == "cgi_direct", body
+    # a body cut short: the apps' own error
+    status, _, body, _, _ = cgi(tmp_path, "auth", "POST", "/api/v1/auth/login", b'{"user',
+                                length=100)
+    assert status == 400 and json.loads(body)["error"]["code"] == "incomplete_body", body
+
+
+def test_cgi_body_that_never_comes_ends_after_body_timeout(tmp_path):
+    """A client that sends nothing holds a CGI process body_timeout at most,
+    as a FastCGI one (SO_RCVTIMEO there, poll here)."""
+    import json
+    r, w = os.pipe()
+    try:
+        status, _, body, took, err = cgi(tmp_path, "auth", "POST", "/api/v1/auth/login",
+                                         length=100, stdin=r, HS_BODY_TIMEOUT="1")
+    finally:
+        os.close(r)
+        os.close(w)
+    assert status == 400 and json.loads(body)["error"]["code"] == "body_timeout", body
+    assert 0.9 <= took < 10, took
+    assert "giving up" in err, err
 
 
 # -- a shared host ----------------------------------------------------------------------------
