@@ -29,7 +29,8 @@ import pytest
 import requests
 
 from conftest import free_port
-from hsapi import API, BIN_DIR, PASSWORD, ROOT, Client, assert_error, assert_ok, wait_for
+from hsapi import (API, BIN_DIR, PASSWORD, ROOT, Client, app_routes, assert_error, assert_ok,
+                   wait_for)
 from test_03_helpers import chunks_of, complete, init_upload, put_chunk
 from test_04_helpers import direct, send
 
@@ -500,6 +501,25 @@ def test_the_web_client_chats_by_long_poll(host):
     assert out["sockets"] == 0 and out["transport"] == "poll" and out["toasts"] == [], out
     assert out["sent"] == 201 and out["delivery_ms"] < 5000, out
     assert out["errors"] == [], out
+
+
+def test_every_route_reaches_its_program(host):
+    """Each route of each app's table (--routes), with its {params} filled
+    in and no token, is answered by that app (its X-Request-Id is in that
+    app's access-log line), never by Apache: a route the .htaccess forgets
+    fails here."""
+    asked = []
+    for app in APPS:
+        for method, pattern, _ in app_routes(app):
+            path = re.sub(r"\{[^}]+\}", "0123456789abcdef01234567", pattern)
+            r = host.raw(method, path)
+            rid = r.headers.get("X-Request-Id")
+            assert rid, f"{method} {path}: {r.status_code} not from an app: {r.text[:200]}"
+            asked.append((app, method, path, rid))
+    log = open(f"{host.data}/access.log").read()
+    for app, method, path, rid in asked:
+        m = re.search(rf" (\S+) rid={re.escape(rid)} ", log)
+        assert m and m.group(1) == app, f"{method} {path}: answered by {m and m.group(1)}"
 
 
 def test_programs_run_as_the_module_runs_them(host):
