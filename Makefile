@@ -180,7 +180,9 @@ install: all
 # (FastCGI under mod_fcgid, plain CGI under mod_cgi), the web client and
 # the .htaccess files that route to them (conf/bundle/, conf/bundle.sh).
 # The libraries Debian ships as .a are linked in; the other ones, but
-# glibc's, travel in app/lib, found through RUNPATH $ORIGIN/lib. Every
+# glibc's, travel in app/lib, found through RUNPATH $ORIGIN/lib (OpenSSL
+# too, though Debian ships libcrypto.a: libjwt, shared only, loads
+# libcrypto.so, and one process should hold one OpenSSL). Every
 # library is a direct dependency (--no-as-needed), so the loader finds
 # their own dependencies (libjwt's libjansson) in app/lib too.
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0)

@@ -362,6 +362,21 @@ def test_every_program_finds_its_libraries_in_the_bundle(host):
     assert os.path.exists(f"{host.app_dir}/lib/libjansson.so.4")
 
 
+def test_the_commands_run_from_the_shell(host):
+    """docs/deploy.md's commands, run over SSH or from the host's cron with
+    no environment: create-admin and the cleanups find app/hypersend.conf
+    beside the program."""
+    from hsapi import User, uniq
+    name = uniq("adm")
+    out = as_user([f"{host.app_dir}/hs-auth.fcgi", "create-admin"],
+                  input=f"{name}\n{name}@example.com\n{PASSWORD}\n").stdout
+    assert out.startswith("created admin"), out
+    admin = host.login(User(None, name.lower(), "", PASSWORD, None, None, None, "admin", {}))
+    assert assert_ok(host.me(admin.access))["role"] == "admin"
+    as_user([f"{host.app_dir}/hs-files.fcgi", "cleanup"])
+    as_user([f"{host.app_dir}/hs-p2p.fcgi", "cleanup"])
+
+
 def test_the_documented_glibc_is_enough(host):
     """docs/deploy.md names the oldest glibc the bundle runs on: no bundled
     program or library asks for a newer symbol version."""
