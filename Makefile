@@ -182,28 +182,33 @@ install: all
 # The libraries Debian ships as .a are linked in; the other ones, but
 # glibc's, travel in app/lib, found through RUNPATH $ORIGIN/lib (OpenSSL
 # too, though Debian ships libcrypto.a: libjwt, shared only, loads
-# libcrypto.so, and one process should hold one OpenSSL). Every
-# library is a direct dependency (--no-as-needed), so the loader finds
-# their own dependencies (libjwt's libjansson) in app/lib too.
+# libcrypto.so, and one process should hold one OpenSSL). Every shared
+# library the app's regular build loads (ldd of build/bin/hs-<app>, so a
+# library added to PKGS comes along by itself) is linked by file name as a
+# direct dependency (--no-as-needed): the loader then finds their own
+# dependencies (libjwt's libjansson) in app/lib too, which RUNPATH alone
+# would not (it is not inherited).
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0)
 BUNDLE_NAME := hypersend-$(VERSION)-linux-x86_64
 BUNDLE := $(BUILD)/$(BUNDLE_NAME).tar.gz
 BUNDLE_BINS := $(APPS:%=$(BUILD)/bundle-bin/hs-%.fcgi)
 BUNDLE_STATIC := -lfcgi -lhiredis -lsqlite3 -largon2 -lbson-static-1.0 -lmagic -llzma -lbz2 -lz
-# (libjwt's own dependencies by file name: Debian ships no -dev link for them)
-BUNDLE_SHARED := -ljwt -l:libjansson.so.4 -l:libb64.so.0d -lcjson -lssl -lcrypto
+# the sonames those replace, and glibc's, which stay the host's
+BUNDLE_NOT_SHARED := ^(libfcgi|libhiredis|libsqlite3|libargon2|libbson-1\.0|libmagic|liblzma|libbz2|libz|libc|libm|libpthread|libdl|librt|libresolv|ld-linux-x86-64|linux-vdso)\.so
 bundle: $(BUNDLE)
 
 define BUNDLE_DEPS
-$(BUILD)/bundle-bin/hs-$(1).fcgi: $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(LIB_A)
+$(BUILD)/bundle-bin/hs-$(1).fcgi: $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(LIB_A) $(BUILD)/bin/hs-$(1)
 endef
 $(foreach app,$(APPS),$(eval $(call BUNDLE_DEPS,$(app))))
 
 $(BUILD)/bundle-bin/%.fcgi:
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic $(BUNDLE_STATIC) -Wl,-Bdynamic \
-	  -Wl,--no-as-needed $(BUNDLE_SHARED) -lm -lpthread -ldl -lrt \
+	@shared=$$(ldd $(BUILD)/bin/$* | awk '$$2 == "=>" { print $$1 }' | \
+	  grep -Ev '$(BUNDLE_NOT_SHARED)' | sed 's/^/-l:/'); \
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -Wl,-Bstatic $(BUNDLE_STATIC) -Wl,-Bdynamic \
+	  -Wl,--no-as-needed $$shared -lm -lpthread -ldl -lrt \
 	  -Wl,-rpath,'$$ORIGIN/lib' -Wl,--enable-new-dtags
 
 $(BUNDLE): $(BUNDLE_BINS) $(BUILD)/www/index.html conf/bundle.sh $(wildcard conf/bundle/*) VERSION
