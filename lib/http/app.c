@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <limits.h>
 #include <magic.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hs/cgi.h"
 #include "hs/conns.h"
 #include "hs/http.h"
 #include "hs/log.h"
@@ -90,14 +92,35 @@ static int open_backends(hs_ctx_t *ctx, hs_err_t *err)
     return 0;
 }
 
+/* Fills out with <folder of this program>/name when that file exists: a
+ * relocatable install (make bundle: a web server starts the program from a
+ * docroot, with no environment of ours) keeps its files beside it. */
+static int beside_program(const char *name, char *out, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0)
+        return -1;
+    exe[len] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    int w = snprintf(out, n, "%s/%s", exe, name);
+    return w > 0 && (size_t)w < n && access(out, F_OK) == 0 ? 0 : -1;
+}
+
 int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs_err_t *err)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->app_name = app_name;
     ctx->log_fd = -1;
     int must_exist = 1;
+    char beside[PATH_MAX];
     if (!config_path)
         config_path = getenv("HS_CONFIG");
+    if (!config_path && beside_program("hypersend.conf", beside, sizeof beside) == 0)
+        config_path = beside;
     if (!config_path) {
         config_path = "/etc/hypersend/hypersend.conf";
         must_exist = 0;
@@ -225,6 +248,8 @@ static const char *client_ip(hs_req_t *req)
 static void leave_body(hs_req_t *req)
 {
     FCGX_Request *fr = req->fcgx;
+    if (fr->ipcFd < 0) /* CGI: the server reads what is left of the body */
+        return;
     if (!req->body_timed_out && hs_req_content_length(req) <= req->body_read)
         return;
     if (fr->keepConnection && !req->body_timed_out)
@@ -301,8 +326,11 @@ static void usage(const hs_app_t *app)
     fprintf(stderr,
             "usage: hs-%s [-c CONFIG] [--routes] [--config-keys] [--check]%s\n"
             "  Serves the %s routes over FastCGI on file descriptor 0 (spawned by the web\n"
-            "  server or spawn-fcgi). --routes prints the route table, --check validates\n"
-            "  the configuration, store and key, then exits.\n",
+            "  server or spawn-fcgi), or one request as a CGI program (GATEWAY_INTERFACE\n"
+            "  set, no socket on 0). --routes prints the route table, --check validates\n"
+            "  the configuration, store and key, then exits. The configuration: -c, else\n"
+            "  HS_CONFIG, else hypersend.conf beside the program, else\n"
+            "  /etc/hypersend/hypersend.conf.\n",
             app->name, app->ncommands ? " [COMMAND]" : "", app->name);
     for (size_t i = 0; i < app->ncommands; i++)
         fprintf(stderr, "  %-10s %s\n", app->commands[i].name, app->commands[i].doc);
@@ -359,6 +387,11 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
             return 2;
         }
     }
+    /* libmagic's database beside the program, for a host without one (the
+     * bundle's lib/magic.mgc); libmagic reads MAGIC when it loads. */
+    char mgc[PATH_MAX];
+    if (!getenv("MAGIC") && beside_program("lib/magic.mgc", mgc, sizeof mgc) == 0)
+        setenv("MAGIC", mgc, 0);
     hs_ctx_t ctx;
     hs_err_t err;
     hs_err_clear(&err);
@@ -387,7 +420,11 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
     FCGX_Init();
     hs_arena_t arena = {0};
     serve_arg_t served = {&ctx, app, &arena};
-    int status = hs_conns_serve(&ctx, 0, on_request, &served) ? 1 : 0;
+    /* Under mod_cgi one request per process; the same serve_one either way. */
+    int status = (hs_cgi_detect() ? hs_cgi_serve(&ctx, on_request, &served)
+                                  : hs_conns_serve(&ctx, 0, on_request, &served))
+                     ? 1
+                     : 0;
     hs_arena_free(&arena);
     hs_ctx_close(&ctx);
     return status;
