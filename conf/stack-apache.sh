@@ -37,7 +37,7 @@ apache_site() {
 		: >"$d/ws.conf"
 	fi
 	sed -E -e "s|^<VirtualHost \\*:80>|<VirtualHost 127.0.0.1:$port>|" \
-		-e "s|/usr/local/libexec/hypersend/|$HS_BIN_DIR/|g" \
+		-e "s|/usr/local/libexec/hypersend|$HS_BIN_DIR|g" \
 		-e "s|/usr/local/share/hypersend/www|$HS_WWW_DIR|g" \
 		-e "s|/var/lib/hypersend/files|$rundir/data/files|g" \
 		-e "s|\\\$\\{APACHE_LOG_DIR\\}/hypersend-access.log|$rundir/logs/apache-access.log|" \

@@ -345,20 +345,16 @@ def nginx_app(conf, path):
 
 
 def apache_app(conf, path):
-    """The app of the last <LocationMatch> with an FcgidWrapper matching
-    path (Apache merges Location sections in order: the last one wins), and
-    only where a <LocationMatch> sets the fcgid-script handler; or the
-    WebSocket bridge for the ProxyPassMatch of /ws."""
-    handler = any(re.search(rx, path) for rx, body in
-                  re.findall(r'<LocationMatch "([^"]+)">(.*?)</LocationMatch>', conf, re.S)
-                  if "SetHandler fcgid-script" in body)
-    app = None
-    for rx, body in re.findall(r'<LocationMatch "([^"]+)">(.*?)</LocationMatch>', conf, re.S):
-        m = re.search(r"FcgidWrapper /usr/local/libexec/hypersend/hs-([a-z0-9-]+) virtual", body)
-        if m and re.search(rx, path):
-            app = m.group(1)
-    if app and handler:
-        return app
+    """The program of the first AliasMatch matching path (mod_alias stops
+    there), when a <Directory> of that program's folder makes it an fcgid
+    script; or the WebSocket bridge for the ProxyPassMatch of /ws."""
+    scripts = [d for d, body in re.findall(r"<Directory (\S+)>(.*?)</Directory>", conf, re.S)
+               if "SetHandler fcgid-script" in body]
+    for rx, target in re.findall(r'^ *AliasMatch "([^"]+)" (\S+)$', conf, re.M):
+        if re.search(rx, path):
+            folder, _, prog = target.rpartition("/")
+            m = re.fullmatch(r"hs-([a-z0-9-]+)", prog)
+            return m.group(1) if m and folder in scripts else None
     for rx in re.findall(r'ProxyPassMatch\s+"([^"]+)"\s+"ws://', conf):
         if re.search(rx, path):
             return "ws-bridge"
@@ -389,6 +385,6 @@ def test_config_sends_every_route_to_its_app(name):
 def test_the_router_readers_notice_a_forgotten_route():
     """The check above fails when a config loses a route group."""
     for name, cut in (("lighttpd.conf", "^/api/v1/p2p/"), ("nginx.conf", "location ^~ /api/v1/p2p/"),
-                      ("apache.conf", '<LocationMatch "^/api/v1/p2p/">')):
+                      ("apache.conf", 'AliasMatch "^/api/v1/p2p/"')):
         conf = (ROOT / "conf" / name).read_text().replace(cut, cut.replace("p2p", "p2q"))
         assert ROUTERS[name](conf, "/api/v1/p2p/initiate") != "p2p", name
