@@ -94,3 +94,20 @@ EOF
 	apache2 -d "$d" -f "$d/apache.conf" -DFOREGROUND &
 	front_pid=$!
 }
+
+# Stops Apache for stop(): SIGTERM, and what is left after 3 s is killed.
+# A worker that holds a WebSocket tunnel (whose client has not closed)
+# ignores SIGTERM, and Apache itself would wait 8 s for it before its own
+# SIGKILL. Its fcgid process manager takes the apps along (they exit with
+# it: HS_EXIT_WITH_PARENT).
+stop_apache_front() {
+	kill "$front_pid" 2>/dev/null || return 0
+	i=0
+	while [ $i -lt 30 ]; do
+		state=$(sed -e 's/^.*) //' -e 's/ .*//' "/proc/$front_pid/stat" 2>/dev/null || echo Z)
+		[ "$state" = Z ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL $(ps -o pid= --ppid "$front_pid") "$front_pid" 2>/dev/null || true
+}

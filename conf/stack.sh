@@ -114,6 +114,7 @@ front_pid=
 bridge_pids=
 stop() {
 	trap - INT TERM
+	if [ "$front" = apache ] && [ -n "$front_pid" ]; then stop_apache_front; fi
 	[ -n "$front_pid" ] && kill "$front_pid" 2>/dev/null || true
 	# the apps spawn-fcgi started (their own sessions: pids from its -P files)
 	for f in "$rundir"/sockets/*.pid; do

@@ -12,11 +12,15 @@ And each front's config checked against the apps' route tables (`hs-<app>
 conf/lighttpd.conf, conf/nginx.conf and conf/apache.conf, so a route a
 config forgets fails here."""
 import asyncio
+import base64
 import os
 import re
 import shutil
+import signal
+import socket
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -26,13 +30,18 @@ from p2p_helpers import download as p2p_download
 from p2p_helpers import offer, step, upload_relay
 from test_03_helpers import FILES, MIB, complete, init_upload, post_chunk, sha256
 from test_03_tus_client import check_download, node, run_client  # noqa: F401 (node: fixture)
+from conftest import Stack
 from test_03_helpers import start_stack, stop_stack
 from test_04_helpers import direct, register_many, send
 from wsclient import Clients, match, rest
 
 FRONTS = ("lighttpd", "nginx", "apache")
 APACHE_MODULES = "/usr/lib/apache2/modules"
-APPS = ("auth", "users", "files", "chats", "p2p", "updates")
+# An override of the stack's environment (HS_<KEY>) that the apps must see,
+# whoever starts them: P2P offers live this long (default 600).
+OFFER_TTL = 777
+# The FastCGI apps, as the Makefile builds them.
+APPS = re.search(r"^APPS := (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
 
 
 def missing(front):
@@ -54,7 +63,8 @@ def front(request):
     lack = missing(request.param)
     if lack:
         pytest.fail(f"the {request.param} front needs {lack} (conf/install-deps.sh test)")
-    s = start_stack(f"front-{request.param}", HS_FRONT=request.param)
+    s = start_stack(f"front-{request.param}", HS_FRONT=request.param,
+                    HS_P2P_OFFER_TTL=OFFER_TTL)
     assert s.front == request.param
     yield s
     stop_stack(s)
@@ -262,6 +272,8 @@ def test_p2p_offer_accept_and_relay(front):
             assert ev["data"]["id"] == t["id"], ev
             return t
     t = asyncio.run(run())
+    # the stack's HS_P2P_OFFER_TTL reached hs-p2p (Apache: FcgidInitialEnv)
+    assert ms(t["expires_at"]) - ms(t["created_at"]) == OFFER_TTL * 1000, t
     acc = assert_ok(step(front, b, t["id"], "accept"))
     assert acc["state"] == "accepted", acc
     f, data = upload_relay(front, a, size)
@@ -274,6 +286,48 @@ def test_p2p_offer_accept_and_relay(front):
     assert part.status_code == 206 and part.content == data[65000:71000]
     done = assert_ok(step(front, b, t["id"], "complete", {"sha256": "d" * 64}))
     assert done["state"] == "completed", done
+
+
+def ms(iso):
+    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=timezone.utc).timestamp() * 1000)
+
+
+# -- stopping -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", FRONTS)
+def test_ctrl_c_with_a_websocket_open_leaves_nothing(name):
+    """A terminal's Ctrl-C (SIGINT to the whole process group) while a
+    browser holds a WebSocket through the front: the front, every app it or
+    its process manager started, the bridge and Redis are gone within a few
+    seconds."""
+    if missing(name):
+        pytest.fail(f"the {name} front needs {missing(name)} (conf/install-deps.sh test)")
+    s = Stack(f"front-stop-{name}", {"HS_WS_BRIDGES": "1", "HS_FRONT": name})
+    s.start()
+    try:
+        for path in ("/health", f"{API}/users/search", f"{API}/chats", f"{FILES}/list",
+                     f"{API}/p2p/history", f"{API}/updates"):
+            s.get(path)  # every app has started (mod_fcgid: on the first request)
+        apps = [c for _, c in s.leftovers() if "/hs-" in c and "hs-ws-bridge" not in c]
+        assert len(apps) >= 6, s.leftovers()
+        u = s.register(prefix="fc")
+        ws = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        key = base64.b64encode(os.urandom(16)).decode()
+        ws.sendall((f"GET /ws?token={u.access} HTTP/1.1\r\nHost: t\r\n"
+                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        assert b" 101 " in ws.recv(4096).split(b"\r\n")[0]
+        os.killpg(s.proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + 8
+        left = s.leftovers()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = s.leftovers()
+        assert not left, "8 s after SIGINT: " + "; ".join(f"{p} {c}" for p, c in left)
+        ws.close()
+    finally:
+        problems = s.stop()
+        assert not problems, problems
 
 
 # -- the configs against the route tables -----------------------------------------------
