@@ -91,7 +91,9 @@ ThreadsPerChild 64
 MaxRequestWorkers 256
 Include $d/site.conf
 EOF
-	apache2 -d "$d" -f "$d/apache.conf" -DFOREGROUND &
+	# (in /usr/sbin, which an unprivileged user's PATH may lack)
+	httpd=$(command -v apache2 || echo /usr/sbin/apache2)
+	"$httpd" -d "$d" -f "$d/apache.conf" -DFOREGROUND &
 	front_pid=$!
 }
 

@@ -49,7 +49,7 @@ def missing(front):
     installs it all), or None."""
     need = {"lighttpd": ["lighttpd"], "nginx": ["nginx", "spawn-fcgi"],
             "apache": ["apache2"]}[front]
-    lack = [b for b in need if not shutil.which(b)]
+    lack = [b for b in need if not shutil.which(b) and not os.path.exists(f"/usr/sbin/{b}")]
     if front == "apache":
         lack += [m for m in ("mod_fcgid.so", "mod_xsendfile.so", "mod_proxy_wstunnel.so")
                  if not os.path.exists(os.path.join(APACHE_MODULES, m))]
