@@ -27,7 +27,7 @@ apache_site() {
 			echo "    <Proxy balancer://hypersend-ws>"
 			i=0
 			while [ $i -lt "$ws_n" ]; do
-				echo "        BalancerMember ws://127.0.0.1:$((ws_port + 2 * i))"
+				echo "        BalancerMember ws://127.0.0.1:$((ws_port + 2 * i)) timeout=120"
 				i=$((i + 1))
 			done
 			echo "    </Proxy>"
