@@ -111,9 +111,14 @@ fi
 
 redis_pid=
 front_pid=
+watch_pid=
 bridge_pids=
 stop() {
 	trap - INT TERM
+	if [ -n "$watch_pid" ]; then
+		kill "$watch_pid" 2>/dev/null || true
+		wait "$watch_pid" 2>/dev/null || true
+	fi
 	if [ "$front" = apache ] && [ -n "$front_pid" ]; then stop_apache_front; fi
 	[ -n "$front_pid" ] && kill "$front_pid" 2>/dev/null || true
 	# the apps spawn-fcgi started (their own sessions: pids from its -P files)

@@ -31,7 +31,7 @@ from p2p_helpers import offer, step, upload_relay
 from test_03_helpers import FILES, MIB, complete, init_upload, post_chunk, sha256
 from test_03_tus_client import check_download, node, run_client  # noqa: F401 (node: fixture)
 from conftest import Stack
-from test_03_helpers import start_stack, stop_stack
+from test_03_helpers import app_pids, kill_apps, start_stack, stop_stack
 from test_04_helpers import direct, register_many, send
 from wsclient import Clients, match, rest
 
@@ -286,6 +286,30 @@ def test_p2p_offer_accept_and_relay(front):
     assert part.status_code == 206 and part.content == data[65000:71000]
     done = assert_ok(step(front, b, t["id"], "complete", {"sha256": "d" * 64}))
     assert done["state"] == "completed", done
+
+
+# -- a killed app ------------------------------------------------------------------------
+def test_a_killed_app_comes_back(front):
+    """Every process of an app SIGKILLed (a crash): the front starts new ones
+    (lighttpd and mod_fcgid on the next request; under nginx the watcher of
+    conf/stack-nginx.sh, as spawn-fcgi never does) and the group answers
+    again within seconds; meanwhile only the front's own error pages."""
+    u = front.register(prefix="fk")
+    assert_ok(front.get(f"{API}/chats", token=u.access))
+    killed = kill_apps(front, "hs-chats")
+    seen = []
+    deadline = time.monotonic() + 10
+    while True:
+        r = front.get(f"{API}/chats", token=u.access)
+        seen.append(r.status_code)
+        if r.status_code == 200:
+            break
+        assert r.status_code in (500, 502, 503), (r.status_code, r.text[:200])
+        assert not r.headers.get("Content-Type", "").startswith("application/json"), r.text
+        assert time.monotonic() < deadline, f"hs-chats not back after 10 s: {seen}"
+        time.sleep(0.05)
+    fresh = app_pids(front, "hs-chats")
+    assert fresh and not set(fresh) & set(killed), (killed, fresh)
 
 
 def ms(iso):
