@@ -58,6 +58,16 @@ start_apache_front() {
 Group $group"
 		chmod 0711 "$rundir"
 		chown -R "$apps_user:$group" "$rundir/data" "$rundir/logs" "$rundir/secret.key"
+		# Every folder above these must be searchable by that account too
+		# (a mktemp -d folder, 0700, is not; nor is /root).
+		for need in "-w $rundir/data" "-r $HS_WWW_DIR/index.html" "-x $HS_BIN_DIR/hs-auth"; do
+			# shellcheck disable=SC2086
+			runuser -u "$apps_user" -- test $need || {
+				echo "stack: $apps_user (Apache's account under root) cannot reach ${need#-? }:" \
+					"make the folders above it searchable (chmod o+x) or run as another user" >&2
+				return 1
+			}
+		done
 	fi
 	mods=""
 	for m in mpm_event authz_core mime dir alias headers rewrite filter deflate brotli \

@@ -182,7 +182,7 @@ if [ "$front" = nginx ]; then
 	start_nginx_front
 elif [ "$front" = apache ]; then
 	. "$top/conf/stack-apache.sh"
-	start_apache_front
+	start_apache_front || { stop; exit 1; }
 else
 	lighttpd -D -f "$top/conf/lighttpd.conf" &
 	front_pid=$!
