@@ -34,6 +34,7 @@ bench_name=files
 . "$top/bench/lib.sh"
 bench_ports_free
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench-files.XXXXXX")
+chmod 0711 "$tmp" # Apache run as root serves as www-data, which must reach the run folder
 bench_traps
 
 mkdir -p "$tmp/www"

@@ -48,6 +48,7 @@ bench_ports_free
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench-fronts.XXXXXX")
+chmod 0711 "$tmp" # Apache run as root serves as www-data, which must reach the run folder
 stack_pid=
 app_pids=
 wrk_pid=

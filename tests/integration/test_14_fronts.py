@@ -113,6 +113,15 @@ def test_register_login_refresh(front):
     assert h["status"] == "ok"
 
 
+def test_page_policy(front):
+    """The web client's page comes with the page policy, once, behind every
+    front; so does an app's JSON error."""
+    for r in (front.get("/"), front.get(f"{API}/auth/me")):
+        csp = r.headers.get("Content-Security-Policy", "")
+        assert csp.count("frame-ancestors 'none'") == 1, (r.status_code, csp)
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_profile(front):
     u, other = register_many(front, 2, prefix="fp")
     b = assert_ok(front.put(f"{API}/users/{u.id}", token=u.access,
@@ -158,6 +167,12 @@ def test_seed_upload_and_download(front, stored):
     assert int(r.headers["Content-Length"]) == len(data)
     assert r.content == data
     assert "report.bin" in r.headers["Content-Disposition"]
+    # user bytes stay passive behind every front: the app's sandbox policy
+    # reaches the browser beside the front's page policy, with nosniff
+    assert r.headers["Content-Disposition"].startswith("attachment")
+    policies = [p.strip() for p in r.headers["Content-Security-Policy"].split(",")]
+    assert "sandbox" in policies, r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
     info = assert_ok(front.get(f"{FILES}/{f['id']}/info", token=u.access))
     assert info["size"] == len(data)
     assert f["id"] in [x["id"] for x in assert_ok(front.get(f"{FILES}/list",
