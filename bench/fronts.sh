@@ -15,7 +15,7 @@
 # stack is stopped before the next starts, and on exit, error or Ctrl-C.
 #
 # Environment: BENCH_FRONTS ("lighttpd nginx apache"), BENCH_SECONDS (5),
-# BENCH_WARMUP (1), BENCH_CONNECTIONS (64), BENCH_FILE_MIB (2048),
+# BENCH_WARMUP (2: mod_fcgid starts its processes on demand), BENCH_CONNECTIONS (64), BENCH_FILE_MIB (2048),
 # BENCH_PORT (18580; the bridge takes the two ports after it),
 # BENCH_REDIS_PORT (16580), HS_PROCS (2), HS_BIN_DIR (build/bin).
 set -euo pipefail
@@ -26,7 +26,7 @@ bench_name=fronts
 . "$top/bench/lib.sh"
 fronts=${BENCH_FRONTS:-lighttpd nginx apache}
 seconds=${BENCH_SECONDS:-5}
-warmup=${BENCH_WARMUP:-1}
+warmup=${BENCH_WARMUP:-2}
 conns=${BENCH_CONNECTIONS:-64}
 mib=${BENCH_FILE_MIB:-2048}
 port=${BENCH_PORT:-18580}
