@@ -669,7 +669,8 @@ def test_private_files_are_never_served(host):
         assert r.status_code in (400, 403, 404) and b"private bytes" not in r.content, \
             r.status_code
     # the files are there all the same (the requests were refused, not lost)
-    assert os.path.exists(f"{host.app_dir}/hypersend.conf")
+    assert os.path.exists(f"{host.app_dir}/hypersend.conf.example")
+    assert os.path.exists(f"{host.app_dir}/hypersend.conf") == (host.mode == "cgi")
     assert os.path.exists(f"{host.data}/secret.key") and os.path.exists(f"{host.data}/hypersend.db")
 
 
