@@ -205,6 +205,31 @@ def test_a_data_folder_others_can_read_is_made_private(tmp_path):
     assert json.loads(body)["status"] == "ok"
 
 
+def test_a_program_that_cannot_start_answers_503_setup(tmp_path):
+    """Run by a web server, a program whose data folder is refused (here
+    under DOCUMENT_ROOT) or whose configuration is bad answers a 503 JSON
+    with a setup_* code, a message and a hint, not the server's bare 500;
+    nothing is made inside the document root."""
+    import json
+    docroot = tmp_path / "www"
+    docroot.mkdir()
+    inside = {"DOCUMENT_ROOT": str(docroot), "HS_DATA_DIR": str(docroot / "data"),
+              "HS_SECRET_KEY_FILE": str(docroot / "data" / "secret.key")}
+    status, h, body, _, err = cgi(tmp_path, "auth", "GET", "/health", prepare=False, **inside)
+    e = json.loads(body)["error"]
+    assert status == 503 and e["code"] == "setup_data_in_docroot", body
+    assert str(docroot / "data") in e["message"] and "hypersend-data" in e["hint"], e
+    assert h["Content-Type"].startswith("application/json") and h["X-Request-Id"], h
+    assert not (docroot / "data").exists() and "document root" in err
+    conf = tmp_path / "hypersend.conf"
+    conf.write_text("access_token_ttl = 1\n")
+    status, _, body, _, _ = cgi(tmp_path, "auth", "GET", "/api/v1/auth/me", HS_CONFIG=str(conf))
+    e = json.loads(body)["error"]
+    assert status == 503 and e["code"] == "setup_config", body
+    assert "access_token_ttl" in e["message"] and str(conf) in e["message"], e
+    assert "hypersend.conf" in e["hint"], e
+
+
 # -- a shared host ----------------------------------------------------------------------------
 def host_user():
     """(uid, gid) the host runs us as: nobody when we are root, else ourselves."""
