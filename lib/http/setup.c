@@ -123,8 +123,8 @@ static int outside_docroots(const char *what, const char *key, const char *path,
                             what, real, key, roots[i]);
         hs_err_hint(err,
                     "set %s in app/hypersend.conf (a copy of app/hypersend.conf.example) to a "
-                    "path outside it, e.g. under %.80s/hypersend-data",
-                    key, parent);
+                    "path outside it, e.g. %s%.80s/hypersend-data",
+                    key, strcmp(key, "data_dir") == 0 ? "" : "in ", parent);
         return rc;
     }
     return 0;
