@@ -15,8 +15,12 @@
 #   app/.htaccess              runs *.fcgi (mod_fcgid, else mod_cgi); serves nothing else
 #   app/hs-<app>.fcgi          the FastCGI / CGI programs
 #   app/lib/                   shared libraries, magic.mgc
-#   app/hypersend.conf.example the configuration template
-#   data/.htaccess             refuses everything, for a data folder kept here
+#   app/hypersend.conf.example the configuration template; the programs use
+#                              it as it is until an app/hypersend.conf exists
+#   setup.html                 shown by .htaccess when Apache lacks a module
+#
+# No data folder: the programs make theirs outside the document root on
+# their first request (../hypersend-data by default; lib/http/setup.c).
 set -eu
 
 [ $# -eq 4 ] || { echo "usage: $0 BIN_DIR WWW_DIR STAGE_DIR OUT.tar.gz" >&2; exit 2; }
@@ -30,7 +34,7 @@ conf=$(dirname "$0")/bundle
 base='^(linux-vdso\.so|ld-linux-x86-64\.so|libc\.so|libm\.so|libpthread\.so|libdl\.so|librt\.so|libresolv\.so)'
 
 rm -rf "$stage"
-mkdir -p "$stage/app/lib" "$stage/data"
+mkdir -p "$stage/app/lib"
 cp -R "$www/." "$stage/"
 find "$stage" -name '.htaccess' -delete
 for p in "$bin"/*.fcgi; do
@@ -56,7 +60,7 @@ else
 fi
 install -m 0644 "$conf/htaccess" "$stage/.htaccess"
 install -m 0644 "$conf/app.htaccess" "$stage/app/.htaccess"
-install -m 0644 "$conf/data.htaccess" "$stage/data/.htaccess"
+install -m 0644 "$conf/setup.html" "$stage/setup.html"
 install -m 0644 "$conf/hypersend.conf" "$stage/app/hypersend.conf.example"
 
 top=$(basename "$stage")

@@ -9,7 +9,13 @@ request, the slower fallback).
 
 Also: every bundled program finds its libraries in the bundle (ldd), and the
 configuration, the secret key, the database, the blobs and the .htaccess
-files are never served.
+files are never served. The first run: behind mod_fcgid the bundle runs as
+unpacked, with no configuration (the programs make their data folder and
+key beside the document root); behind mod_cgi with the user's own
+app/hypersend.conf. A data folder inside the document root or one that
+cannot be made gives a 503 setup_* answer and the web client's setup page;
+an Apache without mod_rewrite, or without a module to run programs, shows
+the bundle's setup.html.
 
 The bundle is built once (make bundle, into build/). Apache and the apps
 run as nobody when the tests run as root. HS_KEEP_RUNDIR=1 keeps the home
@@ -75,19 +81,20 @@ def test_the_tarball_holds_no_configuration_and_no_data(tarball):
     assert all(n == top or n.startswith(top + "/") for n in names), names[:5]
     rel = {n[len(top) + 1:] for n in names}
     assert {f"app/hs-{a}.fcgi" for a in APPS} <= rel
-    assert {".htaccess", "app/.htaccess", "data/.htaccess", "app/hypersend.conf.example",
-            "index.html"} <= rel
+    assert {".htaccess", "app/.htaccess", "app/hypersend.conf.example", "index.html",
+            "setup.html"} <= rel
     assert "app/hypersend.conf" not in rel
-    assert [n for n in rel if n.startswith("data/")] == ["data/.htaccess"]
+    assert not [n for n in rel if n == "data" or n.startswith("data/")]  # made outside
     assert "app/hs-ws-bridge.fcgi" not in rel  # a daemon: no place on a shared host
 
 
 # -- plain CGI, without a web server -----------------------------------------------------------
-def cgi(tmp_path, app, method, uri, body=b"", length=None, stdin=None, **env):
+def cgi(tmp_path, app, method, uri, body=b"", length=None, stdin=None, prepare=True, **env):
     """hs-<app> of the build (HS_BIN_DIR: the sanitizer build too) run as a
-    CGI program: (status, headers, body, seconds, stderr)."""
+    CGI program: (status, headers, body, seconds, stderr). prepare: make the
+    data folder and a key first (else the program does)."""
     key = tmp_path / "secret.key"
-    if not key.exists():
+    if prepare and not key.exists():
         key.write_text(os.urandom(32).hex())
         (tmp_path / "data").mkdir()
     e = {"PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
@@ -153,6 +160,76 @@ def test_cgi_body_that_never_comes_ends_after_body_timeout(tmp_path):
     assert "giving up" in err, err
 
 
+def test_first_requests_at_once_make_one_key(tmp_path):
+    """No data folder, no key: eight first requests at once (eight CGI
+    processes) make the folder (0700) and one key (0600) that all of them
+    sign with: every token each handed out is accepted by a later process."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+    data = tmp_path / "data"
+    env = {"HS_DATA_DIR": str(data), "HS_SECRET_KEY_FILE": str(data / "secret.key")}
+
+    def register(i):
+        body = json.dumps({"username": f"first_{i}", "email": f"first{i}@example.com",
+                           "password": PASSWORD}).encode()
+        return cgi(tmp_path, "auth", "POST", "/api/v1/auth/register", body, prepare=False, **env)
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(register, range(8)))
+    assert [r[0] for r in replies] == [201] * 8, [(r[0], r[2][:200], r[4][-500:]) for r in replies]
+    assert os.stat(data).st_mode & 0o777 == 0o700
+    assert os.stat(data / "secret.key").st_mode & 0o777 == 0o600
+    assert re.fullmatch(r"[0-9a-f]{64}", (data / "secret.key").read_text())
+    assert not [n for n in os.listdir(data) if n.endswith(".tmp")]
+    for status, _, body, _, _ in replies:
+        token = json.loads(body)["access_token"]
+        status, _, me, _, _ = cgi(tmp_path, "auth", "GET", "/api/v1/auth/me", prepare=False,
+                                  HTTP_AUTHORIZATION=f"Bearer {token}", **env)
+        assert status == 200, me
+
+
+def test_a_data_folder_others_can_read_is_made_private(tmp_path):
+    """A data folder and key every account can read, when they are the
+    program's own: made private (o-rwx) rather than refused."""
+    import json
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    os.chmod(data, 0o757)
+    (data / "secret.key").write_text(os.urandom(32).hex())
+    os.chmod(data / "secret.key", 0o644)
+    env = {"HS_DATA_DIR": str(data), "HS_SECRET_KEY_FILE": str(data / "secret.key")}
+    status, _, body, _, _ = cgi(tmp_path, "auth", "GET", "/health", prepare=False, **env)
+    assert status == 200, body
+    assert os.stat(data).st_mode & 0o777 == 0o750
+    assert os.stat(data / "secret.key").st_mode & 0o777 == 0o640
+    assert json.loads(body)["status"] == "ok"
+
+
+def test_a_program_that_cannot_start_answers_503_setup(tmp_path):
+    """Run by a web server, a program whose data folder is refused (here
+    under DOCUMENT_ROOT) or whose configuration is bad answers a 503 JSON
+    with a setup_* code, a message and a hint, not the server's bare 500;
+    nothing is made inside the document root."""
+    import json
+    docroot = tmp_path / "www"
+    docroot.mkdir()
+    inside = {"DOCUMENT_ROOT": str(docroot), "HS_DATA_DIR": str(docroot / "data"),
+              "HS_SECRET_KEY_FILE": str(docroot / "data" / "secret.key")}
+    status, h, body, _, err = cgi(tmp_path, "auth", "GET", "/health", prepare=False, **inside)
+    e = json.loads(body)["error"]
+    assert status == 503 and e["code"] == "setup_data_in_docroot", body
+    assert str(docroot / "data") in e["message"] and "hypersend-data" in e["hint"], e
+    assert h["Content-Type"].startswith("application/json") and h["X-Request-Id"], h
+    assert not (docroot / "data").exists() and "document root" in err
+    conf = tmp_path / "hypersend.conf"
+    conf.write_text("access_token_ttl = 1\n")
+    status, _, body, _, _ = cgi(tmp_path, "auth", "GET", "/api/v1/auth/me", HS_CONFIG=str(conf))
+    e = json.loads(body)["error"]
+    assert status == 503 and e["code"] == "setup_config", body
+    assert "access_token_ttl" in e["message"] and str(conf) in e["message"], e
+    assert "hypersend.conf" in e["hint"], e
+
+
 # -- a shared host ----------------------------------------------------------------------------
 def host_user():
     """(uid, gid) the host runs us as: nobody when we are root, else ourselves."""
@@ -172,13 +249,15 @@ def as_user(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, timeout=60, **kw)
 
 
-def apache_conf(home, port, mode, fcgid_max=None):
+def apache_conf(home, port, mode, fcgid_max=None, rewrite=True):
     """A main config shaped like a shared host's: Debian's defaults for /,
-    .ht* refused, one vhost whose docroot the user's .htaccess governs."""
+    .ht* refused, one vhost whose docroot the user's .htaccess governs.
+    mode: fcgid, cgi, or none (no module to run programs)."""
     run, logs, docroot = f"{home}/apache/run", f"{home}/apache/logs", f"{home}/public_html"
-    mpm = "mpm_event" if mode == "fcgid" else "mpm_prefork"
-    mods = [mpm, "authz_core", "authz_host", "mime", "dir", "rewrite", "headers", "env",
-            "setenvif", "alias", "fcgid" if mode == "fcgid" else "cgi"]
+    mpm = "mpm_event" if mode != "cgi" else "mpm_prefork"
+    mods = [mpm, "authz_core", "authz_host", "mime", "dir", "headers", "env", "setenvif",
+            "alias"] + (["rewrite"] if rewrite else []) + \
+        {"fcgid": ["fcgid"], "cgi": ["cgi"], "none": []}[mode]
     load = "\n".join(f"LoadModule {m}_module {MODULES}/mod_{m}.so" for m in mods)
     fcgid = ""
     if mode == "fcgid":
@@ -227,7 +306,11 @@ AccessFileName .htaccess
 class Host(Client):
     """Apache on a home folder with the bundle unpacked in public_html."""
 
-    def __init__(self, tarball, mode, data_inside, overrides=None, fcgid_max=None):
+    def __init__(self, tarball, mode, data_inside=False, overrides=None, fcgid_max=None,
+                 configure=True, rewrite=True):
+        """configure: the user's own app/hypersend.conf, data folder and key
+        (data_inside: the folder in the document root); else the bundle as
+        unpacked, whose programs make them beside the document root."""
         self.mode = mode
         self.home = tempfile.mkdtemp(prefix=f"hs-bundle-{mode}-", dir="/tmp")
         os.chmod(self.home, 0o755)
@@ -238,29 +321,41 @@ class Host(Client):
         self.app_dir = f"{self.docroot}/app"
         self.data = f"{self.docroot}/data" if data_inside else f"{self.home}/hypersend-data"
         as_user(["mkdir", "-p", self.docroot, f"{self.home}/apache/run/fcgid",
-                 f"{self.home}/apache/logs", self.data])
-        # What the user does (docs/deploy.md): unpack, make a key, fill in
-        # the configuration template.
+                 f"{self.home}/apache/logs"])
+        # What the user does (docs/deploy.md): unpack.
         # (read here and piped: the user may not reach the build folder)
         with open(tarball, "rb") as f:
             as_user(["tar", "-xzf", "-", "-C", self.docroot, "--strip-components=1"], stdin=f,
                     text=False)
-        self.key = os.urandom(32).hex()
-        as_user(["sh", "-c", f"umask 077 && printf %s {self.key} > {self.data}/secret.key"])
-        conf = open(f"{self.app_dir}/hypersend.conf.example").read()
-        conf = conf.replace("/home/CHANGE-ME/hypersend-data", self.data)
-        conf += "".join(f"{k} = {v}\n" for k, v in (overrides or {}).items())
-        self.write(f"{self.app_dir}/hypersend.conf", conf)
+        if configure:
+            # A user who chose another data folder: made by them, with a
+            # key of their own, named in a copy of the template.
+            as_user(["mkdir", "-p", self.data])
+            as_user(["sh", "-c", f"umask 077 && printf %s {os.urandom(32).hex()} "
+                     f"> {self.data}/secret.key"])
+            conf = open(f"{self.app_dir}/hypersend.conf.example").read()
+            assert "../../hypersend-data" in conf
+            conf = conf.replace("../../hypersend-data", self.data)
+            conf += "".join(f"{k} = {v}\n" for k, v in (overrides or {}).items())
+            self.write(f"{self.app_dir}/hypersend.conf", conf)
+        else:
+            assert not overrides
         self.port = free_port()
         self.write(f"{self.home}/apache/apache2.conf",
-                   apache_conf(self.home, self.port, mode, fcgid_max))
+                   apache_conf(self.home, self.port, mode, fcgid_max, rewrite))
         super().__init__(f"http://127.0.0.1:{self.port}")
         self.proc = None
+
+    @property
+    def key(self):
+        with open(f"{self.data}/secret.key") as f:
+            return f.read().strip()
 
     def write(self, path, text):
         as_user(["sh", "-c", f"cat > {path}"], input=text)
 
-    def start(self):
+    def start(self, health=200):
+        """Starts apache2 and waits for GET /health to answer health."""
         cmd = [APACHE, "-f", f"{self.home}/apache/apache2.conf", "-DFOREGROUND"]
         who = host_user()
         if who:
@@ -274,11 +369,11 @@ class Host(Client):
                 raise AssertionError(f"apache2 exited: {self.proc.stderr.read().decode()}"
                                      f"\n{self.log()}")
             try:
-                return requests.get(self.base + "/health", timeout=5).status_code == 200
+                return requests.get(self.base + "/health", timeout=5).status_code == health
             except requests.RequestException:
                 return False
 
-        assert wait_for(up, timeout=20), f"apache2 did not answer /health\n{self.log()}"
+        assert wait_for(up, timeout=20), f"apache2 did not answer /health {health}\n{self.log()}"
 
     def log(self, name="error.log"):
         try:
@@ -327,10 +422,10 @@ class Host(Client):
 
 @pytest.fixture(scope="module", params=["fcgid", "cgi"])
 def host(request, tarball):
-    # The data folder inside the docroot behind mod_fcgid (refused by the
-    # bundle's .htaccess files), outside it behind mod_cgi (the template's
-    # advice): both layouts are proven.
-    h = Host(tarball, request.param, data_inside=request.param == "fcgid")
+    # The bundle as unpacked behind mod_fcgid (the programs make their data
+    # folder and key), the user's own configuration behind mod_cgi: both
+    # installs are proven.
+    h = Host(tarball, request.param, configure=request.param == "cgi")
     try:
         h.start()
         yield h
@@ -555,11 +650,14 @@ def test_a_bundle_unpacked_over_keeps_data_and_sessions(host, tarball):
     session."""
     u = host.register(prefix="bg")
     f = upload(host, u, b"kept " * 1000)
-    conf = open(f"{host.app_dir}/hypersend.conf").read()
+    conf_path = f"{host.app_dir}/hypersend.conf"
+    conf = open(conf_path).read() if os.path.exists(conf_path) else None
+    key = host.key
     with open(tarball, "rb") as t:
         as_user(["tar", "-xzf", "-", "-C", host.docroot, "--strip-components=1"], stdin=t,
                 text=False)
-    assert open(f"{host.app_dir}/hypersend.conf").read() == conf
+    assert (open(conf_path).read() if os.path.exists(conf_path) else None) == conf
+    assert host.key == key
     assert assert_ok(host.me(u.access))["id"] == u.id
     r = host.get(f"{FILES}/{f['id']}", token=u.access)
     assert r.status_code == 200 and r.content == b"kept " * 1000
@@ -575,20 +673,136 @@ PRIVATE = ["/.htaccess", "/app/.htaccess", "/data/.htaccess", "/app/hypersend.co
            "/data/", "/api/v1/auth/../../app/hypersend.conf", "/app/hs-auth.fcgi/../hypersend.conf",
            "/%61pp/hypersend.conf", "/app%2fhypersend.conf", "/app/hypersend.conf%00",
            "/app/hypersend.conf.", "/APP/hypersend.conf", "/data%2fsecret.key",
-           "/s/../data/secret.key", "/app/hs-auth.fcgi/x"]
+           "/s/../data/secret.key", "/app/hs-auth.fcgi/x",
+           # the default data folder, beside the document root
+           "/../hypersend-data/secret.key", "/%2e%2e/hypersend-data/secret.key",
+           "/..%2fhypersend-data/hypersend.db", "/hypersend-data/secret.key",
+           "/api/v1/auth/../../../hypersend-data/secret.key", "/s/%2e%2e/%2e%2e/hypersend-data/"]
 
 
 def test_private_files_are_never_served(host):
     for path in PRIVATE:
         r = host.raw("GET", path)
-        assert r.status_code in (403, 404), f"{path}: {r.status_code} {r.text[:200]}"
+        # (400: Apache's answer to a path that climbs above the root)
+        assert r.status_code in (400, 403, 404), f"{path}: {r.status_code} {r.text[:200]}"
         assert host.key not in r.text, path
-    # a blob by its path in a data folder inside the docroot
+    # a blob by its path, in the data folder and where an older bundle kept it
     u = host.register(prefix="bp")
     f = upload(host, u, b"private bytes " * 100)
-    r = host.raw("GET", f"/data/files/{f['id'][-2:]}/{f['id']}")
-    assert r.status_code in (403, 404) and b"private bytes" not in r.content, r.status_code
+    for prefix in ("/data", "/../hypersend-data", "/%2e%2e/hypersend-data"):
+        r = host.raw("GET", f"{prefix}/files/{f['id'][-2:]}/{f['id']}")
+        assert r.status_code in (400, 403, 404) and b"private bytes" not in r.content, \
+            r.status_code
     # the files are there all the same (the requests were refused, not lost)
-    assert os.path.exists(f"{host.app_dir}/hypersend.conf")
+    assert os.path.exists(f"{host.app_dir}/hypersend.conf.example")
+    assert os.path.exists(f"{host.app_dir}/hypersend.conf") == (host.mode == "cgi")
     assert os.path.exists(f"{host.data}/secret.key") and os.path.exists(f"{host.data}/hypersend.db")
 
+
+
+# -- the first run ------------------------------------------------------------------------------
+def test_the_first_run_makes_a_private_data_folder_beside_the_docroot(host):
+    """As unpacked (mod_fcgid here): hypersend-data beside public_html, 0700,
+    with a 0600 key of 64 hex digits, the database and the blobs, all the
+    host user's; none of it in the document root. The user's own folder
+    (mod_cgi here, made 0755 by mkdir) loses other accounts' access."""
+    assert os.path.realpath(host.data) == os.path.realpath(f"{host.home}/hypersend-data")
+    assert_ok(host.get("/health"))
+    st = os.stat(host.data)
+    assert st.st_mode & 0o777 == (0o700 if host.mode == "fcgid" else 0o750), oct(st.st_mode)
+    key = os.stat(f"{host.data}/secret.key")
+    assert key.st_mode & 0o777 == 0o600, oct(key.st_mode)
+    assert re.fullmatch(r"[0-9a-f]{64}", host.key)
+    who = host_user()
+    if who:
+        assert (st.st_uid, key.st_uid) == (who[0], who[0])
+    assert os.path.exists(f"{host.data}/hypersend.db")
+    assert not os.path.exists(f"{host.docroot}/data")
+    assert os.path.exists(f"{host.app_dir}/hypersend.conf") == (host.mode == "cgi")
+
+
+def setup_error(h, code):
+    """The 503 every request of h gets: /health and an API route (with a
+    body) alike, with code, a message and a hint."""
+    r = h.get("/health")
+    assert r.status_code == 503 and r.headers["Content-Type"].startswith("application/json"), \
+        (r.status_code, r.text[:300])
+    err = r.json()["error"]
+    assert err["code"] == code and err["message"] and err["hint"], err
+    r = h.post(f"{API}/auth/register", json={"username": "setup", "email": "s@example.com",
+                                             "password": PASSWORD})
+    assert r.status_code == 503 and r.json()["error"]["code"] == code, r.text[:300]
+    return err
+
+
+def setup_page(h):
+    """The text of the web client's setup page (Chromium)."""
+    from browser import run_script
+    out = run_script("web_setup.mjs", "--base", h.base)
+    assert out["sign_in_form"] == 0 and out["errors"] == [], out
+    return out["text"]
+
+
+@pytest.mark.parametrize("mode", ["fcgid", "cgi"])
+def test_a_data_folder_inside_the_docroot_is_refused(tarball, mode):
+    """data_dir = <docroot>/data (the user's configuration): every request
+    gets a 503 setup_data_in_docroot naming the folder and the fix, the
+    store is never made there, and the web client shows it."""
+    h = Host(tarball, mode, data_inside=True)
+    try:
+        h.start(health=503)
+        err = setup_error(h, "setup_data_in_docroot")
+        assert os.path.realpath(h.data) in err["message"], err
+        assert "outside" in err["hint"] and "hypersend-data" in err["hint"], err
+        assert not os.path.exists(f"{h.data}/hypersend.db")
+        if mode == "fcgid":
+            text = setup_page(h)
+            assert "cannot start" in text and "document root" in text, text
+            assert "setup_data_in_docroot" in text, text
+    finally:
+        h.stop()
+
+
+def test_an_unwritable_home_gives_the_setup_answer_until_fixed(tarball):
+    """The bundle as unpacked in a home the programs cannot write: a 503
+    setup_data_dir_unwritable naming the folder; once the home is writable
+    the next request works, without restarting anything (mod_fcgid's
+    process tries again)."""
+    h = Host(tarball, "fcgid", configure=False)
+    try:
+        os.chmod(h.home, 0o555)
+        h.start(health=503)
+        err = setup_error(h, "setup_data_dir_unwritable")
+        assert "hypersend-data" in err["message"] and "uid" in err["message"], err
+        text = setup_page(h)
+        assert "hypersend-data" in text and "To fix it" in text, text
+        os.chmod(h.home, 0o755)
+        assert_ok(h.get("/health"))
+        u = h.register(prefix="bz")
+        assert assert_ok(h.me(u.access))["id"] == u.id
+        assert os.stat(h.data).st_mode & 0o777 == 0o700
+    finally:
+        os.chmod(h.home, 0o755)
+        h.stop()
+
+
+@pytest.mark.parametrize("missing", ["rewrite", "exec"])
+def test_a_missing_module_shows_the_setup_page(tarball, missing):
+    """Apache without mod_rewrite, or with none of mod_fcgid, mod_cgi and
+    mod_cgid: the front page, the API and /health show the bundle's
+    setup.html (a 503 or 404 with that page), never the web client, an
+    Apache 500 or the programs' bytes."""
+    h = Host(tarball, "none" if missing == "exec" else "fcgid", configure=False,
+             rewrite=missing != "rewrite")
+    try:
+        h.start(health=404 if missing == "rewrite" else 403)
+        for path in ("/", "/index.html", "/health", f"{API}/auth/me", "/app/hs-auth.fcgi"):
+            r = h.raw("GET", path)
+            assert r.status_code in (403, 404, 503), (path, r.status_code)
+            assert "Hypersend cannot run on this host yet" in r.text, (path, r.text[:300])
+            assert "mod_rewrite" in r.text and "mod_fcgid" in r.text
+        assert h.get("/setup.html").status_code == 200
+        assert not h.programs(), "a program ran"
+        assert not os.path.exists(h.data)
+    finally:
+        h.stop()
