@@ -72,29 +72,12 @@ start() {
 	cp -R "$top/www/." "$tmp/www/"
 	printf '{"name":"hypersend","kind":"bench","note":"a small static JSON file for the front-server ceiling"}\n' \
 		>"$tmp/www/bench.json"
-	env HS_PORT="$port" HS_REDIS_PORT="$rport" HS_PROCS="$procs" HS_QUIET=1 HS_BIN_DIR="$bindir" \
-		HS_WS_PORT=$((port + 2)) HS_FRONT="$1" HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=1000 \
-		"$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
-	stack_pid=$!
-	local i=0
-	until curl -fs -o /dev/null "$base/health"; do
-		kill -0 "$stack_pid" 2>/dev/null || die "the $1 stack did not start"
-		i=$((i + 1))
-		[ $i -lt 400 ] || die "the $1 stack did not answer /health within 20 s"
-		sleep 0.05
-	done
-	app_pids=$(pgrep -f "$bindir/hs-" | tr '\n' ' ' || true)
+	bench_start_stack HS_WS_PORT=$((port + 2)) HS_FRONT="$1" HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=1000
 	token=$(curl -fs -X POST "$api/auth/register" -H 'Content-Type: application/json' \
 		-d "{\"username\":\"bench$1\",\"email\":\"bench$1@example.com\",\"password\":\"correct horse battery\"}" |
 		sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 	[ -n "$token" ] || die "registration failed behind $1"
 	auth="Authorization: Bearer $token"
-}
-
-stop() {
-	kill -TERM "$stack_pid" 2>/dev/null || true
-	wait "$stack_pid" 2>/dev/null || true
-	stack_pid=
 }
 
 # best URL [curl args]: the best of three 1 GiB Range transfers, in MB/s;
@@ -142,7 +125,7 @@ for front in $fronts; do
 	ln "$data/files/${id: -2}/$id" "$tmp/www/static.bin"
 	st_dl=$(best "$base/static.bin")
 	api_dl=$(best "$api/files/$id" -H "$auth")
-	stop
+	bench_stop_stack
 
 	printf '%s\n' "$front $s_rps $a_rps $dd_mbs $up_mbs $st_dl $api_dl" >>"$tmp/results"
 	lines="${lines}bench fronts_$front static_rps=$s_rps auth_me_rps=$a_rps auth_me_ratio=$(ratio_of "$a_rps" "$s_rps") dd_mbs=$dd_mbs upload_mbs=$up_mbs upload_ratio=$(ratio_of "$up_mbs" "$dd_mbs") static_download_mbs=$st_dl download_mbs=$api_dl download_ratio=$(ratio_of "$api_dl" "$st_dl")

@@ -126,7 +126,7 @@ bench_start_stack() {
 			die "the stack did not start"
 		}
 		i=$((i + 1))
-		[ $i -lt 300 ] || die "the stack did not answer /health within 15 s"
+		[ $i -lt 400 ] || die "the stack did not answer /health within 20 s"
 		sleep 0.05
 	done
 	lighttpd_pid=$(pgrep -P "$stack_pid" -x 'lighttpd|nginx|apache2' | head -1 || true)
@@ -139,6 +139,13 @@ bench_start_stack() {
 	for p in $(pgrep -f "$bindir/hs-" || true); do
 		grep -qzF "$tmp/run/" "/proc/$p/environ" 2>/dev/null && app_pids="$app_pids $p"
 	done
+}
+
+# Stops the stack bench_start_stack started (stack.sh stops all it ran).
+bench_stop_stack() {
+	kill -TERM "$stack_pid" 2>/dev/null || true
+	wait "$stack_pid" 2>/dev/null || true
+	stack_pid=
 }
 
 # wrk runs in the background and is waited for, so that a signal sent to
