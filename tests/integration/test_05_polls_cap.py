@@ -6,6 +6,7 @@ events there are and retry_ms (updates_short_poll_ms), and its client
 polls again after that (a short poll) until a wait is granted again."""
 import os
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -210,3 +211,30 @@ def test_the_web_client_honours_the_hint_and_long_polls_again(capped):
     assert granted["events"] >= 1 and granted["end"] - granted["start"] > 1000, done
     assert out["sent"] == 201 and out["content"] == "after the short polls", out
     assert out["delivery_ms"] < 5000, out
+
+
+def test_the_cap_counts_in_redis_with_events_in_redis(make_stack):
+    """events = redis: the host's slots are a Redis sorted set (hs:polls),
+    with the same answers."""
+    st = make_stack(HS_UPDATES_MAX_WAITING="1", HS_UPDATES_SHORT_POLL_MS=str(SHORT_MS),
+                    HS_UPDATES_PROCS="4")
+    assert assert_ok(st.get("/health"))["events"] == "redis"
+
+    def redis_held():
+        return subprocess.run(["redis-cli", "-p", str(st.redis_port), "ZCARD", "hs:polls"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+
+    s, a, b = register_many(st, 3, prefix="pr")
+    to_a = direct(st, s, a)["id"]
+    pa = Poll(st, a, next_of(st, a))
+    assert wait_for(lambda: redis_held() == "1", timeout=10), "a's poll is not waiting"
+    since = next_of(st, b)
+    got = assert_ok(st.get(UPDATES, token=b.access, params={"since": since, "timeout": 20}))
+    assert got["retry_ms"] == SHORT_MS and got["events"] == [], got
+    send(st, s, to_a, "to a")
+    body = pa.join()
+    assert messages(body) == ["to a"] and "retry_ms" not in body, body
+    assert wait_for(lambda: redis_held() == "0", timeout=10), "a's slot was not given back"
+    # the slot is free again: b's poll waits (its second) instead of answering at once
+    got = assert_ok(st.get(UPDATES, token=b.access, params={"since": since, "timeout": 1}))
+    assert "retry_ms" not in got, got
