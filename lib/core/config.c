@@ -141,6 +141,11 @@ const hs_conf_key_t hs_config_keys[] = {
      "Chats (direct, group, channel) a user may create per hour before 429 rate_limited"},
     {"updates_per_user", I(updates_per_user), "2", 1, 10000,
      "Long-polls (GET /api/v1/updates) one user may hold at once; more get 429 too_many_polls"},
+    {"updates_max_waiting", I(updates_max_waiting), "0", 0, 1000000,
+     "Long-polls waiting at once on the host (all users); past it a poll answers at once with "
+     "retry_ms (a short poll); 0: no cap"},
+    {"updates_short_poll_ms", I(updates_short_poll_ms), "1000", 100, 60000,
+     "retry_ms of a poll over updates_max_waiting: milliseconds its client waits before the next"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

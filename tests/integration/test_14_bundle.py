@@ -599,6 +599,31 @@ def test_a_message_arrives_by_long_poll(host):
     assert msg["id"] in str(hist)
 
 
+def test_a_poll_past_the_templates_cap_short_polls(host):
+    """The template's updates_max_waiting (a host's process limit): with
+    that many polls waiting (holds of dead processes here, ending in 4 s), a
+    poll answers at once with retry_ms instead of queueing for a process;
+    once they end, polls wait again."""
+    cap = int(re.search(r"^updates_max_waiting = (\d+)$", open(
+        f"{host.app_dir}/hypersend.conf").read(), re.M).group(1))
+    u = host.register(prefix="bc")
+    since = assert_ok(host.get(UPDATES, token=u.access))["next"]
+    until = int(time.time() * 1000) + 4000
+    as_user(["python3", "-c", "import sqlite3,sys;c=sqlite3.connect(sys.argv[1],timeout=5);"
+             "c.executemany('INSERT INTO slots VALUES (?,?,?)',"
+             "[('hs:polls',f'dead-{i}',int(sys.argv[3])) for i in range(int(sys.argv[2]))]);"
+             "c.commit()", f"{host.data}/hypersend.db", str(cap), str(until)])
+    got = assert_ok(host.get(UPDATES, token=u.access, params={"since": since, "timeout": 20}))
+    assert got["retry_ms"] == 1000 and got["events"] == [], got
+
+    def granted():
+        r = assert_ok(host.get(UPDATES, token=u.access, params={"since": since, "timeout": 1}))
+        return "retry_ms" not in r
+
+    assert wait_for(granted, timeout=20, interval=0.5), "the dead holds never ended"
+    assert time.time() * 1000 >= until - 50
+
+
 def test_the_web_client_chats_by_long_poll(host):
     """Chromium on the bundle: the shell logs in, sees no WebSocket offered,
     long-polls from the start (no socket tried, no error toast) and shows a
