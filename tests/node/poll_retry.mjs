@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as common from './common.mjs';
-import { sleep } from './common.mjs';
+import { sleep, report } from './common.mjs';
 
 const args = common.parseArgs(process.argv.slice(2),
   ['base', 'token', 'since', 'free-at', 'chat', 'other-token']);
@@ -80,11 +80,4 @@ async function main() {
   result.ok = true;
 }
 
-main().then(() => {
-  console.log(JSON.stringify(result));
-}, (e) => {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e);
-  console.log(JSON.stringify(result));
-  process.exitCode = 1;
-});
+report(main, result);

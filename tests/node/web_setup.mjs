@@ -7,7 +7,7 @@
 //   node web_setup.mjs --base URL
 import { chromium } from 'playwright-core';
 import * as common from './common.mjs';
-import { CHROMIUM, CHROMIUM_ARGS } from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, report } from './common.mjs';
 
 const args = common.parseArgs(process.argv.slice(2), ['base']);
 const result = { ok: false, errors: [] };
@@ -27,11 +27,4 @@ async function main() {
   }
 }
 
-main().then(() => {
-  console.log(JSON.stringify(result));
-}, (e) => {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e);
-  console.log(JSON.stringify(result));
-  process.exitCode = 1;
-});
+report(main, result);

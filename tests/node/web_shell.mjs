@@ -46,7 +46,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import * as common from './common.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, sleep } from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, sleep, report } from './common.mjs';
 
 const ARGS = CHROMIUM_ARGS;
 const DESKTOP = { width: 1280, height: 800 };
@@ -60,8 +60,8 @@ function parseArgs(argv) {
 
 const args = parseArgs(process.argv.slice(2));
 const BASE = args.base;
-const result = { ok: false };
-const errors = {};
+const errors = {}; // console errors per page, filled as the run goes
+const result = { ok: false, errors };
 
 function b64url(buf) {
   return Buffer.from(buf).toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
@@ -572,17 +572,8 @@ async function main() {
     result.elapsed_ms = Date.now() - t0;
     result.ok = true;
   } finally {
-    result.errors = errors;
     await browser.close();
   }
 }
 
-main().then(() => {
-  console.log(JSON.stringify(result));
-}, (e) => {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e);
-  result.errors = errors;
-  console.log(JSON.stringify(result));
-  process.exitCode = 1;
-});
+report(main, result);
