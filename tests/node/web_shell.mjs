@@ -14,7 +14,7 @@
 //   auth       a weak password and a wrong one as the form shows them, then
 //              registration through the form; the refresh token is only in
 //              the HttpOnly cookie, nowhere in localStorage/sessionStorage
-//   reload     a reload stays signed in
+//   reload     a reload stays signed in, and the page's requests all end
 //   expired    the stored access token replaced by an expired one (signed
 //              with the stack's key): a reload renews it before use
 //   tabs       two tabs, an expired access token, reloaded at once: one
@@ -210,7 +210,11 @@ async function main() {
     // -- reload ----------------------------------------------------------
     await a.reload();
     await view(a, 'people');
-    result.reload = { signed_in: (await a.locator('#auth-form').count()) === 0,
+    // Every request of the page ends (the WebSocket aside): a response left
+    // unread would keep it busy for good.
+    const settled = await a.waitForLoadState('networkidle', { timeout: 10000 })
+      .then(() => true, () => false);
+    result.reload = { signed_in: (await a.locator('#auth-form').count()) === 0, settled,
       same_session: (await session(a)).session_id === s1.session_id,
       in_reach: await tokenInReach(a, c1 && c1.value) };
 

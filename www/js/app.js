@@ -378,9 +378,11 @@ window.addEventListener('hashchange', () => show(true));
 // shows them instead of a sign-in form that cannot work.
 async function setupProblem() {
   try {
+    // The body is read whatever the status: a response left unread stays
+    // in flight in Chromium (the page never reaches network idle).
     const r = await fetch('/health', { cache: 'no-store' });
-    if (r.status !== 503) return null;
-    const err = (await r.json()).error;
+    const body = await r.json().catch(() => null);
+    const err = r.status === 503 && body ? body.error : null;
     return err && String(err.code).startsWith('setup_') ? err : null;
   } catch (e) {
     return null;
