@@ -51,7 +51,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 # The store contract, one file a domain, linked into test_store.
 STORE_TEST_SRCS := $(sort $(wildcard tests/unit/store/*.c))
 
-.PHONY: all deps deps-run run test unit unit-mongo integration sanitize-test check-format format bench install clean
+.PHONY: all deps deps-run run test unit unit-mongo integration sanitize-test check-format format bench install bundle clean
 all: $(BINS) $(BUILD)/www/index.html
 
 # The document root the fronts serve (HS_WWW_DIR): www/ with versioned asset
@@ -184,7 +184,46 @@ install: all
 	cp -R $(BUILD)/www $(DESTDIR)$(PREFIX)/share/hypersend/
 	install -m 0644 conf/hypersend.conf conf/lighttpd.conf conf/lighttpd-static.lua conf/nginx.conf conf/apache.conf \
 	           $(DESTDIR)$(SYSCONFDIR)/hypersend/
-	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
+	install -m 0644 README.md docs/architecture.md docs/events.md docs/ws.md docs/p2p.md docs/security.md docs/fuzzing.md docs/deploy.md $(DESTDIR)$(PREFIX)/share/doc/hypersend/
+
+# ---- Shared-hosting bundle (docs/deploy.md, "Shared hosting") -----------
+# hypersend-<VERSION>-linux-x86_64.tar.gz: the apps as app/hs-<app>.fcgi
+# (FastCGI under mod_fcgid, plain CGI under mod_cgi), the web client and
+# the .htaccess files that route to them (conf/bundle/, conf/bundle.sh).
+# The libraries Debian ships as .a are linked in; the other ones, but
+# glibc's, travel in app/lib, found through RUNPATH $ORIGIN/lib (OpenSSL
+# too, though Debian ships libcrypto.a: libjwt, shared only, loads
+# libcrypto.so, and one process should hold one OpenSSL). Every shared
+# library the app's regular build loads (ldd of build/bin/hs-<app>, so a
+# library added to PKGS comes along by itself) is linked by file name as a
+# direct dependency (--no-as-needed): the loader then finds their own
+# dependencies (libjwt's libjansson) in app/lib too, which RUNPATH alone
+# would not (it is not inherited).
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0)
+BUNDLE_NAME := hypersend-$(VERSION)-linux-x86_64
+BUNDLE := $(BUILD)/$(BUNDLE_NAME).tar.gz
+BUNDLE_BINS := $(APPS:%=$(BUILD)/bundle-bin/hs-%.fcgi)
+BUNDLE_STATIC := -lfcgi -lhiredis -lsqlite3 -largon2 -lbson-static-1.0 -lmagic -llzma -lbz2 -lz
+# the sonames those replace, and glibc's, which stay the host's
+BUNDLE_NOT_SHARED := ^(libfcgi|libhiredis|libsqlite3|libargon2|libbson-1\.0|libmagic|liblzma|libbz2|libz|libc|libm|libpthread|libdl|librt|libresolv|ld-linux-x86-64|linux-vdso)\.so
+bundle: $(BUNDLE)
+
+define BUNDLE_DEPS
+$(BUILD)/bundle-bin/hs-$(1).fcgi: $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(LIB_A) $(BUILD)/bin/hs-$(1)
+endef
+$(foreach app,$(APPS),$(eval $(call BUNDLE_DEPS,$(app))))
+
+$(BUILD)/bundle-bin/%.fcgi:
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@shared=$$(ldd $(BUILD)/bin/$* | awk '$$2 == "=>" { print $$1 }' | \
+	  grep -Ev '$(BUNDLE_NOT_SHARED)' | sed 's/^/-l:/'); \
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -Wl,-Bstatic $(BUNDLE_STATIC) -Wl,-Bdynamic \
+	  -Wl,--no-as-needed $$shared -lm -lpthread -ldl -lrt \
+	  -Wl,-rpath,'$$ORIGIN/lib' -Wl,--enable-new-dtags
+
+$(BUNDLE): $(BUNDLE_BINS) $(BUILD)/www/index.html conf/bundle.sh $(wildcard conf/bundle/*) VERSION
+	@conf/bundle.sh $(BUILD)/bundle-bin $(BUILD)/www $(BUILD)/bundle/$(BUNDLE_NAME) $@
 
 clean:
 	rm -rf build build-asan build-fuzz

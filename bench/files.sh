@@ -34,6 +34,7 @@ bench_name=files
 . "$top/bench/lib.sh"
 bench_ports_free
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench-files.XXXXXX")
+chmod 0711 "$tmp" # Apache run as root serves as www-data, which must reach the run folder
 bench_traps
 
 mkdir -p "$tmp/www"
@@ -52,34 +53,15 @@ echo "bench files: making a ${mib} MiB source file"
 head -c "$size" /dev/urandom >"$tmp/src.bin"
 data=$tmp/run/data
 
-now() { date +%s.%N; }
-rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.0f", b / 1048576 / (t1 - t0) }'; }
-
 # The disk's ceiling: the same bytes copied into the same folder and on
 # the disk (fdatasync before dd ends). Uploads write whole blocks with
 # O_DIRECT and no flush, which a disk with a write cache takes faster: dd
 # writing the same way is the second ceiling (ratio_direct). A copy into
 # the page cache alone is shown beside them: it measures free memory more
 # than the disk, and varies 4x between runs here.
-sync
-t0=$(now)
-dd if="$tmp/src.bin" of="$data/dd.bin" bs=8M oflag=direct status=none
-t1=$(now)
-dd_direct_mbs=$(rate "$size" "$t0" "$t1")
-rm -f "$data/dd.bin"
-sync
-t0=$(now)
-dd if="$tmp/src.bin" of="$data/dd.bin" bs=8M conv=fdatasync status=none
-t1=$(now)
-dd_mbs=$(rate "$size" "$t0" "$t1")
-rm -f "$data/dd.bin"
-sync
-t0=$(now)
-dd if="$tmp/src.bin" of="$data/dd.bin" bs=8M status=none
-t1=$(now)
-dd_cache_mbs=$(rate "$size" "$t0" "$t1")
-rm -f "$data/dd.bin"
-sync
+dd_direct_mbs=$(dd_rate "$tmp/src.bin" "$data" oflag=direct)
+dd_mbs=$(dd_rate "$tmp/src.bin" "$data" conv=fdatasync)
+dd_cache_mbs=$(dd_rate "$tmp/src.bin" "$data")
 
 init() {
 	curl -fs -X POST "$api/files/upload/init" -H "$auth" -H 'Content-Type: application/json' \

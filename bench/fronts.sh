@@ -15,7 +15,7 @@
 # stack is stopped before the next starts, and on exit, error or Ctrl-C.
 #
 # Environment: BENCH_FRONTS ("lighttpd nginx apache"), BENCH_SECONDS (5),
-# BENCH_WARMUP (1), BENCH_CONNECTIONS (64), BENCH_FILE_MIB (2048),
+# BENCH_WARMUP (2: mod_fcgid starts its processes on demand), BENCH_CONNECTIONS (64), BENCH_FILE_MIB (2048),
 # BENCH_PORT (18580; the bridge takes the two ports after it),
 # BENCH_REDIS_PORT (16580), HS_PROCS (2), HS_BIN_DIR (build/bin).
 set -euo pipefail
@@ -26,7 +26,7 @@ bench_name=fronts
 . "$top/bench/lib.sh"
 fronts=${BENCH_FRONTS:-lighttpd nginx apache}
 seconds=${BENCH_SECONDS:-5}
-warmup=${BENCH_WARMUP:-1}
+warmup=${BENCH_WARMUP:-2}
 conns=${BENCH_CONNECTIONS:-64}
 mib=${BENCH_FILE_MIB:-2048}
 port=${BENCH_PORT:-18580}
@@ -48,6 +48,7 @@ bench_ports_free
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench-fronts.XXXXXX")
+chmod 0711 "$tmp" # Apache run as root serves as www-data, which must reach the run folder
 stack_pid=
 app_pids=
 wrk_pid=
@@ -63,8 +64,6 @@ echo "bench fronts: making a $mib MiB source file" >&2
 head -c "$size" /dev/urandom >"$tmp/src.bin"
 src_sha=$(head -c "$gib" "$tmp/src.bin" | sha256sum | cut -c1-64)
 
-now() { date +%s.%N; }
-rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.0f", b / 1048576 / (t1 - t0) }'; }
 
 # start FRONT: the stack behind FRONT in $tmp/run, a user, $token and $auth.
 start() {
@@ -73,29 +72,12 @@ start() {
 	cp -R "$top/www/." "$tmp/www/"
 	printf '{"name":"hypersend","kind":"bench","note":"a small static JSON file for the front-server ceiling"}\n' \
 		>"$tmp/www/bench.json"
-	env HS_PORT="$port" HS_REDIS_PORT="$rport" HS_PROCS="$procs" HS_QUIET=1 HS_BIN_DIR="$bindir" \
-		HS_WS_PORT=$((port + 2)) HS_FRONT="$1" HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=1000 \
-		"$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
-	stack_pid=$!
-	local i=0
-	until curl -fs -o /dev/null "$base/health"; do
-		kill -0 "$stack_pid" 2>/dev/null || die "the $1 stack did not start"
-		i=$((i + 1))
-		[ $i -lt 400 ] || die "the $1 stack did not answer /health within 20 s"
-		sleep 0.05
-	done
-	app_pids=$(pgrep -f "$bindir/hs-" | tr '\n' ' ' || true)
+	bench_start_stack HS_WS_PORT=$((port + 2)) HS_FRONT="$1" HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=1000
 	token=$(curl -fs -X POST "$api/auth/register" -H 'Content-Type: application/json' \
 		-d "{\"username\":\"bench$1\",\"email\":\"bench$1@example.com\",\"password\":\"correct horse battery\"}" |
 		sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 	[ -n "$token" ] || die "registration failed behind $1"
 	auth="Authorization: Bearer $token"
-}
-
-stop() {
-	kill -TERM "$stack_pid" 2>/dev/null || true
-	wait "$stack_pid" 2>/dev/null || true
-	stack_pid=
 }
 
 # best URL [curl args]: the best of three 1 GiB Range transfers, in MB/s;
@@ -129,13 +111,7 @@ for front in $fronts; do
 
 	# The disk's ceiling, into this stack's data folder, written as uploads are.
 	data=$tmp/run/data
-	sync
-	t0=$(now)
-	dd if="$tmp/src.bin" of="$data/dd.bin" bs=8M oflag=direct status=none
-	t1=$(now)
-	dd_mbs=$(rate "$size" "$t0" "$t1")
-	rm -f "$data/dd.bin"
-	sync
+	dd_mbs=$(dd_rate "$tmp/src.bin" "$data" oflag=direct)
 	id=$(curl -fs -X POST "$api/files/upload/init" -H "$auth" -H 'Content-Type: application/json' \
 		-d "{\"filename\":\"bench.bin\",\"file_size\":$size}" | sed 's/.*"upload_id":"\([^"]*\)".*/\1/')
 	t0=$(now)
@@ -149,7 +125,7 @@ for front in $fronts; do
 	ln "$data/files/${id: -2}/$id" "$tmp/www/static.bin"
 	st_dl=$(best "$base/static.bin")
 	api_dl=$(best "$api/files/$id" -H "$auth")
-	stop
+	bench_stop_stack
 
 	printf '%s\n' "$front $s_rps $a_rps $dd_mbs $up_mbs $st_dl $api_dl" >>"$tmp/results"
 	lines="${lines}bench fronts_$front static_rps=$s_rps auth_me_rps=$a_rps auth_me_ratio=$(ratio_of "$a_rps" "$s_rps") dd_mbs=$dd_mbs upload_mbs=$up_mbs upload_ratio=$(ratio_of "$up_mbs" "$dd_mbs") static_download_mbs=$st_dl download_mbs=$api_dl download_ratio=$(ratio_of "$api_dl" "$st_dl")

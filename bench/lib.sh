@@ -126,7 +126,7 @@ bench_start_stack() {
 			die "the stack did not start"
 		}
 		i=$((i + 1))
-		[ $i -lt 300 ] || die "the stack did not answer /health within 15 s"
+		[ $i -lt 400 ] || die "the stack did not answer /health within 20 s"
 		sleep 0.05
 	done
 	lighttpd_pid=$(pgrep -P "$stack_pid" -x 'lighttpd|nginx|apache2' | head -1 || true)
@@ -139,6 +139,13 @@ bench_start_stack() {
 	for p in $(pgrep -f "$bindir/hs-" || true); do
 		grep -qzF "$tmp/run/" "/proc/$p/environ" 2>/dev/null && app_pids="$app_pids $p"
 	done
+}
+
+# Stops the stack bench_start_stack started (stack.sh stops all it ran).
+bench_stop_stack() {
+	kill -TERM "$stack_pid" 2>/dev/null || true
+	wait "$stack_pid" 2>/dev/null || true
+	stack_pid=
 }
 
 # wrk runs in the background and is waited for, so that a signal sent to
@@ -194,3 +201,21 @@ register() {
 }
 
 ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+
+now() { date +%s.%N; }
+# rate BYTES T0 T1: MB/s (MiB per second) of BYTES moved between two now()s.
+rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.0f", b / 1048576 / (t1 - t0) }'; }
+
+# dd_rate SRC DST_FOLDER [dd flags]: MB/s of dd copying SRC into the folder
+# (the copy is removed after, and the caches written back before and after).
+dd_rate() {
+	local src=$1 dst=$2/dd.bin t0 t1
+	shift 2
+	sync
+	t0=$(now)
+	dd if="$src" of="$dst" bs=8M status=none "$@"
+	t1=$(now)
+	rm -f "$dst"
+	sync
+	rate "$(stat -c %s "$src")" "$t0" "$t1"
+}

@@ -66,18 +66,8 @@ me_url="$base/api/v1/auth/me"
 # auth (a new user's Authorization header).
 nginx_stack() {
 	rm -rf "$tmp/run"
-	env HS_PORT="$port" HS_REDIS_PORT="$rport" HS_PROCS="$procs" HS_QUIET=1 HS_BIN_DIR="$bindir" \
-		HS_WS_PORT=$((port + 2)) HS_FRONT=nginx HS_NGINX_WORKERS="$workers" HS_NGINX_KEEPALIVE="$1" HS_WWW_DIR="$tmp/www" \
-		HS_REGISTER_IP_BURST=100000 "$top/conf/stack.sh" run "$tmp/run" >"$tmp/stack.log" 2>&1 &
-	stack_pid=$!
-	local i=0
-	until curl -fs -o /dev/null "$base/health"; do
-		kill -0 "$stack_pid" 2>/dev/null || die "the nginx stack did not start"
-		i=$((i + 1))
-		[ $i -lt 300 ] || die "the nginx stack did not answer /health within 15 s"
-		sleep 0.05
-	done
-	app_pids=$(cat "$tmp"/run/sockets/*.pid | tr '\n' ' ')
+	bench_start_stack HS_WS_PORT=$((port + 2)) HS_FRONT=nginx HS_NGINX_WORKERS="$workers" \
+		HS_NGINX_KEEPALIVE="$1" HS_WWW_DIR="$tmp/www" HS_REGISTER_IP_BURST=100000
 	local user="bench$$k$1" resp token
 	resp=$(curl -fsS -X POST "$base/api/v1/auth/register" -H 'Content-Type: application/json' \
 		-d "{\"username\":\"$user\",\"email\":\"$user@example.com\",\"password\":\"bench password 1234\"}") ||
@@ -89,12 +79,6 @@ nginx_stack() {
 		die "GET /api/v1/auth/me did not answer 200"
 }
 
-stop_stack() {
-	kill -TERM "$stack_pid" 2>/dev/null || true
-	wait "$stack_pid" 2>/dev/null || true
-	stack_pid=
-}
-
 echo "bench nginx: $workers nginx workers, HS_PROCS=$procs, wrk -t$threads -c$conns -d${seconds}s," \
 	"warm-up ${warmup}s" >&2
 nginx_stack 1
@@ -102,12 +86,12 @@ grep -q 'keepalive 16;' "$tmp/run/nginx/site.conf" || die "conf/nginx.conf has n
 run_wrk static "$base/bench.json" "$seconds" "$threads" "$conns" "$warmup"
 run_wrk auth_me_keepalive "$me_url" "$seconds" "$threads" "$conns" "$warmup" -H "$auth"
 run_wrk fcgi_hop_keepalive "$me_url" "$seconds" "$threads" "$conns" "$warmup"
-stop_stack
+bench_stop_stack
 nginx_stack 0
 grep -Eq '^ *(keepalive|fastcgi_keep_conn) ' "$tmp/run/nginx/site.conf" && die "HS_NGINX_KEEPALIVE=0 left keepalive lines"
 run_wrk auth_me "$me_url" "$seconds" "$threads" "$conns" "$warmup" -H "$auth"
 run_wrk fcgi_hop "$me_url" "$seconds" "$threads" "$conns" "$warmup"
-stop_stack
+bench_stop_stack
 
 s_rps=$(wrk_rps "$tmp/static.txt")
 [ -n "$s_rps" ] || die "could not read wrk's report"

@@ -6,10 +6,12 @@
 #   test  run plus what the tests need (`make test`): clang (libFuzzer) and
 #         llvm, clang-format, cmocka, Python with pytest, Node with npm,
 #         chromium for the browser tests, wrk, nginx and spawn-fcgi (the
-#         tests and benchmarks of the nginx front), postgresql and
+#         tests and benchmarks of the nginx front), apache2 with mod_fcgid
+#         and mod_xsendfile (the tests of the Apache front), postgresql and
 #         python3-pymongo (FerretDB, the MongoDB-protocol server of the mongo
-#         backend's tests, runs on a PostgreSQL cluster the tests create; the
-#         Go toolchain that builds FerretDB is not a Debian package here).
+#         backend's tests, runs on a PostgreSQL cluster the tests create;
+#         tests/ferretdb/build.sh builds FerretDB with the machine's Go
+#         toolchain, 1.24 or later: Debian 12's golang-go, 1.19, is too old).
 # Idempotent: asks dpkg first and only calls apt-get for what is missing.
 #
 #   conf/install-deps.sh run|test
@@ -25,7 +27,8 @@ lighttpd-mod-deflate lighttpd-modules-lua brotli
 lighttpd redis-server"
 TEST_PKGS="clang-format clang libclang-rt-14-dev llvm libcmocka-dev
 python3 python3-pytest python3-requests python3-websockets chromium wrk
-nginx spawn-fcgi postgresql python3-pymongo"
+nginx spawn-fcgi apache2 libapache2-mod-fcgid libapache2-mod-xsendfile
+postgresql python3-pymongo"
 
 case $set_name in
 run) PKGS=$RUN_PKGS ;;
@@ -71,13 +74,19 @@ apt-get install -y -q --no-install-recommends $missing
 # Debian starts these daemons when it installs them; Hypersend runs its own
 # instances (the tests' PostgreSQL clusters live in temporary folders). Only
 # a package installed just now is stopped and disabled: a lighttpd,
-# redis-server, nginx or postgresql the machine already had is left as it was.
-for svc in lighttpd redis-server nginx postgresql; do
+# redis-server, nginx, apache2 or postgresql the machine already had is left
+# as it was.
+for svc in lighttpd redis-server nginx apache2 postgresql; do
 	case " $(echo $missing) " in
 	*" $svc "*) ;;
 	*) continue ;;
 	esac
-	if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
-	initd=${HS_INITD_DIR:-/etc/init.d}
-	if [ -x "$initd/$svc" ]; then "$initd/$svc" stop >/dev/null 2>&1 || true; fi
+	units=$svc
+	# apache2 brings its cache cleaner's unit along; it is Debian's too.
+	[ "$svc" = apache2 ] && units="apache2 apache-htcacheclean"
+	for u in $units; do
+		if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$u" >/dev/null 2>&1 || true; fi
+		initd=${HS_INITD_DIR:-/etc/init.d}
+		if [ -x "$initd/$u" ]; then "$initd/$u" stop >/dev/null 2>&1 || true; fi
+	done
 done

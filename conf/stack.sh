@@ -2,8 +2,9 @@
 # Runs the whole Hypersend stack in the foreground: redis-server, the
 # WebSocket bridge(s) and lighttpd (which spawns the FastCGI apps and proxies
 # /ws to the bridges), or with HS_FRONT=nginx the apps under spawn-fcgi and
-# nginx built from conf/nginx.conf. Ctrl-C or SIGTERM stops everything it
-# started. Used by `make run`, the integration tests and the benchmarks.
+# nginx built from conf/nginx.conf, or with HS_FRONT=apache Debian's apache2
+# built from conf/apache.conf, whose mod_fcgid starts the apps. Ctrl-C or
+# SIGTERM stops everything it started. Used by `make run`, the integration tests and the benchmarks.
 #
 #   conf/stack.sh run RUNDIR
 #
@@ -15,7 +16,8 @@
 # /metrics on HS_WS_PORT+2i+1), HS_SANITIZE=1 (collect ASan/UBSan logs in
 # RUNDIR/logs), HS_QUIET=1 (no banner), HS_FRONT (lighttpd, or nginx:
 # HS_NGINX_WORKERS worker processes, 2; HS_NGINX_KEEPALIVE=0 drops the kept
-# FastCGI connections of conf/nginx.conf), HS_EVENTS=store (no redis-server
+# FastCGI connections of conf/nginx.conf; or apache: as root, the apps run
+# as HS_APACHE_USER, www-data), HS_EVENTS=store (no redis-server
 # and no bridge at all: events, rate limits and revocation in the store,
 # events by long-poll only; /ws then answers 503). Any other HS_* key overrides
 # config.
@@ -30,8 +32,15 @@ front=${HS_FRONT:-lighttpd}
 case $front in
 lighttpd) ;;
 nginx) export HS_SENDFILE_HEADER=X-Accel-Redirect ;; # conf/nginx.conf, "Downloads"
-*) echo "stack: HS_FRONT must be lighttpd or nginx, not '$front'" >&2; exit 2 ;;
+apache) ;;
+*) echo "stack: HS_FRONT must be lighttpd, nginx or apache, not '$front'" >&2; exit 2 ;;
 esac
+# Apache serves only as an unprivileged account: started as root, its
+# workers and the apps mod_fcgid starts run as apps_user
+# (conf/stack-apache.sh), which cannot open root's Redis socket (0700), so
+# they reach Redis over its TCP port.
+apps_user=
+[ "$front" = apache ] && [ "$(id -u)" = 0 ] && apps_user=${HS_APACHE_USER:-www-data}
 
 rm -f "$rundir/ready"
 mkdir -p "$rundir/data" "$rundir/sockets" "$rundir/logs" "$rundir/redis"
@@ -54,7 +63,7 @@ fi
 	# The apps and bridges reach Redis over its Unix socket (cheaper per
 	# request than loopback TCP); the TCP port stays open for redis-cli and
 	# tests. A run folder too deep for a socket path keeps TCP.
-	[ "${#rsock}" -lt 100 ] && echo "redis_host = $rsock"
+	[ "${#rsock}" -lt 100 ] && [ -z "$apps_user" ] && echo "redis_host = $rsock"
 	# events = store: no Redis anywhere (an empty redis_host says so too)
 	[ "$events" = store ] && echo "redis_host =" && echo "events = store"
 	echo "access_log = $rundir/logs/access.log"
@@ -102,9 +111,15 @@ fi
 
 redis_pid=
 front_pid=
+watch_pid=
 bridge_pids=
 stop() {
 	trap - INT TERM
+	if [ -n "$watch_pid" ]; then
+		kill "$watch_pid" 2>/dev/null || true
+		wait "$watch_pid" 2>/dev/null || true
+	fi
+	if [ "$front" = apache ] && [ -n "$front_pid" ]; then stop_apache_front; fi
 	[ -n "$front_pid" ] && kill "$front_pid" 2>/dev/null || true
 	# the apps spawn-fcgi started (their own sessions: pids from its -P files)
 	for f in "$rundir"/sockets/*.pid; do
@@ -165,6 +180,9 @@ done
 if [ "$front" = nginx ]; then
 	. "$top/conf/stack-nginx.sh"
 	start_nginx_front
+elif [ "$front" = apache ]; then
+	. "$top/conf/stack-apache.sh"
+	start_apache_front || { stop; exit 1; }
 else
 	lighttpd -D -f "$top/conf/lighttpd.conf" &
 	front_pid=$!

@@ -6,15 +6,13 @@
  *
  * A waiting request holds this process (and its Redis connection) for the
  * whole wait, which is why it is an app of its own with its own process
- * count: long polls never starve the other route groups. */
-#include <stdio.h>
+ * count: long polls never starve the other route groups. Under a host's
+ * process limit (mod_fcgid) updates_max_waiting keeps processes free. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hs/events.h"
 #include "hs/json.h"
-#include "hs/limit.h"
 #include "hs/updates.h"
 
 #define UPDATES_LIMIT           500 /* events per reply */
@@ -61,9 +59,11 @@ static int since_or_reply(hs_req_t *req, int *given, hs_ev_id_t *since)
     return 0;
 }
 
-/* 200 {"events":[...],"next":..,"resync_required":..}. Each event is
- * already JSON in the stream, so it goes out as raw text, never parsed. */
-static void reply_updates(hs_req_t *req, const hs_ev_list_t *l, hs_ev_id_t next, int resync)
+/* 200 {"events":[...],"next":..,"resync_required":..} (and "retry_ms"
+ * when the poll was not let wait). Each event is already JSON in the
+ * stream, so it goes out as raw text, never parsed. */
+static void reply_updates(hs_req_t *req, const hs_ev_list_t *l, hs_ev_id_t next, int resync,
+                          long retry_ms)
 {
     cJSON *o = cJSON_CreateObject(), *events = cJSON_AddArrayToObject(o, "events");
     char id[HS_EV_ID_MAX];
@@ -83,6 +83,8 @@ static void reply_updates(hs_req_t *req, const hs_ev_list_t *l, hs_ev_id_t next,
     hs_event_id_format(next, id);
     cJSON_AddStringToObject(o, "next", id);
     cJSON_AddBoolToObject(o, "resync_required", resync);
+    if (retry_ms > 0)
+        cJSON_AddNumberToObject(o, "retry_ms", (double)retry_ms);
     hs_reply_json(req, 200, o);
 }
 
@@ -91,7 +93,9 @@ static void reply_updates(hs_req_t *req, const hs_ev_list_t *l, hs_ev_id_t next,
  * Without since: no events and the newest id, at once. With a since that
  * cannot be resumed (older than events_retention, or after the newest id:
  * another Redis): resync_required and the newest id. Otherwise the events
- * after since, waiting up to timeout for the first.
+ * after since, waiting up to timeout for the first; but when
+ * updates_max_waiting polls already wait, at once with "retry_ms" (the
+ * client short-polls until a wait is granted again).
  *
  * An empty reply's next is the newest id read before the streams (never
  * before since): every event up to it was already in its stream then, so
@@ -111,36 +115,36 @@ static void on_updates(hs_req_t *req)
         return;
     }
     if (!given) {
-        reply_updates(req, NULL, last, 0);
+        reply_updates(req, NULL, last, 0, 0);
         return;
     }
     if (hs_event_id_cmp(since, last) != 0 &&
         !hs_event_resumable(req->ctx, since, last, hs_now_ms())) {
-        reply_updates(req, NULL, last, 1);
+        reply_updates(req, NULL, last, 1, 0);
         return;
     }
     /* A waiting poll holds this process: one user may hold only
-     * updates_per_user of them, so nobody can take every process. */
-    char slots[64], holder[40];
-    snprintf(slots, sizeof slots, "hs:polls:%s", req->auth.sub);
-    snprintf(holder, sizeof holder, "%d-%lld", (int)getpid(), (long long)hs_now_ms());
-    if (timeout > 0 && hs_limit_acquire(req->ctx, slots, holder, req->ctx->cfg.updates_per_user,
-                                        (timeout + 10) * 1000L, "too_many_polls", &err)) {
+     * updates_per_user of them, so nobody can take every process, and the
+     * host only updates_max_waiting, so the processes left serve short
+     * polls (and the other apps) instead of queueing behind the waits. */
+    int block_ms = timeout * 1000;
+    long retry_ms;
+    hs_updates_wait_t w;
+    if (hs_updates_wait_begin(req->ctx, req->auth.sub, &block_ms, &retry_ms, &w, &err)) {
         hs_reply_error(req, &err);
         return;
     }
     hs_ev_list_t l;
     hs_ev_id_t next = hs_event_id_cmp(last, since) > 0 ? last : since;
-    int rc = hs_updates_read(req->ctx, req->arena, req->auth.sub, since, UPDATES_LIMIT,
-                             timeout * 1000, &l, &next, &err);
-    if (timeout > 0)
-        hs_limit_release(req->ctx, slots, holder);
+    int rc = hs_updates_read(req->ctx, req->arena, req->auth.sub, since, UPDATES_LIMIT, block_ms,
+                             &l, &next, &err);
+    hs_updates_wait_end(req->ctx, &w);
     if (rc) {
         hs_event_list_free(&l);
         hs_reply_error(req, &err);
         return;
     }
-    reply_updates(req, &l, next, 0);
+    reply_updates(req, &l, next, 0, retry_ms);
     hs_event_list_free(&l);
 }
 

@@ -147,6 +147,11 @@ const hs_conf_key_t hs_config_keys[] = {
      "Chats (direct, group, channel) a user may create per hour before 429 rate_limited"},
     {"updates_per_user", I(updates_per_user), "2", 1, 10000,
      "Long-polls (GET /api/v1/updates) one user may hold at once; more get 429 too_many_polls"},
+    {"updates_max_waiting", I(updates_max_waiting), "0", 0, 1000000,
+     "Long-polls waiting at once on the host (all users); past it a poll answers at once with "
+     "retry_ms (a short poll); 0: no cap"},
+    {"updates_short_poll_ms", I(updates_short_poll_ms), "1000", 100, 60000,
+     "retry_ms of a poll over updates_max_waiting: milliseconds its client waits before the next"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -251,6 +256,35 @@ int hs_config_origin_ok(const char *o)
            strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
 }
 
+/* The keys that name files or folders. A relative path in a config file is
+ * taken from the file's own folder, so a relocatable install (the bundle's
+ * app/hypersend.conf) names its data folder without knowing where it was
+ * unpacked; the programs' working directory never matters. */
+static const size_t path_keys[] = {
+    offsetof(hs_config_t, data_dir),        offsetof(hs_config_t, sqlite_path),
+    offsetof(hs_config_t, secret_key_file), offsetof(hs_config_t, access_log),
+    offsetof(hs_config_t, ws_log),
+};
+
+static int resolve_paths(hs_config_t *cfg, const char *path, hs_err_t *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return 0; /* a file in the working directory: paths stay as they are */
+    int dirlen = (int)(slash - path);
+    for (size_t i = 0; i < sizeof path_keys / sizeof path_keys[0]; i++) {
+        char **slot = (char **)((char *)cfg + path_keys[i]);
+        if (!*slot || !**slot || **slot == '/' || strcmp(*slot, "-") == 0)
+            continue;
+        char *abs;
+        if (asprintf(&abs, "%.*s/%s", dirlen, path, *slot) < 0)
+            return hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
+        free(*slot);
+        *slot = abs;
+    }
+    return 0;
+}
+
 int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -258,7 +292,8 @@ int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t 
     for (const hs_conf_key_t *k = hs_config_keys; k->name; k++)
         if ((rc = hs_config_set(cfg, k->name, k->def, err)))
             return rc;
-    if (path && (rc = load_file(cfg, path, must_exist, err)))
+    if (path &&
+        ((rc = load_file(cfg, path, must_exist, err)) || (rc = resolve_paths(cfg, path, err))))
         return rc;
     for (const hs_conf_key_t *k = hs_config_keys; k->name; k++) {
         char env[96] = "HS_";

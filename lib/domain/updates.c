@@ -1,11 +1,16 @@
 /* A long-poll reader's events (hs/updates.h), moved here from the updates
- * app so that the delivery rule lives in lib with the bridge's. */
+ * app so that the delivery rule lives in lib with the bridge's; and the
+ * rule of who may wait for them (the user's and the host's slots). */
 #include "hs/updates.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hs/chats.h"
 #include "hs/delivery.h"
+#include "hs/limit.h"
+#include "hs/util.h"
 
 static const char *stream_key(hs_arena_t *a, hs_ev_scope_t scope, const char *id)
 {
@@ -114,4 +119,47 @@ int hs_updates_read(hs_ctx_t *ctx, hs_arena_t *a, const char *user_id, hs_ev_id_
     *last_read = l->items[l->n - 1].id; /* before drops: those were read too */
     drop_after_removal(user_id, l);
     return 0;
+}
+
+/* The host's slots: one key for every user, so the cap counts the waiting
+ * polls of all processes (of every front) at once. */
+#define HOST_KEY "hs:polls"
+
+int hs_updates_wait_begin(hs_ctx_t *ctx, const char *user_id, int *block_ms, long *retry_ms,
+                          hs_updates_wait_t *w, hs_err_t *err)
+{
+    memset(w, 0, sizeof *w);
+    *retry_ms = 0;
+    if (*block_ms <= 0)
+        return 0;
+    snprintf(w->user_key, sizeof w->user_key, "hs:polls:%s", user_id);
+    snprintf(w->holder, sizeof w->holder, "%d-%lld", (int)getpid(), (long long)hs_now_ms());
+    long ttl_ms = *block_ms + 10000L; /* the wait, its reply, and some slack */
+    int rc = hs_limit_acquire(ctx, w->user_key, w->holder, ctx->cfg.updates_per_user, ttl_ms,
+                              "too_many_polls", err);
+    if (rc)
+        return rc;
+    w->user_held = 1;
+    long cap = ctx->cfg.updates_max_waiting;
+    if (cap <= 0)
+        return 0;
+    if (hs_limit_acquire(ctx, HOST_KEY, w->holder, cap, ttl_ms, "too_many_polls", NULL) == 0) {
+        w->host_held = 1;
+        return 0;
+    }
+    /* No process to spare for one more wait: this one answers now, and
+     * its user's slot is not held for a wait that does not happen. */
+    hs_updates_wait_end(ctx, w);
+    *block_ms = 0;
+    *retry_ms = ctx->cfg.updates_short_poll_ms;
+    return 0;
+}
+
+void hs_updates_wait_end(hs_ctx_t *ctx, hs_updates_wait_t *w)
+{
+    if (w->host_held)
+        hs_limit_release(ctx, HOST_KEY, w->holder);
+    if (w->user_held)
+        hs_limit_release(ctx, w->user_key, w->holder);
+    w->host_held = w->user_held = 0;
 }

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <limits.h>
 #include <magic.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hs/cgi.h"
 #include "hs/conns.h"
 #include "hs/http.h"
 #include "hs/log.h"
+#include "hs/setup.h"
 #include "hs/util.h"
 
 /* Copies s into out replacing anything but printable ASCII, so a path can
@@ -90,21 +93,48 @@ static int open_backends(hs_ctx_t *ctx, hs_err_t *err)
     return 0;
 }
 
+/* Fills out with <folder of this program>/name when that file exists: a
+ * relocatable install (make bundle: a web server starts the program from a
+ * docroot, with no environment of ours) keeps its files beside it. */
+static int beside_program(const char *name, char *out, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0)
+        return -1;
+    exe[len] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    int w = snprintf(out, n, "%s/%s", exe, name);
+    return w > 0 && (size_t)w < n && access(out, F_OK) == 0 ? 0 : -1;
+}
+
 int hs_ctx_open(hs_ctx_t *ctx, const char *app_name, const char *config_path, hs_err_t *err)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->app_name = app_name;
     ctx->log_fd = -1;
     int must_exist = 1;
+    char beside[PATH_MAX];
     if (!config_path)
         config_path = getenv("HS_CONFIG");
+    if (!config_path && beside_program("hypersend.conf", beside, sizeof beside) == 0)
+        config_path = beside;
+    /* The bundle as unpacked, before (or without) any edit of the user's:
+     * the template's settings, whose relative paths put the data folder
+     * beside the document root. */
+    if (!config_path && beside_program("hypersend.conf.example", beside, sizeof beside) == 0)
+        config_path = beside;
     if (!config_path) {
         config_path = "/etc/hypersend/hypersend.conf";
         must_exist = 0;
     }
     int rc;
     if ((rc = hs_config_load(&ctx->cfg, config_path, must_exist, err)) ||
-        (rc = read_key(ctx, err)) || (rc = hs_log_open(ctx, err)))
+        (rc = hs_setup_prepare(&ctx->cfg, err)) || (rc = read_key(ctx, err)) ||
+        (rc = hs_log_open(ctx, err)))
         return rc;
     ctx->argon2.memory_kib = (unsigned)ctx->cfg.argon2_memory_kib;
     ctx->argon2.iterations = (unsigned)ctx->cfg.argon2_iterations;
@@ -225,6 +255,8 @@ static const char *client_ip(hs_req_t *req)
 static void leave_body(hs_req_t *req)
 {
     FCGX_Request *fr = req->fcgx;
+    if (fr->ipcFd < 0) /* CGI: the server reads what is left of the body */
+        return;
     if (!req->body_timed_out && hs_req_content_length(req) <= req->body_read)
         return;
     if (fr->keepConnection && !req->body_timed_out)
@@ -248,7 +280,10 @@ static void leave_body(hs_req_t *req)
     shutdown(fr->ipcFd, SHUT_RD);
 }
 
-static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_arena_t *arena)
+/* setup: why the process could not start (NULL when it did); every request
+ * is then answered with it, as a 503 the web client shows as a setup page. */
+static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_arena_t *arena,
+                      const hs_err_t *setup)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -270,7 +305,9 @@ static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_a
     req.client_ip = client_ip(&req);
     req.user_agent = hs_req_header(&req, "HTTP_USER_AGENT");
 
-    if (hs_req_parse_query(&req, q ? q + 1 : NULL))
+    if (setup)
+        hs_reply_error(&req, setup);
+    else if (hs_req_parse_query(&req, q ? q + 1 : NULL))
         hs_reply_fail(&req, HS_EINVAL, "invalid_query", "The query string is malformed");
     else
         hs_http_dispatch(&req, app->routes, app->nroutes);
@@ -287,13 +324,57 @@ static void serve_one(hs_ctx_t *ctx, const hs_app_t *app, FCGX_Request *fr, hs_a
 typedef struct serve_arg {
     hs_ctx_t *ctx;
     const hs_app_t *app;
-    hs_arena_t *arena; /* one for the process, reset after each request */
+    hs_arena_t *arena;  /* one for the process, reset after each request */
+    const char *config; /* -c, for a process that could not start */
+    hs_err_t *setup;    /* why it could not; NULL once it could */
 } serve_arg_t;
+
+/* A context that answers requests when the real one cannot open: the
+ * default configuration, the log on standard error (the server's error
+ * log), no store. */
+static void open_fallback(hs_ctx_t *ctx, const char *app_name)
+{
+    hs_err_t ignored;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->app_name = app_name;
+    ctx->log_fd = STDERR_FILENO;
+    /* the defaults are all set before anything can fail */
+    hs_config_load(&ctx->cfg, NULL, 0, &ignored);
+}
+
+/* Turns the error of a failed start into the 503 each request gets. */
+static void as_setup_error(hs_err_t *err)
+{
+    err->code = hs_setup_code(err);
+    err->rc = HS_EUNAVAIL;
+    err->status = hs_err_status(HS_EUNAVAIL);
+    if (!err->hint[0])
+        snprintf(err->hint, sizeof err->hint, "%s",
+                 "fix app/hypersend.conf (the template: app/hypersend.conf.example) and reload "
+                 "the page; app/hs-auth.fcgi --check says the same on a shell");
+}
 
 static void on_request(void *arg, FCGX_Request *fr)
 {
     serve_arg_t *sa = arg;
-    serve_one(sa->ctx, sa->app, fr, sa->arena);
+    if (sa->setup && fr->ipcFd >= 0) {
+        /* A FastCGI process tries again on each request, so that a fix
+         * shows at the next reload without restarting the server's
+         * processes (a CGI one has just tried). */
+        hs_ctx_t fresh;
+        hs_err_t err;
+        hs_err_clear(&err);
+        if (hs_ctx_open(&fresh, sa->app->name, sa->config, &err) == 0) {
+            hs_ctx_close(sa->ctx);
+            *sa->ctx = fresh;
+            sa->setup = NULL;
+        } else {
+            hs_ctx_close(&fresh);
+            as_setup_error(&err);
+            *sa->setup = err;
+        }
+    }
+    serve_one(sa->ctx, sa->app, fr, sa->arena, sa->setup);
 }
 
 static void usage(const hs_app_t *app)
@@ -301,8 +382,11 @@ static void usage(const hs_app_t *app)
     fprintf(stderr,
             "usage: hs-%s [-c CONFIG] [--routes] [--config-keys] [--check]%s\n"
             "  Serves the %s routes over FastCGI on file descriptor 0 (spawned by the web\n"
-            "  server or spawn-fcgi). --routes prints the route table, --check validates\n"
-            "  the configuration, store and key, then exits.\n",
+            "  server or spawn-fcgi), or one request as a CGI program (GATEWAY_INTERFACE\n"
+            "  set, no socket on 0). --routes prints the route table, --check validates\n"
+            "  the configuration, store and key, then exits. The configuration: -c, else\n"
+            "  HS_CONFIG, else hypersend.conf beside the program, else\n"
+            "  /etc/hypersend/hypersend.conf.\n",
             app->name, app->ncommands ? " [COMMAND]" : "", app->name);
     for (size_t i = 0; i < app->ncommands; i++)
         fprintf(stderr, "  %-10s %s\n", app->commands[i].name, app->commands[i].doc);
@@ -359,14 +443,25 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
             return 2;
         }
     }
+    /* libmagic's database beside the program, for a host without one (the
+     * bundle's lib/magic.mgc); libmagic reads MAGIC when it loads. */
+    char mgc[PATH_MAX];
+    if (!getenv("MAGIC") && beside_program("lib/magic.mgc", mgc, sizeof mgc) == 0)
+        setenv("MAGIC", mgc, 0);
     hs_ctx_t ctx;
-    hs_err_t err;
+    hs_err_t err, *setup = NULL;
     hs_err_clear(&err);
     if (hs_ctx_open(&ctx, app->name, config, &err)) {
         fprintf(stderr, "hs-%s: %s%s%s%s\n", app->name, err.message, err.hint[0] ? " (" : "",
                 err.hint, err.hint[0] ? ")" : "");
         hs_ctx_close(&ctx);
-        return 1;
+        /* Started by a web server (CGI, or a FastCGI socket on 0): answer
+         * with what is wrong rather than the server's bare 500. */
+        if (check || command || !(hs_cgi_detect() || !FCGX_IsCGI()))
+            return 1;
+        open_fallback(&ctx, app->name);
+        as_setup_error(&err);
+        setup = &err;
     }
     if (check || command) {
         int status = command ? command->run(&ctx) : 0;
@@ -386,8 +481,12 @@ int hs_app_main(const hs_app_t *app, int argc, char **argv)
 
     FCGX_Init();
     hs_arena_t arena = {0};
-    serve_arg_t served = {&ctx, app, &arena};
-    int status = hs_conns_serve(&ctx, 0, on_request, &served) ? 1 : 0;
+    serve_arg_t served = {&ctx, app, &arena, config, setup};
+    /* Under mod_cgi one request per process; the same serve_one either way. */
+    int status = (hs_cgi_detect() ? hs_cgi_serve(&ctx, on_request, &served)
+                                  : hs_conns_serve(&ctx, 0, on_request, &served))
+                     ? 1
+                     : 0;
     hs_arena_free(&arena);
     hs_ctx_close(&ctx);
     return status;

@@ -24,8 +24,11 @@ bridge_pids(), and stack.kill_redis() / start_redis() for a Redis crash.
 Fronts: lighttpd by default; make_stack(HS_FRONT="nginx") (or HS_FRONT=nginx
 in the environment, for every stack) runs the apps under spawn-fcgi behind
 nginx built from conf/nginx.conf (conf/stack-nginx.sh: HS_NGINX_WORKERS,
-HS_NGINX_KEEPALIVE=0); stack.front names it, stack.fcgi_socket(app) is an
-app's socket.
+HS_NGINX_KEEPALIVE=0); make_stack(HS_FRONT="apache") runs Debian's apache2
+with conf/apache.conf, whose mod_fcgid starts the apps (conf/stack-apache.sh;
+as root, Apache and the apps run as www-data and reach Redis over TCP).
+stack.front names it, stack.fcgi_socket(app) is an app's socket (lighttpd
+and nginx; mod_fcgid names its sockets by process, not by app).
 
 Environment: HS_BIN_DIR (default build/bin), HS_SANITIZE=1 (fail on any
 ASan/UBSan report the apps leave in <rundir>/logs), HS_KEEP_RUNDIR=1 (keep the
@@ -497,6 +500,9 @@ class Stack(Client):
         lighttpd (its max-procs), one shared by all under spawn-fcgi."""
         if self.front == "nginx":
             return os.path.join(self.rundir, "sockets", f"{app}.sock")
+        if self.front == "apache":
+            raise AssertionError("under Apache, mod_fcgid names the sockets "
+                                 "(sockets/fcgid/<pid>.<n>), not by app")
         return os.path.join(self.rundir, "sockets", f"{app}.sock-{i}")
 
     def log_path(self, name="access.log"):

@@ -153,20 +153,26 @@ def app_pids(stack, app="hs-files"):
 
 
 def wait_respawned(stack, user, timeout=10):
-    """After kill_apps: polls an authenticated files request until it
-    answers 200. lighttpd starts new processes on the next request, but
-    while they come up (within ~2 s of an earlier crash, or slower under
-    ASan) it may answer with its own 503 or 500 page first; those are
-    allowed, a JSON error from the app is not. Returns the statuses seen."""
+    """After kill_apps: polls an authenticated files request, and the tus
+    OPTIONS of the upload processes, until both answer. lighttpd (and
+    Apache's mod_fcgid) start new processes on the next request, but while
+    they come up (within ~2 s of an earlier crash, or slower under ASan)
+    they may answer with their own 503 or 500 page first; nginx answers 502
+    until conf/stack-nginx.sh's watcher has started the apps again (within
+    a second). Those are allowed, a JSON error from the app is not.
+    Returns the statuses seen."""
     seen = []
     deadline = time.monotonic() + timeout
     while True:
         r = stack.get(f"{FILES}/list", token=user.access)
-        seen.append(r.status_code)
         if r.status_code == 200:
-            return seen
-        from_lighttpd = r.text.startswith("<?xml")
-        assert r.status_code in (500, 503) and from_lighttpd, (
+            r = stack.req("OPTIONS", f"{FILES}/tus")
+            if r.status_code == 204:
+                seen.append(200)
+                return seen
+        seen.append(r.status_code)
+        from_front = r.text.startswith(("<?xml", "<html>", "<!DOCTYPE"))
+        assert r.status_code in (500, 502, 503) and from_front, (
             f"{r.status_code} {r.text[:300]} after {seen}")
         if time.monotonic() > deadline:
             pytest.fail(f"hs-files did not come back within {timeout} s: {seen}")

@@ -13,8 +13,9 @@ separate sessions); the tests below each assert one part of what it saw:
   'self'). The refresh token is only in the HttpOnly, SameSite=Strict cookie
   scoped to /api/v1/auth/refresh: neither localStorage nor sessionStorage
   nor document.cookie holds it.
-- session: a reload stays signed in; an expired access token (signed with the
-  stack's key) is renewed before use, by the cookie, which rotates; with the
+- session: a reload stays signed in (and every request of the page ends);
+  an expired access token (signed with the stack's key) is renewed before
+  use, by the cookie, which rotates; with the
   browser's clock 2 h slow the server answers 401 token_expired and the
   client refreshes and retries.
 - tabs: two tabs with an expired access token started at once renew one
@@ -105,8 +106,8 @@ def test_refresh_token_out_of_script_reach(out):
 
 
 def test_session_survives_reload_and_expiry(out):
-    assert {k: out["reload"][k] for k in ("signed_in", "same_session")} == {
-        "signed_in": True, "same_session": True}
+    assert {k: out["reload"][k] for k in ("signed_in", "same_session", "settled")} == {
+        "signed_in": True, "same_session": True, "settled": True}
     e = out["expired"]
     assert e["server_says"] == "token_expired"
     assert e["signed_in"] and e["access_renewed"] and e["refresh_rotated"] and e["me_ok"]

@@ -25,3 +25,16 @@ export function parseArgs(argv, required = [], defaults = {}) {
 
 export const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Runs main, then prints result as the one JSON line the Python side reads;
+// on a throw, with ok false and the error (exit status 1).
+export function report(main, result) {
+  main().then(() => {
+    console.log(JSON.stringify(result));
+  }, (e) => {
+    result.ok = false;
+    result.error = String(e && e.stack ? e.stack : e);
+    console.log(JSON.stringify(result));
+    process.exitCode = 1;
+  });
+}

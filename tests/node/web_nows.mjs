@@ -11,7 +11,7 @@
 // and waits for the page to receive it as message.created.
 import { chromium } from 'playwright-core';
 import * as common from './common.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, sleep } from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, sleep, report } from './common.mjs';
 
 const args = common.parseArgs(process.argv.slice(2), ['base', 'name', 'password', 'chat', 'other-token']);
 const BASE = args.base;
@@ -61,11 +61,4 @@ async function main() {
   }
 }
 
-main().then(() => {
-  console.log(JSON.stringify(result));
-}, (e) => {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e);
-  console.log(JSON.stringify(result));
-  process.exitCode = 1;
-});
+report(main, result);

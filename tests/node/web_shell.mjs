@@ -14,7 +14,7 @@
 //   auth       a weak password and a wrong one as the form shows them, then
 //              registration through the form; the refresh token is only in
 //              the HttpOnly cookie, nowhere in localStorage/sessionStorage
-//   reload     a reload stays signed in
+//   reload     a reload stays signed in, and the page's requests all end
 //   expired    the stored access token replaced by an expired one (signed
 //              with the stack's key): a reload renews it before use
 //   tabs       two tabs, an expired access token, reloaded at once: one
@@ -46,7 +46,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import * as common from './common.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, sleep } from './common.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, sleep, report } from './common.mjs';
 
 const ARGS = CHROMIUM_ARGS;
 const DESKTOP = { width: 1280, height: 800 };
@@ -60,8 +60,8 @@ function parseArgs(argv) {
 
 const args = parseArgs(process.argv.slice(2));
 const BASE = args.base;
-const result = { ok: false };
-const errors = {};
+const errors = {}; // console errors per page, filled as the run goes
+const result = { ok: false, errors };
 
 function b64url(buf) {
   return Buffer.from(buf).toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
@@ -210,7 +210,11 @@ async function main() {
     // -- reload ----------------------------------------------------------
     await a.reload();
     await view(a, 'people');
-    result.reload = { signed_in: (await a.locator('#auth-form').count()) === 0,
+    // Every request of the page ends (the WebSocket aside): a response left
+    // unread would keep it busy for good.
+    const settled = await a.waitForLoadState('networkidle', { timeout: 10000 })
+      .then(() => true, () => false);
+    result.reload = { signed_in: (await a.locator('#auth-form').count()) === 0, settled,
       same_session: (await session(a)).session_id === s1.session_id,
       in_reach: await tokenInReach(a, c1 && c1.value) };
 
@@ -572,17 +576,8 @@ async function main() {
     result.elapsed_ms = Date.now() - t0;
     result.ok = true;
   } finally {
-    result.errors = errors;
     await browser.close();
   }
 }
 
-main().then(() => {
-  console.log(JSON.stringify(result));
-}, (e) => {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e);
-  result.errors = errors;
-  console.log(JSON.stringify(result));
-  process.exitCode = 1;
-});
+report(main, result);

@@ -59,6 +59,25 @@ static void file_then_env(void **state)
     hs_config_free(&c);
 }
 
+/* The bundle's template names its data folder relative to itself: a
+ * relative path is taken from the file's folder, never from the working
+ * directory. */
+static void relative_paths_from_the_file(void **state)
+{
+    (void)state;
+    write_conf("data_dir = ../data\nsecret_key_file = ../data/secret.key\naccess_log = -\n"
+               "ws_log = /abs/ws.log\n");
+    hs_config_t c;
+    hs_err_t err;
+    assert_int_equal(hs_config_load(&c, path, 1, &err), 0);
+    assert_string_equal(c.data_dir, "/tmp/../data");
+    assert_string_equal(c.secret_key_file, "/tmp/../data/secret.key");
+    assert_string_equal(c.sqlite_path, "/tmp/../data/hypersend.db");
+    assert_string_equal(c.access_log, "-");
+    assert_string_equal(c.ws_log, "/abs/ws.log");
+    hs_config_free(&c);
+}
+
 static void bad_values_name_the_key(void **state)
 {
     (void)state;
@@ -186,6 +205,7 @@ int main(void)
         cmocka_unit_test(download_origin),
         cmocka_unit_test(sendfile_header),
         cmocka_unit_test(events_default_follows_redis_host),
+        cmocka_unit_test_teardown(relative_paths_from_the_file, teardown),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -372,7 +372,39 @@ window.addEventListener('storage', (e) => {
 
 window.addEventListener('hashchange', () => show(true));
 
+// A server that cannot start (its data folder refused or unwritable, a bad
+// configuration) answers every request with a 503 whose code starts with
+// setup_, a message naming the problem and a hint naming the fix: the page
+// shows them instead of a sign-in form that cannot work.
+async function setupProblem() {
+  try {
+    // The body is read whatever the status: a response left unread stays
+    // in flight in Chromium (the page never reaches network idle).
+    const r = await fetch('/health', { cache: 'no-store' });
+    const body = await r.json().catch(() => null);
+    const err = r.status === 503 && body ? body.error : null;
+    return err && String(err.code).startsWith('setup_') ? err : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+function showSetup(err) {
+  app.replaceChildren(h('section', { class: 'auth setup', id: 'setup' },
+    h('h1', {}, 'Hypersend cannot start yet'),
+    h('p', { class: 'error', role: 'alert' }, err.message),
+    ...(err.hint ? [h('p', {}, `To fix it: ${err.hint}.`)] : []),
+    h('p', {}, h('code', {}, err.code)),
+    h('button', { type: 'button', class: 'primary', onclick: () => location.reload() },
+      'Try again')));
+}
+
 (async () => {
+  const problem = await setupProblem();
+  if (problem) {
+    showSetup(problem);
+    return;
+  }
   const session = loadSession();
   if (!session) {
     await signIn();

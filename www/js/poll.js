@@ -7,6 +7,10 @@
 //             event), 'resync_required', 'open' and 'hello' (a hello of its
 //             own, transport 'poll'), 'state', 'close'). No typing, no
 //             presence, no p2p.signal: the endpoint does not carry them.
+//             A reply with retry_ms (the server's waiting polls are all
+//             taken: updates_max_waiting) makes it wait that long before
+//             the next poll (a short poll); each poll asks to wait again, so
+//             it long-polls once the server lets it.
 //   Realtime  starts on the WebSocket (ws.js); after FALLBACK_AFTER attempts
 //             that never got the bridge's hello (or WS_PATIENCE ms without
 //             one) it long-polls instead, and probes the WebSocket now and then
@@ -52,6 +56,7 @@ export class Poller extends Emitter {
     this.running = false;
     this.ready = false;
     this.abort = null;
+    this.retryMs = 0; // the last reply's retry_ms: short-polling when > 0
   }
 
   get connected() {
@@ -99,6 +104,8 @@ export class Poller extends Emitter {
         if (r.resync_required) this.emit('resync_required', { type: 'resync_required', reason: 'retention' });
         for (const ev of r.events || []) this.dispatch(ev);
         if (r.next) this.lastId = r.next;
+        this.retryMs = r.retry_ms > 0 ? Math.min(r.retry_ms, 60000) : 0;
+        if (this.retryMs) await sleep(this.retryMs, abort.signal);
       } catch (e) {
         if (!live() || (e && e.name === 'AbortError')) return;
         if (e && (e.status === 401 || e.status === 403)) {

@@ -74,6 +74,8 @@ typedef struct hs_config {
     long invite_burst, invite_period;
     long chat_create_per_hour;
     long updates_per_user;
+    long updates_max_waiting;   /* 0: no cap */
+    long updates_short_poll_ms; /* retry_ms past updates_max_waiting */
 } hs_config_t;
 
 typedef enum { HS_CONF_STR, HS_CONF_INT } hs_conf_type_t;
