@@ -28,6 +28,11 @@ const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
     [HS__MG_EVENTS] = "events",
     [HS__MG_CHATS] = "chats",
     [HS__MG_MEMBERS] = "chat_members",
+    [HS__MG_MESSAGES] = "messages",
+    [HS__MG_REACTIONS] = "reactions",
+    [HS__MG_GRANTS] = "chat_files",
+    [HS__MG_TOKENS] = "message_tokens",
+    [HS__MG_LIMITS] = "limits",
 };
 
 /* The indexes, created at open with createIndexes: a no-op when they exist
@@ -71,6 +76,7 @@ static const struct {
     {HS__MG_MEMBERS, "user", "{\"user_id\": 1, \"chat_id\": 1}", 0},
     {HS__MG_SLOTS, "holder", "{\"key\": 1, \"holder\": 1}", 1},
     {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
+    /* messages.c's indexes below this line, search.c's and limits.c's after them */
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

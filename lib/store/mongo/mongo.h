@@ -47,6 +47,11 @@ typedef enum {
     HS__MG_EVENTS,
     HS__MG_CHATS,
     HS__MG_MEMBERS,
+    HS__MG_MESSAGES,  /* messages.c */
+    HS__MG_REACTIONS, /* messages.c: one document per (message, emoji, user) */
+    HS__MG_GRANTS,    /* messages.c: a file attached in a chat (file_shared_with) */
+    HS__MG_TOKENS,    /* search.c: the search words of each message */
+    HS__MG_LIMITS,    /* limits.c: rate-limit state (events = store) */
     HS__MG_NCOLL
 } hs__mg_coll_t;
 extern const char *const hs__mg_coll_names[HS__MG_NCOLL];
@@ -154,6 +159,13 @@ int hs__mg_cas_read(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, bson_t *do
  * order of hs/store_ops.h, then those done in part, which answer it for some
  * arguments): at most cap into names; returns how many. */
 size_t hs__mg_missing(const char **names, size_t cap);
+
+/* Search (search.c), called by messages.c: writes the search words of
+ * message msg_id of chat chat_id from content (replacing those it had);
+ * content NULL removes them (a deleted message). Idempotent, so a retried
+ * send or edit may call it again. */
+int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id,
+                      const char *content, hs_err_t *err);
 
 /* The user fields and their reader, shared by users.c and follows.c. */
 void hs__mg_read_user(hs_arena_t *a, const bson_t *doc, hs_user_t *u);
