@@ -51,7 +51,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 # The store contract, one file a domain, linked into test_store.
 STORE_TEST_SRCS := $(sort $(wildcard tests/unit/store/*.c))
 
-.PHONY: all deps deps-run run test unit unit-mongo integration sanitize-test check-format format bench install bundle clean
+.PHONY: all deps deps-run run test unit unit-mongo integration integration-mongo sanitize-test check-format format bench install bundle clean
 all: $(BINS) $(BUILD)/www/index.html
 
 # The document root the fronts serve (HS_WWW_DIR): www/ with versioned asset
@@ -140,6 +140,13 @@ unit-mongo: $(BUILD)/unit/test_store
 integration: all
 	HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" $(PYTHON) -m pytest -q tests/integration
 
+# The integration suite again with every stack on the MongoDB backend (one
+# FerretDB for the run, a database per stack; MONGODB_URI names another
+# server). K= narrows like pytest -k.
+integration-mongo: all
+	@tests/ferretdb/with.sh env HS_TEST_STORE=mongo HS_MONGO_INCOMPLETE=1 \
+	  HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" $(PYTHON) -m pytest -q tests/integration $(if $(K),-k "$(K)")
+
 # The unit tests and the whole integration suite again, against
 # AddressSanitizer/UBSan builds; any sanitizer report fails the run.
 sanitize-test:
@@ -206,10 +213,13 @@ BUNDLE_BINS := $(APPS:%=$(BUILD)/bundle-bin/hs-%.fcgi)
 BUNDLE_STATIC := -lfcgi -lhiredis -lsqlite3 -largon2 -lbson-static-1.0 -lmagic -llzma -lbz2 -lz
 # the sonames those replace, and glibc's, which stay the host's
 BUNDLE_NOT_SHARED := ^(libfcgi|libhiredis|libsqlite3|libargon2|libbson-1\.0|libmagic|liblzma|libbz2|libz|libc|libm|libpthread|libdl|librt|libresolv|ld-linux-x86-64|linux-vdso)\.so
+# No MongoDB backend in the bundle (conf/bundle/nomongo.c, linked before the
+# library, stands in for it): libmongoc and what only it loads stay out.
+BUNDLE_NO_MONGO := ^(libmongoc-1\.0|libmongocrypt|libsasl2|libssl|libsnappy|libzstd|libicu[a-z]*|libstdc\+\+|libgcc_s)\.so
 bundle: $(BUNDLE)
 
 define BUNDLE_DEPS
-$(BUILD)/bundle-bin/hs-$(1).fcgi: $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(LIB_A) $(BUILD)/bin/hs-$(1)
+$(BUILD)/bundle-bin/hs-$(1).fcgi: $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(BUILD)/conf/bundle/nomongo.o $(LIB_A) $(BUILD)/bin/hs-$(1)
 endef
 $(foreach app,$(APPS),$(eval $(call BUNDLE_DEPS,$(app))))
 
@@ -217,7 +227,7 @@ $(BUILD)/bundle-bin/%.fcgi:
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@shared=$$(ldd $(BUILD)/bin/$* | awk '$$2 == "=>" { print $$1 }' | \
-	  grep -Ev '$(BUNDLE_NOT_SHARED)' | sed 's/^/-l:/'); \
+	  grep -Ev '$(BUNDLE_NOT_SHARED)' | grep -Ev '$(BUNDLE_NO_MONGO)' | sed 's/^/-l:/'); \
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -Wl,-Bstatic $(BUNDLE_STATIC) -Wl,-Bdynamic \
 	  -Wl,--no-as-needed $$shared -lm -lpthread -ldl -lrt \
 	  -Wl,-rpath,'$$ORIGIN/lib' -Wl,--enable-new-dtags

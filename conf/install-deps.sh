@@ -31,7 +31,12 @@ nginx spawn-fcgi apache2 libapache2-mod-fcgid libapache2-mod-xsendfile
 postgresql python3-pymongo"
 
 case $set_name in
-run) PKGS=$RUN_PKGS ;;
+run)
+	PKGS=$RUN_PKGS
+	# make run on the MongoDB backend with no server named runs the test
+	# server (conf/stack.sh): PostgreSQL under FerretDB.
+	if [ "${HS_STORE:-}" = mongo ] && [ -z "${HS_MONGO_URI:-}" ]; then PKGS="$PKGS postgresql"; fi
+	;;
 test)
 	PKGS="$RUN_PKGS $TEST_PKGS"
 	# Node runs the tus-js-client and browser tests; any node (18 or later)

@@ -19,8 +19,10 @@
 # FastCGI connections of conf/nginx.conf; or apache: as root, the apps run
 # as HS_APACHE_USER, www-data), HS_EVENTS=store (no redis-server
 # and no bridge at all: events, rate limits and revocation in the store,
-# events by long-poll only; /ws then answers 503). Any other HS_* key overrides
-# config.
+# events by long-poll only; /ws then answers 503), HS_STORE=mongo (the
+# MongoDB backend: on HS_MONGO_URI, or else on a PostgreSQL + FerretDB pair
+# of this run's own, tests/ferretdb/server.sh, in RUNDIR/mongo, stopped with
+# the rest). Any other HS_* key overrides config.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +55,23 @@ if [ ! -s "$rundir/secret.key" ]; then
 	(umask 077 && od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$rundir/secret.key")
 fi
 
+# store = mongo with no server named: the test server, started here and
+# stopped by stop_mongo (it runs in a session of its own, out of reach of a
+# Ctrl-C to this one). A previous run's pair in the folder is stopped first.
+mongo_dir=
+if [ "${HS_STORE:-}" = mongo ] && [ -z "${HS_MONGO_URI:-}" ]; then
+	mongo_dir=$rundir/mongo
+	"$top/tests/ferretdb/server.sh" stop "$mongo_dir" 2>/dev/null || true
+	rm -rf "$mongo_dir"
+	uri=$("$top/tests/ferretdb/server.sh" start "$mongo_dir") ||
+		{ "$top/tests/ferretdb/server.sh" stop "$mongo_dir" 2>/dev/null
+		  echo "stack: the MongoDB test server did not start (see $mongo_dir)" >&2; exit 1; }
+	export HS_MONGO_URI="${uri}hypersend"
+fi
+stop_mongo() {
+	[ -z "$mongo_dir" ] || "$top/tests/ferretdb/server.sh" stop "$mongo_dir" || true
+}
+
 # The runtime config: the shipped defaults, then this run's paths (later
 # keys win).
 {
@@ -67,6 +86,10 @@ fi
 	# events = store: no Redis anywhere (an empty redis_host says so too)
 	[ "$events" = store ] && echo "redis_host =" && echo "events = store"
 	echo "access_log = $rundir/logs/access.log"
+	# the store, so that commands run on this config alone (hs-files
+	# cleanup, hs-auth create-admin) find the same one
+	[ -z "${HS_STORE:-}" ] || echo "store = $HS_STORE"
+	[ -z "${HS_MONGO_URI:-}" ] || echo "mongo_uri = $HS_MONGO_URI"
 } >"$rundir/hypersend.conf"
 
 export HS_CONFIG="$rundir/hypersend.conf"
@@ -107,7 +130,7 @@ if [ "${HS_SANITIZE:-0}" = 1 ]; then
 fi
 
 # Fail early, with the app's own words, on a bad config or key.
-"$HS_BIN_DIR/hs-auth" --check
+"$HS_BIN_DIR/hs-auth" --check || { stop_mongo; exit 1; }
 
 redis_pid=
 front_pid=
@@ -128,6 +151,7 @@ stop() {
 	for p in $bridge_pids; do kill "$p" 2>/dev/null || true; done
 	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
+	stop_mongo
 }
 trap 'stop; exit 0' INT TERM
 

@@ -32,7 +32,8 @@ and nginx; mod_fcgid names its sockets by process, not by app).
 
 Environment: HS_BIN_DIR (default build/bin), HS_SANITIZE=1 (fail on any
 ASan/UBSan report the apps leave in <rundir>/logs), HS_KEEP_RUNDIR=1 (keep the
-temporary folders).
+temporary folders), HS_TEST_STORE=mongo with MONGODB_URI (every stack on the
+MongoDB backend, a database each: `make integration-mongo`).
 """
 import glob
 import os
@@ -53,6 +54,12 @@ from hsapi import BIN_DIR, PASSWORD, ROOT, Client, User, uniq  # noqa: E402
 
 SANITIZE = os.environ.get("HS_SANITIZE") == "1"
 KEEP = os.environ.get("HS_KEEP_RUNDIR") == "1"
+# HS_TEST_STORE=mongo: every stack on the MongoDB backend, on the server
+# MONGODB_URI names (tests/ferretdb/with.sh starts one), a database each.
+STORE = os.environ.get("HS_TEST_STORE", "sqlite")
+MONGODB_URI = os.environ.get("MONGODB_URI", "")
+if STORE == "mongo" and not MONGODB_URI:
+    raise SystemExit("HS_TEST_STORE=mongo needs MONGODB_URI (run under tests/ferretdb/with.sh)")
 START_TIMEOUT = 20
 STOP_TIMEOUT = 10
 
@@ -154,9 +161,17 @@ class Stack(Client):
         })
         if SANITIZE:
             env["HS_SANITIZE"] = "1"
+        if STORE == "mongo":
+            # A database of its own on the session's server (MONGODB_URI).
+            env["HS_STORE"] = "mongo"
+            env["HS_MONGO_URI"] = MONGODB_URI.rstrip("/") + "/" + os.path.basename(
+                self.rundir).replace("-", "_")
+            if os.environ.get("HS_MONGO_INCOMPLETE"):
+                env["HS_MONGO_INCOMPLETE"] = os.environ["HS_MONGO_INCOMPLETE"]
         env.update({k: str(v) for k, v in overrides.items()})
         self.env = env
         self.front = env["HS_FRONT"]
+        self.store = env.get("HS_STORE", "sqlite")
 
     # -- life -------------------------------------------------------------
     def start(self):
