@@ -164,8 +164,8 @@ size_t hs__mg_missing(const char **names, size_t cap);
  * message msg_id of chat chat_id from content (replacing those it had);
  * content NULL removes them (a deleted message). Idempotent, so a retried
  * send or edit may call it again. */
-int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id,
-                      const char *content, hs_err_t *err);
+int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id, const char *content,
+                      hs_err_t *err);
 
 /* The user fields and their reader, shared by users.c and follows.c. */
 void hs__mg_read_user(hs_arena_t *a, const bson_t *doc, hs_user_t *u);
