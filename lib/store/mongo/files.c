@@ -168,13 +168,22 @@ int hs__mg_chunk_get(hs_store_t *st, const char *upload_id, int64_t n, char sha2
     int have = 0;
     chunk_id(id, sizeof id, upload_id, n);
     bson_t *f = BCON_NEW("_id", BCON_UTF8(id));
+    /* The chunk first, then the upload: a completion deletes the upload
+     * before its chunks (remove_upload), so an upload still there after
+     * the chunk was read missing means the chunk was truly missing then,
+     * and no completion (which needs every chunk) can have happened. Read
+     * the other way round, a completion between the two reads would let a
+     * PUT write into the file it published. */
     hs__mg_begin(st, &op);
-    int rc = load_upload(&op, upload_id, &tmp, &u, err);
-    if (rc == HS_ENOTFOUND)
-        hs_err_set(err, HS_ENOTFOUND, "upload_not_found",
-                   "The upload was completed or aborted meanwhile");
-    if (!rc)
-        rc = hs__mg_find_one(&op, HS__MG_CHUNKS, f, NULL, &doc, &have, err);
+    int rc = hs__mg_find_one(&op, HS__MG_CHUNKS, f, NULL, &doc, &have, err);
+    if (!rc) {
+        rc = load_upload(&op, upload_id, &tmp, &u, err);
+        if (rc == HS_ENOTFOUND)
+            hs_err_set(err, HS_ENOTFOUND, "upload_not_found",
+                       "The upload was completed or aborted meanwhile");
+        if (rc && have)
+            bson_destroy(&doc);
+    }
     hs__mg_end(&op);
     bson_destroy(f);
     if (!rc) {
