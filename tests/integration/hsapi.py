@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +24,12 @@ PASSWORD = "correct horse battery staple"
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TIMEOUT = 30
+# The store every stack runs on: sqlite, or mongo (HS_TEST_STORE, `make
+# integration-mongo`). A test that reads or writes the SQLite file itself
+# (to forge a state no route can make, or to count rows) is sqlite_only.
+STORE = os.environ.get("HS_TEST_STORE", "sqlite")
+sqlite_only = pytest.mark.skipif(STORE != "sqlite",
+                                 reason="reads or writes the SQLite file itself")
 
 
 def uniq(prefix="u"):

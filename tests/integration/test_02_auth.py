@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from hsapi import API, HEX24, ISO_TIME, PASSWORD, assert_error, assert_ok, jwt_claims, uniq
+from hsapi import API, HEX24, ISO_TIME, PASSWORD, assert_error, assert_ok, jwt_claims, sqlite_only, uniq
 from wsclient import WS, open_refused
 
 AUTH = f"{API}/auth"
@@ -477,6 +477,7 @@ def add_sessions(s, user_id, n, after_sid):
         db.close()
 
 
+@sqlite_only
 def test_password_change_ends_every_other_session_however_many(make_stack):
     """1,002 sessions: the change revokes them all, the oldest included (it
     was past the first 1,000 the session list returns), and its token can

@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from hsapi import API, assert_error, assert_ok
+from hsapi import API, assert_error, assert_ok, sqlite_only
 from p2p_helpers import P2P, in_state, relay_size, step
 from test_03_helpers import (FILES, blob_path, download, init_upload, start_stack, stop_stack,
                              upload_file)
@@ -88,6 +88,7 @@ def test_injected_filetype_is_refused_by_tus(stack, owner, kind):
     assert_error(r, 400, "invalid_content_type")
 
 
+@sqlite_only
 def test_stored_bad_type_is_never_a_header(stack, owner):
     """Even a bad type already in the store (written before the checks)
     cannot split the download's head: it goes out as octet-stream."""
@@ -102,6 +103,7 @@ def test_stored_bad_type_is_never_a_header(stack, owner):
     assert_safe_download(r, "application/octet-stream")
 
 
+@sqlite_only
 def test_header_writer_refuses_a_stored_split(stack, owner):
     """The writer itself: tus echoes the stored Upload-Metadata in HEAD; a
     value with CR/LF planted in the store gives a 500 with none of the

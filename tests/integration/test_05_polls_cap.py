@@ -30,9 +30,30 @@ def db(stack):
     return os.path.join(stack.rundir, "data", "hypersend.db")
 
 
+def slots(stack):
+    """The stack's slots collection (MongoDB backend)."""
+    import pymongo
+    uri = stack.env["HS_MONGO_URI"]
+    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)[uri.rsplit("/", 1)[1]].slots
+
+
 def held(stack, key="hs:polls"):
+    if stack.store == "mongo":
+        return slots(stack).count_documents({"key": key})
     with sqlite3.connect(db(stack), timeout=5) as c:
         return c.execute("SELECT count(*) FROM slots WHERE key = ?", (key,)).fetchone()[0]
+
+
+def add_dead_holds(stack, holders, until):
+    """Holds of 'hs:polls' by processes that died while waiting: rows (or
+    documents, in slots 0, 1, ...) nobody will drop, ending at until."""
+    if stack.store == "mongo":
+        slots(stack).insert_many([{"_id": f"hs:polls:{i}", "key": "hs:polls", "holder": h,
+                                   "until": until} for i, h in enumerate(holders)])
+        return
+    with sqlite3.connect(db(stack), timeout=5) as c:
+        c.executemany("INSERT INTO slots (key, holder, until) VALUES ('hs:polls', ?, ?)",
+                      [(h, until) for h in holders])
 
 
 class Poll:
@@ -155,9 +176,7 @@ def test_a_slot_of_a_killed_process_ends_by_itself(capped):
     (u,) = register_many(capped, 1, prefix="pk")
     since = next_of(capped, u)
     until = int(time.time() * 1000) + 5000
-    with sqlite3.connect(db(capped), timeout=5) as c:
-        c.executemany("INSERT INTO slots (key, holder, until) VALUES ('hs:polls', ?, ?)",
-                      [("999991-1", until), ("999992-1", until)])
+    add_dead_holds(capped, ["999991-1", "999992-1"], until)
     got = assert_ok(capped.get(UPDATES, token=u.access, params={"since": since, "timeout": 1}))
     assert got["retry_ms"] == SHORT_MS, got
 
@@ -193,9 +212,7 @@ def test_the_web_client_honours_the_hint_and_long_polls_again(capped):
     chat = direct(capped, s, u)["id"]
     since = next_of(capped, u)
     free_at = int(time.time() * 1000) + 5000
-    with sqlite3.connect(db(capped), timeout=5) as c:
-        c.executemany("INSERT INTO slots (key, holder, until) VALUES ('hs:polls', ?, ?)",
-                      [("999993-1", free_at), ("999994-1", free_at)])
+    add_dead_holds(capped, ["999993-1", "999994-1"], free_at)
     out = run_script("poll_retry.mjs", "--base", capped.base, "--token", u.access, "--since",
                      since, "--free-at", free_at, "--chat", chat, "--other-token", s.access)
     done = [p for p in out["polls"] if "end" in p]

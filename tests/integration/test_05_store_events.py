@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from hsapi import API, PASSWORD, assert_error, assert_ok
+from hsapi import API, PASSWORD, assert_error, assert_ok, sqlite_only
 from test_04_helpers import direct, group, register_many, send
 
 AUTH = f"{API}/auth"
@@ -129,6 +129,7 @@ def test_a_message_reaches_the_other_user_by_long_poll(nostack):
             if e["type"] == "message.created"] == []
 
 
+@sqlite_only
 def test_retention_trims_old_events(nostack):
     a, b = register_many(nostack, 2, prefix="st")
     g = group(nostack, a, [b])["id"]
@@ -150,6 +151,7 @@ def test_retention_trims_old_events(nostack):
     assert got["resync_required"] is True and got["events"] == []
 
 
+@sqlite_only
 def test_waiting_polls_per_user_are_capped_in_the_store(nostack):
     """updates_per_user (2 by default) waiting polls of one user at once;
     the next is refused at once with 429 too_many_polls, and a slot is
