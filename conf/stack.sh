@@ -10,6 +10,8 @@
 #
 # Environment: HS_PORT (8080), HS_REDIS_PORT (6390), HS_BIN_DIR (build/bin),
 # HS_WWW_DIR (the document root: HS_BIN_DIR/../www, made by the build),
+# HS_BIND (lighttpd's address, 127.0.0.1), HS_REDIS_HOST (a Redis of
+# another host's, with HS_REDIS_PORT: none is started here),
 # HS_PROCS (processes per app, 2), HS_UPLOAD_PROCS (hs-files processes for
 # upload bodies, 4), HS_WS_PORT (first bridge, 8091),
 # HS_WS_BRIDGES (bridges, 1; bridge i listens on HS_WS_PORT+2i and serves
@@ -82,7 +84,11 @@ stop_mongo() {
 	# The apps and bridges reach Redis over its Unix socket (cheaper per
 	# request than loopback TCP); the TCP port stays open for redis-cli and
 	# tests. A run folder too deep for a socket path keeps TCP.
-	[ "${#rsock}" -lt 100 ] && [ -z "$apps_user" ] && echo "redis_host = $rsock"
+	if [ -n "${HS_REDIS_HOST:-}" ]; then
+		echo "redis_host = $HS_REDIS_HOST"
+	elif [ "${#rsock}" -lt 100 ] && [ -z "$apps_user" ]; then
+		echo "redis_host = $rsock"
+	fi
 	# events = store: no Redis anywhere (an empty redis_host says so too)
 	[ "$events" = store ] && echo "redis_host =" && echo "events = store"
 	echo "access_log = $rundir/logs/access.log"
@@ -103,6 +109,9 @@ if [ -z "${HS_WWW_DIR:-}" ]; then
 fi
 export HS_WWW_DIR
 export HS_PORT="$port"
+# lighttpd's address: loopback unless told (a host of several, behind a
+# balancer, binds its own address or 0.0.0.0)
+export HS_BIND="${HS_BIND:-127.0.0.1}"
 export HS_DATA_DIR="$rundir/data"
 export HS_PROCS="${HS_PROCS:-2}"
 export HS_UPDATES_PROCS="${HS_UPDATES_PROCS:-4}"
@@ -165,7 +174,9 @@ if [ "$events" = store ]; then
 	ws_n=0
 fi
 
-if [ "$events" != store ]; then
+# HS_REDIS_HOST names a Redis elsewhere (several hosts share one): none
+# is started here.
+if [ "$events" != store ] && [ -z "${HS_REDIS_HOST:-}" ]; then
 	redis-server --bind 127.0.0.1 --port "$rport" --unixsocket "$rsock" --unixsocketperm 700 \
 		--save '' --appendonly no \
 		--dir "$rundir/redis" --logfile "$rundir/logs/redis.log" --daemonize no &

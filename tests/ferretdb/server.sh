@@ -7,7 +7,8 @@
 #   server.sh start DIR   # DIR empty or absent; prints the mongodb:// URI
 #   server.sh stop DIR    # stops both (SIGTERM, then SIGKILL after 10 s)
 #
-# DIR/uri holds the URI, DIR/ferretdb.log and DIR/log/postgresql.log the logs. Run as root, the
+# FerretDB listens on HS_FERRETDB_HOST (127.0.0.1; PostgreSQL stays on
+# loopback). DIR/uri holds the URI, DIR/ferretdb.log and DIR/log/postgresql.log the logs. Run as root, the
 # PostgreSQL programs run as the postgres user (initdb refuses root).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,11 +28,11 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Waits up to $2 seconds for 127.0.0.1:$1 to accept a connection.
+# Waits up to $3 seconds for $1:$2 to accept a connection.
 wait_port() {
     local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    for ((i = 0; i < $3 * 10; i++)); do
+        (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
         sleep 0.1
     done
     return 1
@@ -42,7 +43,7 @@ as_pg() {
 }
 
 start() {
-    local dir=$1 bin pgport port ferret
+    local dir=$1 bin pgport port ferret host=${HS_FERRETDB_HOST:-127.0.0.1}
     ferret=$("$here/build.sh")
     bin=$(pg_bin)
     mkdir -p "$dir"
@@ -62,12 +63,12 @@ start() {
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$pgport" -U hs ferretdb ||
         die "createdb ferretdb failed"
     port=$(free_port)
-    setsid "$ferret" --listen-addr="127.0.0.1:$port" \
+    setsid "$ferret" --listen-addr="$host:$port" \
         --postgresql-url="postgres://hs@127.0.0.1:$pgport/ferretdb" \
         >"$dir/ferretdb.log" 2>&1 </dev/null &
     echo $! >"$dir/ferretdb.pid"
-    wait_port "$port" 30 || die "FerretDB did not listen on $port: $(tail -3 "$dir/ferretdb.log")"
-    echo "mongodb://127.0.0.1:$port/" >"$dir/uri"
+    wait_port "$host" "$port" 30 || die "FerretDB did not listen on $port: $(tail -3 "$dir/ferretdb.log")"
+    echo "mongodb://$host:$port/" >"$dir/uri"
     cat "$dir/uri"
 }
 

@@ -135,14 +135,18 @@ def _read(path, limit=None):
 
 
 class Stack(Client):
-    """One running stack. .base, .rundir, .port, .redis_port, .env."""
+    """One running stack. .base, .rundir, .port, .redis_port, .env.
+    With netns, conf/stack.sh runs inside that network namespace (a host of
+    test_15_hosts.py) and the stack is reached at host."""
 
-    def __init__(self, name, overrides):
+    def __init__(self, name, overrides, netns=None, host="127.0.0.1"):
         self.name = name
+        self.netns = netns
+        self.host = host
         self.port = free_port()
         self.redis_port = free_port({self.port})
         self.ws_base = free_port_block(4, {self.port, self.redis_port})
-        super().__init__(f"http://127.0.0.1:{self.port}")
+        super().__init__(f"http://{host}:{self.port}")
         self.rundir = os.path.realpath(tempfile.mkdtemp(prefix=f"hs-it-{name}-"))
         self.proc = None
         self.stopped = False
@@ -192,7 +196,7 @@ class Stack(Client):
             self.port = free_port()
             self.redis_port = free_port({self.port})
             self.ws_base = free_port_block(4, {self.port, self.redis_port})
-            self.base = f"http://127.0.0.1:{self.port}"
+            self.base = f"http://{self.host}:{self.port}"
             self.env.update(HS_PORT=str(self.port), HS_REDIS_PORT=str(self.redis_port),
                             HS_WS_PORT=str(self.ws_base))
 
@@ -200,8 +204,9 @@ class Stack(Client):
         """None once this stack answers /health, else why not."""
         self.out_path = os.path.join(self.rundir, "stack.out")
         with open(self.out_path, "ab") as out:
+            netns = ["ip", "netns", "exec", self.netns] if self.netns else []
             self.proc = subprocess.Popen(
-                [str(ROOT / "conf" / "stack.sh"), "run", self.rundir], env=self.env,
+                [*netns, str(ROOT / "conf" / "stack.sh"), "run", self.rundir], env=self.env,
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=str(ROOT))
         deadline = time.monotonic() + START_TIMEOUT
@@ -444,7 +449,7 @@ class Stack(Client):
     def ws_proxy_url(self):
         """ws:// to /ws through lighttpd."""
         self.wait_bridges()
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"ws://{self.host}:{self.port}/ws"
 
     def metrics_url(self, i=0):
         self.wait_bridges()
