@@ -6,7 +6,7 @@ signing key and one bind-mounted blob folder. The addresses exist only
 while the namespaces do; the caller stands on the bridge (.254).
 
     why = netns_allowed()          # None, or why not (not root, ...)
-    h = Hosts().start()            # h.stacks["a"], h.stacks["b"]
+    h = Hosts(**hs_keys).start()   # h.stacks["a"], h.stacks["b"]
     h.stop()                       # everything gone: stacks, mounts, links
 """
 import os
@@ -81,7 +81,10 @@ def netns_allowed():
 
 
 class Hosts:
-    def __init__(self):
+    """overrides: HS_* keys for both app hosts (on top of the tests' MAIN_ENV)."""
+
+    def __init__(self, **overrides):
+        self.overrides = {k: str(v) for k, v in overrides.items()}
         self.net = Net()
         self.tmp = tempfile.mkdtemp(prefix="hs-hosts-")
         os.chmod(self.tmp, 0o711)  # PostgreSQL runs as its own user under db/
@@ -111,7 +114,7 @@ class Hosts:
                 **MAIN_ENV, "HS_BIND": "0.0.0.0", "HS_PORT": "8080", "HS_WS_PORT": "8091",
                 "HS_REDIS_HOST": c, "HS_REDIS_PORT": "6379", "HS_WS_BRIDGES": "1",
                 "HS_STORE": "mongo", "HS_MONGO_URI": uri.stdout.strip() + "hypersend",
-                "HS_MONGO_INCOMPLETE": "1", "HS_UPLOAD_TTL": "3600"},
+                "HS_MONGO_INCOMPLETE": "1", "HS_UPLOAD_TTL": "3600", **self.overrides},
                 netns=net.ns[h], host=net.ip[h])
             s.port = 8080
             s.base = f"http://{net.ip[h]}:8080"
