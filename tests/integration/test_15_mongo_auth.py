@@ -1,8 +1,9 @@
 """The apps on the mongo store backend (issue 15, under construction: users,
-sessions, follows, files, links, P2P so far; docs/mongo-status.md): a whole
-stack with store = mongo registers, logs in, rotates refresh tokens (a replay
-revokes the session), logs out, refuses a taken username, uploads, downloads,
-shares and deletes a file, all on a MongoDB-protocol server. Needs
+sessions, follows, files, links, P2P, chats and messages so far;
+docs/mongo-status.md): a whole stack with store = mongo registers, logs in,
+rotates refresh tokens (a replay revokes the session), logs out, refuses a
+taken username, uploads, downloads, shares and deletes a file, and chats in
+a group, all on a MongoDB-protocol server. Needs
 MONGODB_URI: run it under the FerretDB harness, `tests/ferretdb/with.sh
 /usr/bin/python3 -m pytest -q tests/integration/test_15_mongo_auth.py`;
 without it every test skips and says why."""
@@ -84,6 +85,47 @@ def test_files_on_mongo(make_stack):
     assert s.delete(f"{FILES}/{f['id']}", token=u.access).status_code == 204
     assert_error(s.get(f"{FILES}/{f['id']}/info", token=u.access), 404, "file_not_found")
     assert s.mongo_db.usage.find_one({"_id": u.id})["bytes"] == 0
+
+
+def test_chat_on_mongo(make_stack):
+    """A group on mongo: a send (retried with its client id), an attachment
+    readable by the members, an edit, a reaction, the history, the read
+    marker and the delivery state, the chat list's unread count; the
+    messages form their chat's chain in MongoDB."""
+    from test_03_helpers import FILES, download, upload_file
+    from test_04_helpers import (MESSAGES, group, listed, mark_read, page, post_message, react,
+                                 send)
+    s = mongo_stack(make_stack)
+    a, b = s.register(prefix="mgc"), s.register(prefix="mgc")
+    chat = group(s, a, [b])["id"]
+    first = assert_ok(post_message(s, a, chat, "hello", client_id="k-1"), 201)
+    again = assert_ok(post_message(s, a, chat, "hello", client_id="k-1"), 200)
+    assert again["id"] == first["id"]
+    f = upload_file(s, a, b"attached", filename="n.txt")
+    second = send(s, a, chat, "see this", file_ids=[f["id"]])
+    assert second["id"] > first["id"]
+    r = download(s, b, f["id"])
+    assert r.status_code == 200 and r.content == b"attached"
+    e = assert_ok(s.put(f"{MESSAGES}/{first['id']}", token=a.access, json={"content": "hi!"}))
+    assert e["content"] == "hi!" and e["edited_at"]
+    assert_ok(react(s, b, first["id"], "\U0001f44d"))
+    items = page(s, b, chat)["items"]
+    assert [m["id"] for m in items] == [second["id"], first["id"]]  # newest first
+    assert items[1]["content"] == "hi!"
+    assert items[1]["reactions"] == [{"emoji": "\U0001f44d", "count": 1, "me": True}]
+    assert [x["id"] for x in items[0]["attachments"]] == [f["id"]]
+    assert listed(s, b, chat)["unread_count"] == 2
+    assert [m["state"] for m in page(s, a, chat)["items"]] == ["delivered", "delivered"]
+    assert assert_ok(mark_read(s, b, chat, second["id"]))["unread_count"] == 0
+    assert [m["state"] for m in page(s, a, chat)["items"]] == ["read", "read"]
+    assert listed(s, a, chat)["last_message"]["id"] == second["id"]
+    # the chain in MongoDB: each message names the one before it
+    docs = {d["_id"]: d for d in s.mongo_db.messages.find({"chat_id": chat})}
+    assert docs[first["id"]]["prev"] == "" and docs[second["id"]]["prev"] == first["id"]
+    assert s.mongo_db.chat_files.count_documents({"file_id": f["id"], "chat_id": chat}) == 1
+    assert s.delete(f"{MESSAGES}/{second['id']}", token=a.access).status_code == 204
+    assert s.mongo_db.chat_files.count_documents({"file_id": f["id"]}) == 0
+    assert_error(s.get(f"{FILES}/{f['id']}/info", token=b.access), 404, "file_not_found")
 
 
 def test_server_gone_is_503_not_a_hang(make_stack):

@@ -1,4 +1,5 @@
-/* MongoDB operations on chats and their members (messages: not yet).
+/* MongoDB operations on chats and their members (messages: messages.c;
+ * chat_page and what chat_get full adds: chat_list.c).
  *
  *   chats         one document per chat, versioned ("v"): the member count,
  *                 the owner and the editable fields change only through
@@ -14,12 +15,12 @@
 
 #include "mongo.h"
 
-static void member_key(char out[64], const char *chat_id, const char *user_id)
+void hs__mg_member_key(char out[64], const char *chat_id, const char *user_id)
 {
     snprintf(out, 64, "%s:%s", chat_id, user_id);
 }
 
-static void read_chat(hs_arena_t *a, const bson_t *doc, hs_chat_t *c)
+void hs__mg_read_chat(hs_arena_t *a, const bson_t *doc, hs_chat_t *c)
 {
     memset(c, 0, sizeof *c);
     hs__mg_id(c->id, doc, "_id");
@@ -36,7 +37,7 @@ static void read_chat(hs_arena_t *a, const bson_t *doc, hs_chat_t *c)
     c->last_message_id = hs__mg_str(a, doc, "last_message_id");
 }
 
-static void read_member(hs_arena_t *a, const bson_t *doc, hs_member_t *m)
+void hs__mg_read_member(hs_arena_t *a, const bson_t *doc, hs_member_t *m)
 {
     memset(m, 0, sizeof *m);
     hs__mg_id(m->user_id, doc, "user_id");
@@ -50,7 +51,7 @@ static int insert_member(hs__mg_op_t *op, const char *chat_id, const char *user_
                          const char *role, int64_t now, int *claimed, hs_err_t *err)
 {
     char key[64];
-    member_key(key, chat_id, user_id);
+    hs__mg_member_key(key, chat_id, user_id);
     bson_t *doc =
         BCON_NEW("_id", BCON_UTF8(key), "chat_id", BCON_UTF8(chat_id), "user_id",
                  BCON_UTF8(user_id), "role", BCON_UTF8(role), "muted", BCON_INT32(0), "joined_at",
@@ -138,19 +139,19 @@ static int load_chat(hs__mg_op_t *op, const char *id, const char *viewer, hs_are
         return rc;
     if (!found)
         return hs_err_set(err, HS_ENOTFOUND, "chat_not_found", "No such chat");
-    read_chat(a, &doc, out);
+    hs__mg_read_chat(a, &doc, out);
     bson_destroy(&doc);
     if (!viewer)
         return 0;
     char key[64];
-    member_key(key, id, viewer);
+    hs__mg_member_key(key, id, viewer);
     bson_t *f = BCON_NEW("_id", BCON_UTF8(key));
     rc = hs__mg_find_one(op, HS__MG_MEMBERS, f, NULL, &doc, &found, err);
     bson_destroy(f);
     out->my_last_read_id = "";
     if (found) {
         hs_member_t m;
-        read_member(a, &doc, &m);
+        hs__mg_read_member(a, &doc, &m);
         out->my_role = m.role;
         out->my_muted = m.muted;
         out->my_last_read_id = m.last_read_id ? m.last_read_id : "";
@@ -159,17 +160,16 @@ static int load_chat(hs__mg_op_t *op, const char *id, const char *viewer, hs_are
     return rc;
 }
 
-/* full (the unread count and the last message) needs messages, which this
- * backend does not have yet: it says so rather than answer 0 and nothing. */
+/* full adds the viewer's unread count and the last message (chat_list.c). */
 int hs__mg_chat_get(hs_store_t *st, const char *id, const char *viewer, int full, hs_arena_t *a,
                     hs_chat_t *out, hs_err_t *err)
 {
-    if (full)
-        return hs__mg_todo("chat_get (full: unread count, last message)", err);
     hs__mg_op_t op;
     hs_chat_t c;
     hs__mg_begin(st, &op);
     int rc = load_chat(&op, id, viewer, a, &c, err);
+    if (!rc && full)
+        rc = hs__mg_chat_full(&op, viewer, a, &c, err);
     hs__mg_end(&op);
     if (!rc)
         *out = c;
@@ -259,7 +259,7 @@ static int remove_member(hs__mg_op_t *op, const char *chat_id, const char *user_
     char key[64];
     long deleted = 0;
     int moved;
-    member_key(key, chat_id, user_id);
+    hs__mg_member_key(key, chat_id, user_id);
     bson_t *f = BCON_NEW("_id", BCON_UTF8(key));
     int rc = hs__mg_delete(op, HS__MG_MEMBERS, 0, f, &deleted, err);
     bson_destroy(f);
@@ -301,7 +301,7 @@ int hs__mg_member_set(hs_store_t *st, const char *chat_id, const char *user_id, 
                       int muted, hs_err_t *err)
 {
     char key[64];
-    member_key(key, chat_id, user_id);
+    hs__mg_member_key(key, chat_id, user_id);
     member_change_t c = {role, muted};
     int moved = 0;
     hs__mg_op_t op;
@@ -333,7 +333,7 @@ int hs__mg_read_mark(hs_store_t *st, const char *chat_id, const char *user_id,
                      const char *message_id, int *moved, hs_err_t *err)
 {
     char key[64];
-    member_key(key, chat_id, user_id);
+    hs__mg_member_key(key, chat_id, user_id);
     int m = 0;
     hs__mg_op_t op;
     hs__mg_begin(st, &op);
@@ -354,7 +354,7 @@ static void collect_member(const bson_t *doc, void *arg)
 {
     member_list_t *l = arg;
     l->items = hs_arena_grow(l->a, l->items, l->n, &l->cap, sizeof *l->items);
-    read_member(l->a, doc, &l->items[l->n++]);
+    hs__mg_read_member(l->a, doc, &l->items[l->n++]);
 }
 
 static void name_member(const bson_t *doc, void *arg)
@@ -480,7 +480,8 @@ int hs__mg_member_chats(hs_store_t *st, const char *user_id, hs_arena_t *a, hs_c
 }
 
 /* Order: delete the chat (the write that makes it gone for every read;
- * exact against a racing delete), then its members. */
+ * exact against a racing delete), then its members, then its messages and
+ * their grants. */
 int hs__mg_chat_delete(hs_store_t *st, const char *id, hs_err_t *err)
 {
     bson_t *f = BCON_NEW("_id", BCON_UTF8(id));
@@ -490,6 +491,8 @@ int hs__mg_chat_delete(hs_store_t *st, const char *id, hs_err_t *err)
     int rc = hs__mg_delete(&op, HS__MG_CHATS, 0, f, &deleted, err);
     if (!rc && deleted)
         rc = delete_members(&op, id, err);
+    if (!rc && deleted)
+        rc = hs__mg_chat_messages_drop(&op, id, err);
     hs__mg_end(&op);
     bson_destroy(f);
     if (!rc && !deleted)
@@ -539,7 +542,7 @@ int hs__mg_chat_leave(hs_store_t *st, const char *chat_id, const char *user_id,
     char key[64];
     bson_t doc;
     int found = 0, owner = 0;
-    member_key(key, chat_id, user_id);
+    hs__mg_member_key(key, chat_id, user_id);
     bson_t *f = BCON_NEW("_id", BCON_UTF8(key));
     hs__mg_op_t op;
     hs__mg_begin(st, &op);

@@ -402,7 +402,7 @@ int hs__mg_upload_expired(hs_store_t *st, int64_t now, int limit, hs_arena_t *a,
 
 /* ---- Files. ----------------------------------------------------------------- */
 
-static void read_file(hs_arena_t *a, const bson_t *doc, hs_file_t *f)
+void hs__mg_read_file(hs_arena_t *a, const bson_t *doc, hs_file_t *f)
 {
     memset(f, 0, sizeof *f);
     hs__mg_id(f->id, doc, "_id");
@@ -431,7 +431,7 @@ int hs__mg_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *ou
         return rc;
     if (!found)
         return hs_err_set(err, HS_ENOTFOUND, "file_not_found", "No such file");
-    read_file(a, &doc, out);
+    hs__mg_read_file(a, &doc, out);
     bson_destroy(&doc);
     return 0;
 }
@@ -446,7 +446,7 @@ static void collect_file(const bson_t *doc, void *arg)
 {
     file_list_t *l = arg;
     l->items = hs_arena_grow(l->a, l->items, l->n, &l->cap, sizeof *l->items);
-    read_file(l->a, doc, &l->items[l->n++]);
+    hs__mg_read_file(l->a, doc, &l->items[l->n++]);
 }
 
 /* The owner's files, newest first, not expired, not a P2P relay copy. */

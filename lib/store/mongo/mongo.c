@@ -77,6 +77,16 @@ static const struct {
     {HS__MG_SLOTS, "holder", "{\"key\": 1, \"holder\": 1}", 1},
     {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
     /* messages.c's indexes below this line, search.c's and limits.c's after them */
+    /* the chain: one message after each message of a chat */
+    {HS__MG_MESSAGES, "chain", "{\"chat_id\": 1, \"prev\": 1}", 1},
+    /* a client id's send happens once (without one: the message's own id) */
+    {HS__MG_MESSAGES, "client", "{\"sender_id\": 1, \"client_key\": 1}", 1},
+    /* history pages, the newest message, unread counts */
+    {HS__MG_MESSAGES, "chat", "{\"chat_id\": 1, \"_id\": 1}", 0},
+    {HS__MG_REACTIONS, "message", "{\"message_id\": 1, \"created_at\": 1}", 0},
+    {HS__MG_GRANTS, "file", "{\"file_id\": 1, \"chat_id\": 1}", 0},
+    {HS__MG_GRANTS, "origin", "{\"origin\": 1}", 0},
+    {HS__MG_GRANTS, "chat", "{\"chat_id\": 1}", 0},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

@@ -156,8 +156,7 @@ int hs__mg_cas_read(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, bson_t *do
                     hs_err_t *err);
 
 /* The names of the operations still answering not_implemented (in the
- * order of hs/store_ops.h, then those done in part, which answer it for some
- * arguments): at most cap into names; returns how many. */
+ * order of hs/store_ops.h): at most cap into names; returns how many. */
 size_t hs__mg_missing(const char **names, size_t cap);
 
 /* Search (search.c), called by messages.c: writes the search words of
@@ -166,6 +165,39 @@ size_t hs__mg_missing(const char **names, size_t cap);
  * send or edit may call it again. */
 int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id, const char *content,
                       hs_err_t *err);
+
+/* Messages (messages.c, reactions.c, chat_list.c). A message document:
+ * {_id, chat_id, prev (the chat's newest id when it was written: the
+ * chain), sender_id, client_key ("c:" + client id, else its own id),
+ * client_id, content, reply_to, files: [ids], origin (the id the send began
+ * with, which names its grants), created_at, edited_at, deleted_at, v}. */
+void hs__mg_read_message(hs_arena_t *a, const bson_t *doc, hs_message_t *m);
+/* Fills what ms[0..n) show besides their own fields: sender names and reply
+ * previews; with full also attachments (m->files holds their ids until
+ * then), reactions and, for viewer's own messages, the delivery state. */
+int hs__mg_message_extras(hs__mg_op_t *op, const char *viewer, int full, hs_arena_t *a,
+                          hs_message_t *ms, size_t n, hs_err_t *err);
+/* The first 100 characters of s (SQLite's substr), in a. */
+const char *hs__mg_preview(hs_arena_t *a, const char *s);
+/* Moves the member's read (read, may be NULL) and delivered markers forward
+ * to the ids given (compare-and-set on the member document). */
+int hs__mg_marks_forward(hs__mg_op_t *op, const char *chat_id, const char *user_id,
+                         const char *read, const char *delivered, hs_err_t *err);
+/* Removes the messages of a deleted chat and their grants (chat_delete). */
+int hs__mg_chat_messages_drop(hs__mg_op_t *op, const char *chat_id, hs_err_t *err);
+/* A chat's unread count for its viewer (c->my_role set: a member) and its
+ * last message preview (chat_get full, chat_page). */
+int hs__mg_chat_full(hs__mg_op_t *op, const char *viewer, hs_arena_t *a, hs_chat_t *c,
+                     hs_err_t *err);
+/* Appends {key: {$in: [ids...]}} to doc. */
+void hs__mg_put_in(bson_t *doc, const char *key, const char *const *ids, size_t n);
+
+/* Readers shared across files: chats.c's chat and member documents, the
+ * member document's key "<chat>:<user>", files.c's file documents. */
+void hs__mg_read_chat(hs_arena_t *a, const bson_t *doc, hs_chat_t *c);
+void hs__mg_read_member(hs_arena_t *a, const bson_t *doc, hs_member_t *m);
+void hs__mg_member_key(char out[64], const char *chat_id, const char *user_id);
+void hs__mg_read_file(hs_arena_t *a, const bson_t *doc, hs_file_t *f);
 
 /* The user fields and their reader, shared by users.c and follows.c. */
 void hs__mg_read_user(hs_arena_t *a, const bson_t *doc, hs_user_t *u);

@@ -98,6 +98,18 @@ const hs_store_ops_t hs__mg_ops = {
     .chat_delete = hs__mg_chat_delete,
     .chat_leave = hs__mg_chat_leave,
     .read_mark = hs__mg_read_mark,
+    /* chat_list.c */
+    .chat_page = hs__mg_chat_page,
+    /* messages.c */
+    .message_create = hs__mg_message_create,
+    .message_get = hs__mg_message_get,
+    .message_page = hs__mg_message_page,
+    .message_edit = hs__mg_message_edit,
+    .message_delete = hs__mg_message_delete,
+    /* reactions.c */
+    .reaction_toggle = hs__mg_reaction_toggle,
+    .receipts = hs__mg_receipts,
+    .file_shared_with = hs__mg_file_shared_with,
     /* events.c */
     .event_append = hs__mg_event_append,
     .event_read = hs__mg_event_read,
@@ -126,12 +138,5 @@ size_t hs__mg_missing(const char **names, size_t cap)
     }
     HS_STORE_OPS(HS__MG_MISSING)
 #undef HS__MG_MISSING
-    /* done in part: answers not_implemented for what needs messages */
-    static const char *const partial[] = {"chat_get"};
-    for (size_t i = 0; i < sizeof partial / sizeof partial[0]; i++) {
-        if (n < cap)
-            names[n] = partial[i];
-        n++;
-    }
     return n;
 }

@@ -222,6 +222,153 @@ static void search_pages_newest_first(void **state)
         HS_EINVAL);
 }
 
+enum { RACE_SENDERS = 6, RACE_EACH = 15 };
+
+typedef struct {
+    const char *chat_id;
+    hs_user_t users[RACE_SENDERS];
+} send_race_t;
+
+/* A child of messages_race: children 1.. send RACE_EACH messages each;
+ * child 0 polls "after" the newest id it saw meanwhile, as a client does,
+ * until it has seen every message (ids only growing). 0: done; 1: a
+ * send failed; 2: the poller saw an id out of order; 3: it missed one. */
+static int send_or_poll(hs_store_t *s, int i, void *arg)
+{
+    const send_race_t *r = arg;
+    hs_arena_t a = {0};
+    hs_err_t err;
+    int rc = 0;
+    if (i > 0) {
+        for (int j = 0; j < RACE_EACH && !rc; j++) {
+            char text[32];
+            int existed;
+            snprintf(text, sizeof text, "s%d-%02d", i, j);
+            hs_message_t m = {.content = text};
+            hs_id_new(m.id);
+            snprintf(m.chat_id, sizeof m.chat_id, "%s", r->chat_id);
+            snprintf(m.sender_id, sizeof m.sender_id, "%s", r->users[i].id);
+            rc = hs_store_message_create(s, &m, NULL, 0, &existed, &err) || existed ? 1 : 0;
+        }
+        return rc;
+    }
+    char after[HS_ID_LEN + 1] = "000000000000000000000000";
+    int seen = 0, want = (RACE_SENDERS - 1) * RACE_EACH;
+    for (int64_t end = hs_now_ms() + 30000; seen < want && hs_now_ms() < end && !rc;) {
+        hs_message_page_t page;
+        if (hs_store_message_page(s, r->chat_id, r->users[0].id, NULL, after, 7, &a, &page, &err))
+            rc = 1;
+        for (size_t k = page.n; k-- > 0 && !rc;) { /* oldest first */
+            if (strcmp(page.items[k].id, after) <= 0)
+                rc = 2;
+            snprintf(after, sizeof after, "%s", page.items[k].id);
+            seen++;
+        }
+        hs_arena_reset(&a);
+    }
+    hs_arena_free(&a);
+    return rc ? rc : seen == want ? 0 : 3;
+}
+
+/* Senders on several hosts (processes) into one chat at once, and a client
+ * polling "after" the newest message it has: it sees every message once,
+ * in id order, while they are being sent; afterwards a walk from the start
+ * sees them all once too, each sender's in the order it sent them. */
+static void messages_race(void **state)
+{
+    (void)state;
+    COVERS(OP_message_create, OP_message_page);
+    hs_err_t err;
+    send_race_t r;
+    for (int i = 0; i < RACE_SENDERS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "race%d", i);
+        make_user(&r.users[i], hs_arena_strdup(&arena, name), "");
+    }
+    const char *ids[RACE_SENDERS];
+    for (int i = 0; i < RACE_SENDERS; i++)
+        ids[i] = r.users[i].id;
+    hs_chat_t g = make_chat("group", NULL, ids, RACE_SENDERS, hs_now_ms());
+    r.chat_id = g.id;
+    int codes[RACE_SENDERS];
+    store_test_race(RACE_SENDERS, send_or_poll, &r, codes);
+    for (int i = 0; i < RACE_SENDERS; i++)
+        assert_int_equal(codes[i], 0);
+
+    char after[HS_ID_LEN + 1] = "000000000000000000000000";
+    int seen = 0, next[RACE_SENDERS] = {0};
+    hs_message_page_t page;
+    do {
+        assert_int_equal(
+            hs_store_message_page(st, g.id, r.users[0].id, NULL, after, 10, &arena, &page, &err),
+            0);
+        for (size_t k = page.n; k-- > 0;) {
+            const hs_message_t *m = &page.items[k];
+            int who, j;
+            assert_true(strcmp(m->id, after) > 0);
+            snprintf(after, sizeof after, "%s", m->id);
+            assert_int_equal(sscanf(m->content, "s%d-%d", &who, &j), 2);
+            assert_true(who > 0 && who < RACE_SENDERS);
+            assert_int_equal(j, next[who]++); /* each sender's in its order, once */
+            seen++;
+        }
+    } while (page.n);
+    assert_int_equal(seen, (RACE_SENDERS - 1) * RACE_EACH);
+    hs_chat_t got;
+    assert_int_equal(hs_store_chat_get(st, g.id, r.users[0].id, 1, &arena, &got, &err), 0);
+    assert_string_equal(got.last_message_id, after); /* the activity follows the newest */
+}
+
+typedef struct {
+    const char *chat_id, *sender_id;
+} twin_race_t;
+
+/* A child of client_id_race: sends the same client id. 0: stored it; 1:
+ * found the first; 2: failed. */
+static int send_twin(hs_store_t *s, int i, void *arg)
+{
+    (void)i;
+    const twin_race_t *r = arg;
+    hs_err_t err;
+    int existed = 0;
+    hs_message_t m = {.content = "only once", .client_id = "twin-1"};
+    hs_id_new(m.id);
+    snprintf(m.chat_id, sizeof m.chat_id, "%s", r->chat_id);
+    snprintf(m.sender_id, sizeof m.sender_id, "%s", r->sender_id);
+    if (hs_store_message_create(s, &m, NULL, 0, &existed, &err))
+        return 2;
+    return existed ? 1 : 0;
+}
+
+/* A client retrying one send on several hosts at once (the same client
+ * id): exactly one message is stored, and every retry is told it existed. */
+static void client_id_race(void **state)
+{
+    (void)state;
+    COVERS(OP_message_create);
+    hs_user_t u;
+    hs_err_t err;
+    make_user(&u, "twins", "");
+    const char *one[] = {u.id};
+    hs_chat_t g = make_chat("group", NULL, one, 1, hs_now_ms());
+    send_message(g.id, u.id, "before", NULL, 0);
+    twin_race_t r = {g.id, u.id};
+    enum { N = 8 };
+    int codes[N], stored = 0;
+    store_test_race(N, send_twin, &r, codes);
+    for (int i = 0; i < N; i++) {
+        assert_true(codes[i] == 0 || codes[i] == 1);
+        stored += codes[i] == 0;
+    }
+    assert_int_equal(stored, 1);
+    hs_message_page_t page;
+    assert_int_equal(hs_store_message_page(st, g.id, u.id, NULL, NULL, 10, &arena, &page, &err), 0);
+    assert_int_equal(page.n, 2);
+    assert_string_equal(page.items[0].content, "only once");
+    assert_string_equal(page.items[0].client_id, "twin-1");
+}
+
 STORE_SUITE(store_messages_suite, STORE_TEST(messages_in_commit_order),
             STORE_TEST(read_marks_and_receipts), STORE_TEST(message_lifecycle),
-            STORE_TEST(search_pages_newest_first));
+            STORE_TEST(search_pages_newest_first), STORE_TEST(messages_race),
+            STORE_TEST(client_id_race));
