@@ -77,6 +77,12 @@ static const struct {
     {HS__MG_SLOTS, "holder", "{\"key\": 1, \"holder\": 1}", 1},
     {HS__MG_BLOCKS, "list", "{\"blocker_id\": 1, \"created_at\": -1}", 0},
     /* messages.c's indexes below this line, search.c's and limits.c's after them */
+    /* search: a word's messages per chat, newest first (search.c) */
+    {HS__MG_TOKENS, "word", "{\"t\": 1, \"c\": 1, \"m\": -1}", 0},
+    {HS__MG_TOKENS, "message", "{\"m\": 1}", 0},
+    /* limit_take: a key's newest version; the states long past */
+    {HS__MG_LIMITS, "key", "{\"key\": 1, \"v\": -1}", 0},
+    {HS__MG_LIMITS, "tat", "{\"tat\": 1}", 0},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

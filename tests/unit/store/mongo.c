@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <mongoc/mongoc.h>
+#include <sqlite3.h>
 
 #include "../../../lib/store/mongo/mongo.h"
+#include "../../../lib/store/mongo/words.h"
 #include "store_test.h"
 
 static char uri[512];
@@ -179,10 +181,163 @@ static void config_refuses_the_incomplete_backend(void **state)
     free(saved);
 }
 
+/* ---- Search words: the same as SQLite's FTS5 finds and shows. --------- */
+
+/* The SQLite backend's FTS5 query of q: each hs_word_byte run quoted, the
+ * last one a prefix (lib/store/sqlite/messages.c, fts_query). */
+static const char *fts_query(const char *q, char *out)
+{
+    char *p = out;
+    int words = 0;
+    for (const unsigned char *s = (const unsigned char *)q; *s;) {
+        while (*s && !hs_word_byte(*s))
+            s++;
+        if (!*s)
+            break;
+        if (words++)
+            *p++ = ' ';
+        *p++ = '"';
+        while (*s && hs_word_byte(*s))
+            *p++ = (char)*s++;
+        *p++ = '"';
+    }
+    if (words)
+        *p++ = '*';
+    *p = '\0';
+    return words ? out : NULL;
+}
+
+/* Random texts and queries from pieces that exercise the tokenizer
+ * (case, diacritics, separators, marks, sentences) and the snippet
+ * (long texts, repeats, phrases): what SQLite's FTS5 matches and its
+ * snippet() shows, words.c must match and show byte for byte. */
+static void search_words_match_sqlite(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"common",
+                                         "Common",
+                                         "word",
+                                         "words",
+                                         "here",
+                                         "naïve",
+                                         "NAÏVE",
+                                         "Ærøskøbing",
+                                         "café",
+                                         "cafe",
+                                         "e\xCC\x81t\xC3\xA9",
+                                         "straße",
+                                         "Œuvre",
+                                         "ĳssel",
+                                         "Ŀ",
+                                         "µ",
+                                         "日本語",
+                                         "テスト",
+                                         "x—y",
+                                         "a-b",
+                                         "don't",
+                                         "co-op",
+                                         "42",
+                                         "x2",
+                                         "İstanbul",
+                                         "ǅ",
+                                         "ﬁne",
+                                         "😀",
+                                         "a\xC2\xAD"
+                                         "b",
+                                         "\xCC\x81",
+                                         "\xCC\x81x",
+                                         "\xE2\x83\x9D",
+                                         "\xF3\xA0\x80\x81",
+                                         " ",
+                                         " ",
+                                         " ",
+                                         ". ",
+                                         ": ",
+                                         ", ",
+                                         "\n",
+                                         "!",
+                                         "  ",
+                                         "\t",
+                                         "...",
+                                         "(",
+                                         ")",
+                                         "«",
+                                         "»"};
+    enum { NP = sizeof pieces / sizeof pieces[0] };
+    static const char *const queries[] = {
+        "common",     "comm",     "word",   "words here", "here common",
+        "naive",      "NAÏ",      "aerosk", "æro",        "cafe",
+        "ete",        "strasse",  "straß",  "œuv",        "ijs",
+        "ŀ",          "μ",        "日本",   "テスト",     "x y",
+        "x—y",        "a b",      "don t",  "co",         "42",
+        "x2",         "istanbul", "ǆ",      "ﬁ",          "common common",
+        "word —",     "— word",   "here.",  "e",          "common word here",
+        "co-op word", "42 x",     "b"};
+    enum { NQ = sizeof queries / sizeof queries[0] };
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE VIRTUAL TABLE f USING fts5(x, tokenize='unicode61 "
+                                  "remove_diacritics 2')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_stmt *ins, *sel;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "INSERT INTO f(rowid, x) VALUES (1, ?1)", -1, &ins, NULL), 0);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT snippet(f, 0, char(2), char(3), '…', 12) FROM f"
+                                        " WHERE f MATCH ?1",
+                                        -1, &sel, NULL),
+                     0);
+    unsigned seed = 12345;
+    int matched = 0;
+    for (int round = 0; round < 1500; round++) {
+        char text[4096] = "";
+        int n = 1 + (int)(rand_r(&seed) % (round % 3 ? 12 : 60));
+        for (int i = 0; i < n; i++) {
+            strcat(text, pieces[rand_r(&seed) % NP]);
+            if (rand_r(&seed) % 3)
+                strcat(text, " ");
+        }
+        assert_int_equal(sqlite3_exec(db, "DELETE FROM f", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_bind_text(ins, 1, text, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        for (int k = 0; k < 4; k++) {
+            char q[256], fq[1024];
+            snprintf(q, sizeof q, "%s", queries[rand_r(&seed) % NQ]);
+            if (k == 3) /* a word of the text itself, cut short */
+                snprintf(q, sizeof q, "%.4s", pieces[rand_r(&seed) % NP]);
+            hs__query_t hq;
+            int words = hs__query_parse(&arena, q, &hq);
+            if (!fts_query(q, fq)) {
+                assert_false(words);
+                continue;
+            }
+            assert_true(words);
+            sqlite3_bind_text(sel, 1, fq, -1, SQLITE_STATIC);
+            int rc = sqlite3_step(sel);
+            const char *want = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(sel, 0) : NULL;
+            const char *got = NULL;
+            int hit = hs__query_match(&arena, &hq, text, &got);
+            if (hit != (want != NULL) || (want && strcmp(want, got) != 0))
+                fail_msg("text [%s] query [%s]: sqlite %s [%s], words.c %s [%s]", text, q,
+                         want ? "hit" : "miss", want ? want : "", hit ? "hit" : "miss",
+                         got ? got : "");
+            matched += hit;
+            sqlite3_reset(sel);
+        }
+    }
+    assert_true(matched > 500); /* the comparison saw hits, not only misses */
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    sqlite3_close(db);
+}
+
 STORE_SUITE(mongo_own_suite, cmocka_unit_test(unreachable_server_is_unavailable),
             cmocka_unit_test(config_refuses_the_incomplete_backend),
             STORE_TEST(indexes_are_idempotent), STORE_TEST(missing_operations_say_so),
-            STORE_TEST(read_mark_moves_forward_only));
+            STORE_TEST(read_mark_moves_forward_only), cmocka_unit_test(search_words_match_sqlite));
 
 const store_test_backend_t store_test_mongo = {
     .name = "mongo",
