@@ -1,10 +1,11 @@
 /* MongoDB message search: the SQLite backend's rules and answers without a
  * server-side text index (FerretDB has none; docs/mongo-status.md).
  *
- *   message_tokens  {_id: "<message>:<word>", t: word, c: chat, m: message},
- *                   one per distinct word of a message (words.c cuts them
- *                   as SQLite's FTS5 `unicode61 remove_diacritics 2` does),
- *                   index (t, c, m desc). A word longer than WORD_MAX bytes
+ *   message_tokens  {_id: "<message>:<word>", t: word, p: its first two
+ *                   characters, c: chat, m: message}, one per distinct word
+ *                   of a message (words.c cuts them as SQLite's FTS5
+ *                   `unicode61 remove_diacritics 2` does), index (t, c,
+ *                   m desc). A word longer than WORD_MAX bytes
  *                   is stored cut there (an index entry has a size limit);
  *                   every candidate is checked against its content anyway.
  *
@@ -33,6 +34,20 @@
 #define WORD_MAX 200
 /* Candidates read per round trip. */
 #define BATCH 256
+/* The characters of a word's head (p): a prefix search of at least this
+ * many characters asks for it by equality, which FerretDB 1.24 hands to
+ * PostgreSQL (it filters ranges itself, after reading every document). */
+#define HEAD_CHARS 2
+
+/* The length of w's first HEAD_CHARS characters (all of w if shorter). */
+static size_t head_len(const char *w, size_t len)
+{
+    size_t n = 0;
+    for (int chars = 0; n < len; n++)
+        if (((unsigned char)w[n] & 0xC0) != 0x80 && chars++ == HEAD_CHARS)
+            break;
+    return n;
+}
 
 void hs__mg_read_message(hs_arena_t *a, const bson_t *doc, hs_message_t *m);
 int hs__mg_message_extras(hs__mg_op_t *op, const char *viewer, int full, hs_arena_t *a,
@@ -142,8 +157,8 @@ static int insert_all(hs__mg_op_t *op, bson_t **docs, size_t n, hs_err_t *err)
 /* Order: read the words stored, delete those the content no longer has,
  * insert the new ones (a duplicate: written already). A retry redoes
  * what is missing. */
-int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id,
-                      const char *content, hs_err_t *err)
+int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id, const char *content,
+                      hs_err_t *err)
 {
     hs_arena_t a = {0};
     hs__word_t *ws = NULL;
@@ -188,8 +203,9 @@ int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id,
         if (j < have.n)
             continue;
         const char *id = hs_arena_printf(&a, "%s:%s", msg_id, want[i]);
-        docs[nd++] = BCON_NEW("_id", BCON_UTF8(id), "t", BCON_UTF8(want[i]), "c",
-                              BCON_UTF8(chat_id), "m", BCON_UTF8(msg_id));
+        const char *head = hs_arena_strndup(&a, want[i], head_len(want[i], strlen(want[i])));
+        docs[nd++] = BCON_NEW("_id", BCON_UTF8(id), "t", BCON_UTF8(want[i]), "p", BCON_UTF8(head),
+                              "c", BCON_UTF8(chat_id), "m", BCON_UTF8(msg_id));
     }
     if (!rc)
         rc = insert_all(op, docs, nd, err);
@@ -248,8 +264,7 @@ static void collect_doc(const bson_t *doc, void *arg)
 }
 
 /* The searcher's chats (only chat_id when given, and when theirs). */
-static int my_chats(hs__mg_op_t *op, const char *user_id, hs_arena_t *a, strs_t *out,
-                    hs_err_t *err)
+static int my_chats(hs__mg_op_t *op, const char *user_id, hs_arena_t *a, strs_t *out, hs_err_t *err)
 {
     bson_t *f = BCON_NEW("user_id", BCON_UTF8(user_id));
     bson_t *o = BCON_NEW("projection", "{", "chat_id", BCON_INT32(1), "}");
@@ -278,6 +293,8 @@ static int walk_batch(hs__mg_op_t *op, const hs__word_t *dw, int prefix, const s
     char *t = hs_arena_strndup(w->a, dw->w, sl);
     bson_t *f = bson_new(), r;
     if (prefix) {
+        if (hs_utf8_len(t) >= HEAD_CHARS)
+            BSON_APPEND_UTF8(f, "p", hs_arena_strndup(w->a, t, head_len(t, sl)));
         BSON_APPEND_DOCUMENT_BEGIN(f, "t", &r);
         BSON_APPEND_UTF8(&r, "$gte", t);
         /* U+10FFFF: above every character a word can hold */
