@@ -87,6 +87,12 @@ static const struct {
     {HS__MG_GRANTS, "file", "{\"file_id\": 1, \"chat_id\": 1}", 0},
     {HS__MG_GRANTS, "origin", "{\"origin\": 1}", 0},
     {HS__MG_GRANTS, "chat", "{\"chat_id\": 1}", 0},
+    /* search: a word's messages per chat, newest first (search.c) */
+    {HS__MG_TOKENS, "word", "{\"t\": 1, \"c\": 1, \"m\": -1}", 0},
+    {HS__MG_TOKENS, "message", "{\"m\": 1}", 0},
+    /* limit_take: a key's newest version; the states long past */
+    {HS__MG_LIMITS, "key", "{\"key\": 1, \"v\": -1}", 0},
+    {HS__MG_LIMITS, "tat", "{\"tat\": 1}", 0},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

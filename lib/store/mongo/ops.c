@@ -118,6 +118,10 @@ const hs_store_ops_t hs__mg_ops = {
     /* slots.c */
     .slot_take = hs__mg_slot_take,
     .slot_drop = hs__mg_slot_drop,
+    /* limits.c */
+    .limit_take = hs__mg_limit_take,
+    /* search.c */
+    .message_search = hs__mg_message_search,
 };
 /* clang-format on */
 #if defined(__clang__)

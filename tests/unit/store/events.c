@@ -228,7 +228,39 @@ static void slots_race(void **state)
     assert_int_equal(taken, 2);
 }
 
+/* A child of limit_take_race: one take from "rl:race" (burst 3, one more
+ * a minute), at the same instant as the others. */
+static int limit_once(hs_store_t *s, int i, void *arg)
+{
+    (void)i;
+    (void)arg;
+    hs_err_t err;
+    int64_t wait = -1;
+    if (hs_store_limit_take(s, "rl:race", 3, 60000, 1, 10000, &wait, &err))
+        return 2;
+    return wait == 0;
+}
+
+/* Eight hosts take from one limit of three at once: exactly three pass,
+ * and the limit then counts all three (the next take waits a period). */
+static void limit_take_race(void **state)
+{
+    (void)state;
+    COVERS(OP_limit_take);
+    int codes[8], passed = 0;
+    hs_err_t err;
+    int64_t wait;
+    store_test_race(8, limit_once, NULL, codes);
+    for (int i = 0; i < 8; i++) {
+        assert_true(codes[i] == 0 || codes[i] == 1);
+        passed += codes[i];
+    }
+    assert_int_equal(passed, 3);
+    assert_int_equal(hs_store_limit_take(st, "rl:race", 3, 60000, 0, 10000, &wait, &err), 0);
+    assert_int_equal(wait, 60000);
+}
+
 STORE_SUITE(store_events_suite, STORE_TEST(event_ids_only_grow),
             STORE_TEST(event_read_after_cursor), STORE_TEST(events_trim_by_age),
             STORE_TEST(limit_take_gcra), STORE_TEST(slots_hold_at_most_max), STORE_TEST(slots_race),
-            STORE_TEST(event_append_race));
+            STORE_TEST(event_append_race), STORE_TEST(limit_take_race));
