@@ -57,8 +57,8 @@ static int newest(hs__mg_op_t *op, const char *key, int64_t *v, int64_t *tat, hs
  * state whose tat ended an hour before now. */
 static int prune(hs__mg_op_t *op, const char *key, int64_t v, int64_t now, hs_err_t *err)
 {
-    bson_t *f = BCON_NEW("key", BCON_UTF8(key), "v", "{", "$lt", BCON_INT64(v), "}", "written",
-                         "{", "$lt", BCON_INT64(hs_now_ms() - KEEP_MS), "}");
+    bson_t *f = BCON_NEW("key", BCON_UTF8(key), "v", "{", "$lt", BCON_INT64(v), "}", "written", "{",
+                         "$lt", BCON_INT64(hs_now_ms() - KEEP_MS), "}");
     int rc = hs__mg_delete(op, HS__MG_LIMITS, 1, f, NULL, err);
     bson_destroy(f);
     if (rc)

@@ -29,7 +29,12 @@ static uint32_t read_utf8(const unsigned char **p, const unsigned char *end)
     uint32_t c = *(*p)++;
     if (c < 0xC0)
         return c;
-    c = c < 0xE0 ? c - 0xC0 : c < 0xF0 ? c - 0xE0 : c < 0xF8 ? c - 0xF0 : c < 0xFC ? c - 0xF8 : c < 0xFE ? c - 0xFC : 0;
+    c = c < 0xE0   ? c - 0xC0
+        : c < 0xF0 ? c - 0xE0
+        : c < 0xF8 ? c - 0xF0
+        : c < 0xFC ? c - 0xF8
+        : c < 0xFE ? c - 0xFC
+                   : 0;
     while (*p < end && (**p & 0xC0) == 0x80)
         c = (c << 6) + (0x3F & *(*p)++);
     if (c < 0x80 || (c & 0xFFFFF800) == 0xD800 || (c & 0xFFFFFFFE) == 0xFFFE)
