@@ -134,7 +134,7 @@ unit: $(UNIT_BINS)
 # into ~/.cache/hypersend). T=<case> narrows like `make unit T=store/<case>`.
 # Operations the backend lacks are reported SKIPPED/TODO, never passed.
 unit-mongo: $(BUILD)/unit/test_store
-	@tests/ferretdb/with.sh env HS_TEST_STORE=mongo HS_MONGO_INCOMPLETE=1 \
+	@tests/ferretdb/with.sh env HS_TEST_STORE=mongo \
 	  HS_TEST_FILTER="$(T)" $(BUILD)/unit/test_store
 
 integration: all
@@ -144,7 +144,7 @@ integration: all
 # FerretDB for the run, a database per stack; MONGODB_URI names another
 # server). K= narrows like pytest -k.
 integration-mongo: all
-	@tests/ferretdb/with.sh env HS_TEST_STORE=mongo HS_MONGO_INCOMPLETE=1 \
+	@tests/ferretdb/with.sh env HS_TEST_STORE=mongo \
 	  HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" $(PYTHON) -m pytest -q tests/integration $(if $(K),-k "$(K)")
 
 # The unit tests and the whole integration suite again, against

@@ -13,8 +13,8 @@ const hs_conf_key_t hs_config_keys[] = {
     {"data_dir", S(data_dir), "/var/lib/hypersend", 0, 0,
      "Folder for the SQLite file and uploaded blobs"},
     {"store", S(store), "sqlite", 0, 0,
-     "Metadata store backend: sqlite (mongo is under construction: refused unless the "
-     "environment has HS_MONGO_INCOMPLETE=1; docs/mongo-status.md)"},
+     "Metadata store backend: sqlite (one machine), or mongo (mongo_uri; several hosts: "
+     "docs/scaling.md)"},
     {"sqlite_path", S(sqlite_path), "", 0, 0,
      "SQLite database file; empty means <data_dir>/hypersend.db"},
     {"mongo_uri", S(mongo_uri), "mongodb://127.0.0.1:27017/hypersend", 0, 0,
@@ -308,14 +308,6 @@ int hs_config_load(hs_config_t *cfg, const char *path, int must_exist, hs_err_t 
         }
     }
     if (strcmp(cfg->store, "mongo") == 0) {
-        /* Most operations of the mongo backend still fail with
-         * not_implemented: a deployment must not start on it by mistake. */
-        const char *dev = getenv("HS_MONGO_INCOMPLETE");
-        if (!dev || strcmp(dev, "1") != 0)
-            return hs_err_set(err, HS_EINVAL, "config_bad_value",
-                              "config key 'store': the mongo backend is incomplete (see "
-                              "docs/mongo-status.md); set HS_MONGO_INCOMPLETE=1 in the "
-                              "environment to run it anyway, for development only");
         if (strncmp(cfg->mongo_uri, "mongodb://", 10) != 0 &&
             strncmp(cfg->mongo_uri, "mongodb+srv://", 14) != 0)
             return hs_err_set(err, HS_EINVAL, "config_bad_value",

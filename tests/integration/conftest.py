@@ -170,8 +170,6 @@ class Stack(Client):
             env["HS_STORE"] = "mongo"
             env["HS_MONGO_URI"] = MONGODB_URI.rstrip("/") + "/" + os.path.basename(
                 self.rundir).replace("-", "_")
-            if os.environ.get("HS_MONGO_INCOMPLETE"):
-                env["HS_MONGO_INCOMPLETE"] = os.environ["HS_MONGO_INCOMPLETE"]
         env.update({k: str(v) for k, v in overrides.items()})
         self.env = env
         self.front = env["HS_FRONT"]

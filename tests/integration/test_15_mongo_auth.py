@@ -28,7 +28,7 @@ def mongo_stack(make_stack):
     hosts = rest.split("/", 1)[0].split("?", 1)[0]
     query = rest.split("?", 1)[1] if "?" in rest else ""
     uri = f"mongodb://{hosts}/hs_it_{uuid.uuid4().hex[:12]}" + (f"?{query}" if query else "")
-    s = make_stack(HS_STORE="mongo", HS_MONGO_URI=uri, HS_MONGO_INCOMPLETE="1")
+    s = make_stack(HS_STORE="mongo", HS_MONGO_URI=uri)
     import pymongo
     s.mongo_db = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000).get_default_database()
     return s
@@ -143,8 +143,7 @@ def test_server_gone_is_503_not_a_hang(make_stack):
     uri = subprocess.run([server, "start", d], check=True, capture_output=True,
                          text=True, timeout=120).stdout.strip()
     try:
-        s = make_stack(HS_STORE="mongo", HS_MONGO_URI=uri.rstrip("/") + "/hs_gone",
-                       HS_MONGO_INCOMPLETE="1")
+        s = make_stack(HS_STORE="mongo", HS_MONGO_URI=uri.rstrip("/") + "/hs_gone")
         u = s.register(prefix="gone")
         assert_ok(s.me(u.access))
         subprocess.run([server, "stop", d], check=True, timeout=60)

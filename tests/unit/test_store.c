@@ -46,8 +46,6 @@ static const char *const op_contracts[OP_COUNT] = {
 };
 static int covered[OP_COUNT];     /* named by a test's COVERS */
 static unsigned called[OP_COUNT]; /* reached the backend */
-static int missing[OP_COUNT];     /* answered not_implemented */
-static int skip_missing;          /* during the contract: a missing operation skips its test */
 static int contract_tests_run, contract_tests_total;
 
 void store_test_covers(const int *ops, size_t n)
@@ -60,21 +58,11 @@ void store_test_covers(const int *ops, size_t n)
  * same list, so a new operation is counted without touching this file. The
  * operations' first parameter is named st, like the store under test. */
 static const hs_store_ops_t *backend_ops;
-static int not_implemented(const hs_err_t *err)
-{
-    return err && err->code && strcmp(err->code, "not_implemented") == 0;
-}
 #define OP_COUNTED(name, params, args, contract)                                                   \
     static int counted_##name params                                                               \
     {                                                                                              \
         called[OP_##name]++;                                                                       \
-        int rc_ = backend_ops->name args;                                                          \
-        if (rc_ && skip_missing && not_implemented(err)) {                                         \
-            missing[OP_##name] = 1;                                                                \
-            print_message("[   TODO   ] %s: %s\n", #name, err->message);                           \
-            skip();                                                                                \
-        }                                                                                          \
-        return rc_;                                                                                \
+        return backend_ops->name args;                                                             \
     }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
@@ -198,26 +186,6 @@ int store_test_close(void **state)
 static void every_operation_has_a_contract_test(void **state)
 {
     (void)state;
-    if (backend->missing) {
-        /* an unfinished backend: it says what it lacks; each operation that
-         * answered not_implemented during the run is among them; skipped */
-        const char *lacks[OP_COUNT];
-        size_t n = backend->missing(lacks, OP_COUNT);
-        print_message("[   TODO   ] the %s backend lacks %zu of %d operations:", backend->name, n,
-                      OP_COUNT);
-        for (size_t i = 0; i < n && i < OP_COUNT; i++)
-            print_message(" %s", lacks[i]);
-        print_message("\n");
-        for (int i = 0; i < OP_COUNT; i++) {
-            int listed = 0;
-            for (size_t j = 0; j < n && j < OP_COUNT; j++)
-                listed |= strcmp(lacks[j], op_names[i]) == 0;
-            if (missing[i] && !listed)
-                fail_msg("%s answered not_implemented but is not listed missing", op_names[i]);
-        }
-        if (n)
-            skip();
-    }
     if (contract_tests_run < contract_tests_total)
         skip();
     int missing_tests = 0;
@@ -262,9 +230,7 @@ int main(void)
 
     char name[64];
     snprintf(name, sizeof name, "store contract (%s)", backend->name);
-    skip_missing = 1;
     int failed = _cmocka_run_group_tests(name, all, n, NULL, NULL);
-    skip_missing = 0;
     free(all);
     if (backend->own) {
         snprintf(name, sizeof name, "%s backend", backend->name);

@@ -9,7 +9,7 @@
 
 typedef struct hs_config {
     char *data_dir;
-    char *store;       /* "sqlite", or "mongo" (incomplete: HS_MONGO_INCOMPLETE=1) */
+    char *store;       /* "sqlite", or "mongo" (mongo_uri) */
     char *sqlite_path; /* empty: <data_dir>/hypersend.db */
     char *mongo_uri;   /* store = mongo: mongodb://... */
     char *redis_host;

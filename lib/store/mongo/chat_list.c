@@ -20,13 +20,12 @@ static int unread(hs__mg_op_t *op, const char *viewer, hs_chat_t *c, hs_err_t *e
     if (!c->my_role || !viewer)
         return 0;
     bson_t *f = BCON_NEW("chat_id", BCON_UTF8(c->id), "_id", "{", "$gt",
-                         BCON_UTF8(c->my_last_read_id ? c->my_last_read_id : ""), "}",
-                         "sender_id", "{", "$ne", BCON_UTF8(viewer), "}", "deleted_at",
-                         BCON_INT64(0));
+                         BCON_UTF8(c->my_last_read_id ? c->my_last_read_id : ""), "}", "sender_id",
+                         "{", "$ne", BCON_UTF8(viewer), "}", "deleted_at", BCON_INT64(0));
     bson_t *o = BCON_NEW("limit", BCON_INT64(UNREAD_CAP));
     bson_error_t e;
-    int64_t n = mongoc_collection_count_documents(hs__mg_c(op, HS__MG_MESSAGES), f, o, NULL, NULL,
-                                                  &e);
+    int64_t n =
+        mongoc_collection_count_documents(hs__mg_c(op, HS__MG_MESSAGES), f, o, NULL, NULL, &e);
     bson_destroy(f);
     bson_destroy(o);
     if (n < 0)
@@ -58,8 +57,8 @@ static void fill_last(const bson_t *doc, void *arg)
 }
 
 /* The unread counts and last messages of chats[0..n). */
-static int fill_full(hs__mg_op_t *op, const char *viewer, hs_arena_t *a, hs_chat_t *chats,
-                     size_t n, hs_err_t *err)
+static int fill_full(hs__mg_op_t *op, const char *viewer, hs_arena_t *a, hs_chat_t *chats, size_t n,
+                     hs_err_t *err)
 {
     int rc = 0;
     const char **ids = hs_arena_alloc(a, sizeof *ids * (n ? n : 1));
@@ -74,9 +73,9 @@ static int fill_full(hs__mg_op_t *op, const char *viewer, hs_arena_t *a, hs_chat
         return rc;
     last_fill_t l = {a, chats, n};
     bson_t *f = bson_new();
-    bson_t *o = BCON_NEW("projection", "{", "chat_id", BCON_INT32(1), "sender_id", BCON_INT32(1),
-                         "content", BCON_INT32(1), "created_at", BCON_INT32(1), "deleted_at",
-                         BCON_INT32(1), "}");
+    bson_t *o =
+        BCON_NEW("projection", "{", "chat_id", BCON_INT32(1), "sender_id", BCON_INT32(1), "content",
+                 BCON_INT32(1), "created_at", BCON_INT32(1), "deleted_at", BCON_INT32(1), "}");
     hs__mg_put_in(f, "_id", ids, k);
     rc = hs__mg_find_each(op, HS__MG_MESSAGES, f, o, fill_last, &l, err);
     bson_destroy(f);
@@ -151,18 +150,18 @@ int hs__mg_chat_page(hs_store_t *st, const char *user_id, const char *before, in
         if (before && strlen(before) > 21) {
             int64_t at = strtoll(before, NULL, 10);
             bson_t or, alt;
-            BSON_APPEND_ARRAY_BEGIN(q, "$or", &or);
-            BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &alt);
+            BSON_APPEND_ARRAY_BEGIN(q, "$or", & or);
+            BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &alt);
             BCON_APPEND(&alt, "last_activity_at", "{", "$lt", BCON_INT64(at), "}");
-            bson_append_document_end(&or, &alt);
-            BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &alt);
+            bson_append_document_end(& or, &alt);
+            BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &alt);
             BCON_APPEND(&alt, "last_activity_at", BCON_INT64(at), "_id", "{", "$lt",
                         BCON_UTF8(before + 21), "}");
-            bson_append_document_end(&or, &alt);
-            bson_append_array_end(q, &or);
+            bson_append_document_end(& or, &alt);
+            bson_append_array_end(q, & or);
         }
-        bson_t *o = BCON_NEW("sort", "{", "last_activity_at", BCON_INT32(-1), "_id",
-                             BCON_INT32(-1), "}", "limit", BCON_INT64((int64_t)limit + 1));
+        bson_t *o = BCON_NEW("sort", "{", "last_activity_at", BCON_INT32(-1), "_id", BCON_INT32(-1),
+                             "}", "limit", BCON_INT64((int64_t)limit + 1));
         rc = hs__mg_find_each(&op, HS__MG_CHATS, q, o, collect_chat, &p, err);
         bson_destroy(q);
         bson_destroy(o);

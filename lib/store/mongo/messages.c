@@ -27,35 +27,6 @@
  * went first (each lost round means another message went through). */
 #define SEND_TRIES 256
 
-/* Replaced by search.c (the search words of each message), written at the
- * same time by another change: this stub only lets the backend link until
- * then, and is removed when both are merged. */
-__attribute__((weak)) int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id,
-                                            const char *msg_id, const char *content, hs_err_t *err)
-{
-    (void)op;
-    (void)chat_id;
-    (void)msg_id;
-    (void)content;
-    (void)err;
-    return 0;
-}
-
-void hs__mg_put_in(bson_t *doc, const char *key, const char *const *ids, size_t n)
-{
-    bson_t in, list;
-    BSON_APPEND_DOCUMENT_BEGIN(doc, key, &in);
-    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &list);
-    for (size_t i = 0; i < n; i++) {
-        char k[16];
-        const char *idx;
-        bson_uint32_to_string((uint32_t)i, &idx, k, sizeof k);
-        bson_append_utf8(&list, idx, -1, ids[i], -1);
-    }
-    bson_append_array_end(&in, &list);
-    bson_append_document_end(doc, &in);
-}
-
 const char *hs__mg_preview(hs_arena_t *a, const char *s)
 {
     if (!s)
@@ -112,25 +83,52 @@ static void id_increment(char *id)
     }
 }
 
-/* The chat's newest message: its id ("" before the first) and time. */
-static int newest(hs__mg_op_t *op, const char *chat_id, char id[HS_ID_LEN + 1], int64_t *at,
-                  hs_err_t *err)
+/* Where the chat's chain ends: a hint to start from, the chat's last
+ * message (the activity moves it after each insert, so it lags behind by at
+ * most the sends in flight; "" before the first), into id and at. */
+static int chain_hint(hs__mg_op_t *op, const char *chat_id, char id[HS_ID_LEN + 1], int64_t *at,
+                      hs_err_t *err)
 {
-    bson_t *f = BCON_NEW("chat_id", BCON_UTF8(chat_id));
-    bson_t *o = BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "projection", "{", "created_at",
+    bson_t *f = BCON_NEW("_id", BCON_UTF8(chat_id));
+    bson_t *o = BCON_NEW("projection", "{", "last_message_id", BCON_INT32(1), "last_activity_at",
                          BCON_INT32(1), "}");
     bson_t doc;
     int found = 0;
-    int rc = hs__mg_find_one(op, HS__MG_MESSAGES, f, o, &doc, &found, err);
+    int rc = hs__mg_find_one(op, HS__MG_CHATS, f, o, &doc, &found, err);
     bson_destroy(f);
     bson_destroy(o);
     id[0] = '\0';
     *at = 0;
     if (found) {
-        hs__mg_id(id, &doc, "_id");
-        *at = hs__mg_i64(&doc, "created_at");
+        hs__mg_id(id, &doc, "last_message_id");
+        *at = id[0] ? hs__mg_i64(&doc, "last_activity_at") : 0;
         bson_destroy(&doc);
     }
+    return rc;
+}
+
+/* Walks the chain from id (and its time at) to the chat's newest message:
+ * each step an equality lookup of the successor on the unique (chat_id,
+ * prev) index. Not "the highest _id" with a sort: FerretDB 1.24 sorts in
+ * Go over every message of the chat (measured: 570 ms a send at 2,000
+ * messages in the chat, against a lookup that returns one document). */
+static int chain_tail(hs__mg_op_t *op, const char *chat_id, char id[HS_ID_LEN + 1], int64_t *at,
+                      hs_err_t *err)
+{
+    bson_t *o = BCON_NEW("projection", "{", "created_at", BCON_INT32(1), "}");
+    int rc = 0, found = 1;
+    while (!rc && found) {
+        bson_t *f = BCON_NEW("chat_id", BCON_UTF8(chat_id), "prev", BCON_UTF8(id));
+        bson_t doc;
+        rc = hs__mg_find_one(op, HS__MG_MESSAGES, f, o, &doc, &found, err);
+        bson_destroy(f);
+        if (!rc && found) {
+            hs__mg_id(id, &doc, "_id");
+            *at = hs__mg_i64(&doc, "created_at");
+            bson_destroy(&doc);
+        }
+    }
+    bson_destroy(o);
     return rc;
 }
 
@@ -257,7 +255,8 @@ int hs__mg_marks_forward(hs__mg_op_t *op, const char *chat_id, const char *user_
 }
 
 /* Order: the grants (so a visible message's files are readable), then the
- * message (the chain decides its place; a client id's twin that got there
+ * message (the chain decides its place: it goes after the chain's end, and
+ * after a collision walks on from there; a client id's twin that got there
  * first makes this one a retry: its grants go again), then the chat's
  * activity and the sender's markers (whoever writes has read everything
  * before), then the search words. A crash after the message leaves the chat
@@ -284,10 +283,12 @@ int hs__mg_message_create(hs_store_t *st, hs_message_t *m, const char **file_ids
     memcpy(origin, m->id, sizeof origin);
     if (!rc)
         rc = grant(&op, m->chat_id, origin, file_ids, nfiles, err);
+    char prev[HS_ID_LEN + 1];
+    int64_t prev_at;
+    if (!rc)
+        rc = chain_hint(&op, m->chat_id, prev, &prev_at, err);
     for (int i = 0; i < SEND_TRIES && !rc && !claimed && !found; i++) {
-        char prev[HS_ID_LEN + 1];
-        int64_t prev_at;
-        if ((rc = newest(&op, m->chat_id, prev, &prev_at, err)))
+        if ((rc = chain_tail(&op, m->chat_id, prev, &prev_at, err)))
             break;
         if (strcmp(prev, w.id) >= 0) { /* raised above the newest */
             memcpy(w.id, prev, sizeof w.id);

@@ -1,6 +1,5 @@
 /* MongoDB backend: the client pool, indexes, error mapping and the helpers
- * the operations share; the vtable, where an operation not done yet answers
- * not_implemented (docs/mongo-status.md lists them). */
+ * the operations share (the vtable: ops.c). */
 #include "mongo.h"
 
 #include <pthread.h>
@@ -216,12 +215,6 @@ int hs__mg_exists(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, int *yes, hs
     bson_destroy(f);
     bson_destroy(o);
     return rc;
-}
-
-int hs__mg_todo(const char *op, hs_err_t *err)
-{
-    return hs_err_set(err, HS_EINTERNAL, "not_implemented",
-                      "store operation %s is not implemented in the mongo backend yet", op);
 }
 
 int hs__mg_find_one(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, const bson_t *opts,
@@ -476,4 +469,19 @@ int hs__mongo_open(hs_store_t **out, const char *uri, hs_err_t *err)
     }
     *out = st;
     return 0;
+}
+
+void hs__mg_put_in(bson_t *doc, const char *key, const char *const *ids, size_t n)
+{
+    bson_t in, list;
+    BSON_APPEND_DOCUMENT_BEGIN(doc, key, &in);
+    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &list);
+    for (size_t i = 0; i < n; i++) {
+        char k[16];
+        const char *idx;
+        bson_uint32_to_string((uint32_t)i, &idx, k, sizeof k);
+        bson_append_utf8(&list, idx, -1, ids[i], -1);
+    }
+    bson_append_array_end(&in, &list);
+    bson_append_document_end(doc, &in);
 }

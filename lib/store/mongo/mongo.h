@@ -101,9 +101,6 @@ int hs__mg_delete(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filt
                   hs_err_t *err);
 /* 1 in *yes when a document of c has _id id. */
 int hs__mg_exists(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, int *yes, hs_err_t *err);
-/* The answer of an operation this backend does not have yet:
- * HS_EINTERNAL not_implemented, naming it. */
-int hs__mg_todo(const char *op, hs_err_t *err);
 
 /* Finds the first document of c matching filter (opts: projection, sort;
  * may be NULL; the limit is added here). When *found = 1, *doc holds a copy
@@ -135,8 +132,7 @@ void hs__mg_put_str(bson_t *doc, const char *key, const char *v);
 char *hs__mg_ascii_lower(hs_arena_t *a, const char *s);
 
 /* The backend's operations: hs__mg_<name> for every entry of
- * hs/store_ops.h. Only those done are defined (users.c, sessions.c, ...);
- * mongo.c wires them into the vtable over a "not implemented" default. */
+ * hs/store_ops.h (users.c, sessions.c, ...), wired into the vtable by ops.c. */
 #define HS__MG_OP_PROTO(name, params, args, contract) int hs__mg_##name params;
 HS_STORE_OPS(HS__MG_OP_PROTO)
 
@@ -154,10 +150,6 @@ int hs__mg_cas(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, hs__mg_cas_deci
  * decided but not yet written is written first); like hs__mg_find_one. */
 int hs__mg_cas_read(hs__mg_op_t *op, hs__mg_coll_t c, const char *id, bson_t *doc, int *found,
                     hs_err_t *err);
-
-/* The names of the operations still answering not_implemented (in the
- * order of hs/store_ops.h): at most cap into names; returns how many. */
-size_t hs__mg_missing(const char **names, size_t cap);
 
 /* Search (search.c), called by messages.c: writes the search words of
  * message msg_id of chat chat_id from content (replacing those it had);

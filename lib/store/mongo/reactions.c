@@ -63,9 +63,8 @@ static void fill_reply(const bson_t *doc, void *arg)
     char id[HS_ID_LEN + 1];
     hs__mg_id(id, doc, "_id");
     const char *sender = hs__mg_str(f->a, doc, "sender_id");
-    const char *content = hs__mg_i64(doc, "deleted_at")
-                              ? ""
-                              : hs__mg_preview(f->a, hs__mg_str(f->a, doc, "content"));
+    const char *content =
+        hs__mg_i64(doc, "deleted_at") ? "" : hs__mg_preview(f->a, hs__mg_str(f->a, doc, "content"));
     for (size_t i = 0; i < f->n; i++)
         if (f->ms[i].reply_to && strcmp(f->ms[i].reply_to, id) == 0) {
             f->ms[i].reply_sender_id = sender;
@@ -132,8 +131,8 @@ static int highest(hs__mg_op_t *op, const char *chat_id, const char *viewer, con
 {
     bson_t *f = BCON_NEW("chat_id", BCON_UTF8(chat_id), "user_id", "{", "$ne",
                          BCON_UTF8(viewer ? viewer : ""), "}");
-    bson_t *o = BCON_NEW("sort", "{", key, BCON_INT32(-1), "}", "projection", "{", key,
-                         BCON_INT32(1), "}");
+    bson_t *o =
+        BCON_NEW("sort", "{", key, BCON_INT32(-1), "}", "projection", "{", key, BCON_INT32(1), "}");
     bson_t doc;
     int found = 0;
     int rc = hs__mg_find_one(op, HS__MG_MEMBERS, f, o, &doc, &found, err);
@@ -192,8 +191,8 @@ int hs__mg_message_extras(hs__mg_op_t *op, const char *viewer, int full, hs_aren
     fill_t f = {.a = a, .ms = ms, .n = n, .viewer = viewer};
     size_t k;
     const char **ids = distinct(a, ms, n, sizeof *ms, offsetof(hs_message_t, sender_id), 0, &k);
-    bson_t *names = BCON_NEW("projection", "{", "username", BCON_INT32(1), "display_name",
-                             BCON_INT32(1), "}");
+    bson_t *names =
+        BCON_NEW("projection", "{", "username", BCON_INT32(1), "display_name", BCON_INT32(1), "}");
     int rc = find_in(op, HS__MG_USERS, "_id", ids, k, names, fill_names, &f, err);
     bson_destroy(names);
     ids = distinct(a, ms, n, sizeof *ms, offsetof(hs_message_t, reply_to), 1, &k);
@@ -249,9 +248,9 @@ int hs__mg_reaction_toggle(hs_store_t *st, const char *message_id, const char *u
     hs__mg_begin(st, &op);
     int rc = hs__mg_delete(&op, HS__MG_REACTIONS, 0, f, &deleted, err);
     if (!rc && !deleted) {
-        bson_t *doc = BCON_NEW("_id", BCON_UTF8(key), "message_id", BCON_UTF8(message_id),
-                               "user_id", BCON_UTF8(user_id), "emoji", BCON_UTF8(emoji),
-                               "created_at", BCON_INT64(now));
+        bson_t *doc =
+            BCON_NEW("_id", BCON_UTF8(key), "message_id", BCON_UTF8(message_id), "user_id",
+                     BCON_UTF8(user_id), "emoji", BCON_UTF8(emoji), "created_at", BCON_INT64(now));
         rc = hs__mg_insert(&op, HS__MG_REACTIONS, doc, &claimed, err);
         bson_destroy(doc);
     }
@@ -294,9 +293,8 @@ int hs__mg_receipts(hs_store_t *st, const char *chat_id, const char *message_id,
                     const char *sender_id, hs_arena_t *a, hs_member_t **out, size_t *n,
                     hs_err_t *err)
 {
-    bson_t *f = BCON_NEW("chat_id", BCON_UTF8(chat_id), "user_id", "{", "$ne",
-                         BCON_UTF8(sender_id), "}", "last_read_id", "{", "$gte",
-                         BCON_UTF8(message_id), "}");
+    bson_t *f = BCON_NEW("chat_id", BCON_UTF8(chat_id), "user_id", "{", "$ne", BCON_UTF8(sender_id),
+                         "}", "last_read_id", "{", "$gte", BCON_UTF8(message_id), "}");
     bson_t *o = BCON_NEW("sort", "{", "user_id", BCON_INT32(1), "}", "limit", BCON_INT64(10000));
     member_list_t l = {.a = a};
     hs__mg_op_t op;
@@ -346,8 +344,8 @@ int hs__mg_file_shared_with(hs_store_t *st, const char *file_id, const char *use
     hs_arena_t tmp = {0};
     grant_list_t l = {.a = &tmp, .user_id = user_id};
     bson_t *f = BCON_NEW("file_id", BCON_UTF8(file_id));
-    bson_t *o = BCON_NEW("projection", "{", "chat_id", BCON_INT32(1), "}", "limit",
-                         BCON_INT64(1000));
+    bson_t *o =
+        BCON_NEW("projection", "{", "chat_id", BCON_INT32(1), "}", "limit", BCON_INT64(1000));
     int found = 0;
     hs__mg_op_t op;
     hs__mg_begin(st, &op);

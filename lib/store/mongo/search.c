@@ -21,9 +21,8 @@
  *
  * The message fields read (agreed with messages.c, mongo.h): _id, chat_id,
  * sender_id, content, reply_to, client_id, created_at, edited_at, deleted_at
- * (non-zero: deleted, never a hit), files (ids). hs__mg_read_message and
- * hs__mg_message_extras are messages.c's; until it is merged the weak
- * stand-ins below read the fields and add no extras. */
+ * (non-zero: deleted, never a hit), files (ids), read by messages.c's
+ * hs__mg_read_message. */
 #include <string.h>
 
 #include "hs/util.h"
@@ -49,32 +48,6 @@ static size_t head_len(const char *w, size_t len)
     return n;
 }
 
-void hs__mg_read_message(hs_arena_t *a, const bson_t *doc, hs_message_t *m);
-int hs__mg_message_extras(hs__mg_op_t *op, const char *viewer, int full, hs_arena_t *a,
-                          hs_message_t *ms, size_t n, hs_err_t *err);
-
-__attribute__((weak)) void hs__mg_read_message(hs_arena_t *a, const bson_t *doc, hs_message_t *m)
-{
-    memset(m, 0, sizeof *m);
-    hs__mg_id(m->id, doc, "_id");
-    hs__mg_id(m->chat_id, doc, "chat_id");
-    hs__mg_id(m->sender_id, doc, "sender_id");
-    m->content = hs__mg_str(a, doc, "content");
-    m->reply_to = hs__mg_str(a, doc, "reply_to");
-    m->client_id = hs__mg_str(a, doc, "client_id");
-    m->created_at = hs__mg_i64(doc, "created_at");
-    m->edited_at = hs__mg_i64(doc, "edited_at");
-    m->deleted_at = hs__mg_i64(doc, "deleted_at");
-}
-
-__attribute__((weak)) int hs__mg_message_extras(hs__mg_op_t *op, const char *viewer, int full,
-                                                hs_arena_t *a, hs_message_t *ms, size_t n,
-                                                hs_err_t *err)
-{
-    (void)op, (void)viewer, (void)full, (void)a, (void)ms, (void)n, (void)err;
-    return 0;
-}
-
 /* The length of w's stored form: at most WORD_MAX bytes, whole characters. */
 static size_t stored_len(const char *w, size_t len)
 {
@@ -84,22 +57,6 @@ static size_t stored_len(const char *w, size_t len)
     while (n > 0 && ((unsigned char)w[n] & 0xC0) == 0x80)
         n--;
     return n;
-}
-
-/* Appends {$in: ids} under key. */
-static void put_in(bson_t *doc, const char *key, const char *const *ids, size_t n)
-{
-    bson_t in, list;
-    BSON_APPEND_DOCUMENT_BEGIN(doc, key, &in);
-    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &list);
-    for (size_t i = 0; i < n; i++) {
-        char k[16];
-        const char *idx;
-        bson_uint32_to_string((uint32_t)i, &idx, k, sizeof k);
-        bson_append_utf8(&list, idx, -1, ids[i], -1);
-    }
-    bson_append_array_end(&in, &list);
-    bson_append_document_end(doc, &in);
 }
 
 typedef struct {
@@ -190,7 +147,7 @@ int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id, 
             gone[ngone++] = have.s[i];
     }
     if (!rc && ngone) {
-        put_in(f, "t", gone, ngone);
+        hs__mg_put_in(f, "t", gone, ngone);
         rc = hs__mg_delete(op, HS__MG_TOKENS, 1, f, NULL, err);
     }
     bson_destroy(f);
@@ -303,7 +260,7 @@ static int walk_batch(hs__mg_op_t *op, const hs__word_t *dw, int prefix, const s
     } else {
         BSON_APPEND_UTF8(f, "t", t);
     }
-    put_in(f, "c", chats->s, chats->n);
+    hs__mg_put_in(f, "c", chats->s, chats->n);
     if (w->last[0]) {
         BSON_APPEND_DOCUMENT_BEGIN(f, "m", &r);
         BSON_APPEND_UTF8(&r, "$lt", w->last);
@@ -368,7 +325,7 @@ static int search(hs__mg_op_t *op, const char *user_id, const char *chat_id, con
             break;
         docs_t l = {.a = a};
         bson_t *f = bson_new();
-        put_in(f, "_id", w.ids + from, w.n - from);
+        hs__mg_put_in(f, "_id", w.ids + from, w.n - from);
         rc = hs__mg_find_each(op, HS__MG_MESSAGES, f, NULL, collect_doc, &l, err);
         bson_destroy(f);
         /* in the walk's order (newest first) */

@@ -1,9 +1,7 @@
 /* The MongoDB backend under the store contract (HS_TEST_STORE=mongo): a
  * database of its own per test on the server MONGODB_URI names (make
  * unit-mongo starts PostgreSQL + FerretDB for it: tests/ferretdb/with.sh),
- * and the backend's own tests. The backend is incomplete: a contract test
- * reaching an operation it does not have yet is reported SKIPPED with the
- * operation's name (test_store.c), never passed. */
+ * and the backend's own tests. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -112,23 +110,9 @@ static void indexes_are_idempotent(void **state)
     assert_string_equal(err.code, "username_taken");
 }
 
-/* An operation the backend does not have yet says so, as a 500. */
-static void missing_operations_say_so(void **state)
-{
-    (void)state;
-    hs_err_t err;
-    int64_t wait_ms;
-    int rc = hs_store_limit_take(st, "k", 5, 1000, 1, hs_now_ms(), &wait_ms, &err);
-    if (rc == 0)
-        skip(); /* limit_take is done now: pick another missing operation */
-    assert_int_equal(rc, HS_EINTERNAL);
-    assert_string_equal(err.code, "not_implemented");
-    assert_non_null(strstr(err.message, "limit_take"));
-}
-
-/* read_mark before messages exist here (its contract test needs them):
- * forward only, and a member_set between marks keeps the marker (both
- * write the member document through compare-and-set). */
+/* read_mark forward only, and a member_set between two marks keeps the
+ * marker (both write the member document through compare-and-set; the
+ * contract's read_marks_and_receipts does not interleave them). */
 static void read_mark_moves_forward_only(void **state)
 {
     (void)state;
@@ -156,29 +140,23 @@ static void read_mark_moves_forward_only(void **state)
     assert_false(moved); /* not a member: nothing moves */
 }
 
-/* store = mongo is refused at load unless the developer asks for it. */
-static void config_refuses_the_incomplete_backend(void **state)
+/* store = mongo takes a mongodb:// (or mongodb+srv://) URI, nothing else. */
+static void config_checks_the_mongo_uri(void **state)
 {
     (void)state;
     hs_config_t cfg;
     hs_err_t err;
-    const char *was = getenv("HS_MONGO_INCOMPLETE");
-    char *saved = was ? strdup(was) : NULL;
     setenv("HS_STORE", "mongo", 1);
-    unsetenv("HS_MONGO_INCOMPLETE");
+    setenv("HS_MONGO_URI", "postgres://127.0.0.1/hypersend", 1);
     assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), HS_EINVAL);
-    assert_non_null(strstr(err.message, "HS_MONGO_INCOMPLETE"));
+    assert_non_null(strstr(err.message, "mongo_uri"));
     hs_config_free(&cfg);
-    setenv("HS_MONGO_INCOMPLETE", "1", 1);
+    setenv("HS_MONGO_URI", "mongodb://127.0.0.1:1/hypersend", 1);
     assert_int_equal(hs_config_load(&cfg, NULL, 0, &err), 0);
     assert_string_equal(cfg.store, "mongo");
     hs_config_free(&cfg);
     unsetenv("HS_STORE");
-    if (saved)
-        setenv("HS_MONGO_INCOMPLETE", saved, 1);
-    else
-        unsetenv("HS_MONGO_INCOMPLETE");
-    free(saved);
+    unsetenv("HS_MONGO_URI");
 }
 
 /* ---- Search words: the same as SQLite's FTS5 finds and shows. --------- */
@@ -492,8 +470,7 @@ static void search_over_stored_words(void **state)
 }
 
 STORE_SUITE(mongo_own_suite, cmocka_unit_test(unreachable_server_is_unavailable),
-            cmocka_unit_test(config_refuses_the_incomplete_backend),
-            STORE_TEST(indexes_are_idempotent), STORE_TEST(missing_operations_say_so),
+            cmocka_unit_test(config_checks_the_mongo_uri), STORE_TEST(indexes_are_idempotent),
             STORE_TEST(read_mark_moves_forward_only), cmocka_unit_test(search_words_match_sqlite),
             STORE_TEST(search_over_stored_words));
 
@@ -502,5 +479,4 @@ const store_test_backend_t store_test_mongo = {
     .configure = configure,
     .release = release,
     .own = &mongo_own_suite,
-    .missing = hs__mg_missing,
 };

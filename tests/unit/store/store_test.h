@@ -65,9 +65,6 @@ typedef struct store_test_backend {
      * test database. */
     void (*release)(hs_store_t *s);
     const store_suite_t *own; /* may be NULL */
-    /* A backend still being built: the operations it does not have yet
-     * (at most cap names; returns how many). NULL: it has them all. */
-    size_t (*missing)(const char **names, size_t cap);
 } store_test_backend_t;
 
 extern const store_test_backend_t store_test_sqlite, store_test_mongo;
