@@ -132,7 +132,6 @@ unit: $(UNIT_BINS)
 # the server MONGODB_URI names, else on PostgreSQL + FerretDB started for the
 # run (tests/ferretdb/with.sh; FerretDB is built once with the Go toolchain
 # into ~/.cache/hypersend). T=<case> narrows like `make unit T=store/<case>`.
-# Operations the backend lacks are reported SKIPPED/TODO, never passed.
 unit-mongo: $(BUILD)/unit/test_store
 	@tests/ferretdb/with.sh env HS_TEST_STORE=mongo \
 	  HS_TEST_FILTER="$(T)" $(BUILD)/unit/test_store
@@ -163,8 +162,9 @@ format:
 
 test: deps
 	@$(MAKE) --no-print-directory check-format
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit unit-mongo
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory integration-mongo
 	@$(MAKE) --no-print-directory sanitize-test
 	@$(MAKE) --no-print-directory fuzz-smoke
 
