@@ -7,6 +7,7 @@
  * first did not and keeps what it did. The SQLite file is opened read-only
  * and never written. At the end each collection is counted and compared
  * with the rows read; only an exact match of every one is success. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,11 @@
 #define BATCH 500
 /* A line every this many rows of a long step. */
 #define PROGRESS 100000
+/* Messages whose search words are written at once (copy_words). */
+#define WORD_WORKERS 8
+/* A socket timeout for the copy's own connection when mongo_uri sets none:
+ * counting a large collection takes FerretDB longer than the apps' 10 s. */
+#define SOCKET_TIMEOUT_MS 600000
 
 typedef struct {
     sqlite3 *db;
@@ -189,37 +195,100 @@ static int copy_step(mig_t *m, const hs__mig_step_t *s, hs_err_t *err)
     return 0;
 }
 
+/* The word copy's shared state: workers take messages from one statement
+ * (under the lock) and write their words, each on a client of its own. */
+typedef struct {
+    mig_t *m;
+    sqlite3_stmt *q;
+    pthread_mutex_t lock;
+    long rows;
+    int done; /* the statement ended (stepping it again would start over) */
+    int rc;   /* the first failure, which stops every worker */
+    hs_err_t err;
+} words_t;
+
+static void *words_worker(void *arg)
+{
+    words_t *w = arg;
+    hs__mg_op_t op;
+    hs_err_t err;
+    hs__mg_begin(w->m->st, &op);
+    for (;;) {
+        char chat[HS_ID_LEN + 1], id[HS_ID_LEN + 1];
+        char *content = NULL;
+        pthread_mutex_lock(&w->lock);
+        int step = w->rc || w->done ? SQLITE_DONE : sqlite3_step(w->q);
+        w->done = step != SQLITE_ROW;
+        if (step == SQLITE_ROW) {
+            snprintf(chat, sizeof chat, "%s", (const char *)sqlite3_column_text(w->q, 0));
+            snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(w->q, 1));
+            content = strdup((const char *)sqlite3_column_text(w->q, 2));
+            if (++w->rows % PROGRESS == 0) {
+                fprintf(w->m->out, "copying %-19s %8ld rows\n", "search words", w->rows);
+                fflush(w->m->out);
+            }
+        } else if (step != SQLITE_DONE && !w->rc) {
+            w->rc = sq_fail(w->m, "messages", &w->err);
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (step != SQLITE_ROW)
+            break;
+        hs_err_clear(&err);
+        int rc = content ? hs__mg_tokens_put(&op, chat, id, content, &err)
+                         : hs_err_set(&err, HS_EINTERNAL, NULL, "out of memory");
+        free(content);
+        if (rc) {
+            pthread_mutex_lock(&w->lock);
+            if (!w->rc) {
+                w->rc = rc;
+                w->err = err;
+            }
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+    }
+    hs__mg_end(&op);
+    return NULL;
+}
+
 /* The search words of every message not deleted, through search.c (which
- * cuts them as SQLite's FTS5 does). The expected count is FTS5's own: the
- * distinct (message, word) pairs of its index, read by fts5vocab. */
+ * cuts them as SQLite's FTS5 does), WORD_WORKERS messages at a time: each
+ * costs two round trips (search.c reads the words there, then writes the
+ * missing ones), so the copy waits on the server, not on the CPU. The
+ * expected count is FTS5's own: the distinct (message, word) pairs of its
+ * index, read by fts5vocab. */
 static int copy_words(mig_t *m, hs_err_t *err)
 {
     if (!hs__mg_tokens_put) {
         fprintf(m->out, "skipped search words: this build has no search.c (hs__mg_tokens_put)\n");
         return 0;
     }
-    sqlite3_stmt *q;
+    words_t w = {.m = m};
     if (sqlite3_prepare_v2(m->db,
                            "SELECT chat_id, id, content FROM messages WHERE deleted_at = 0"
                            " ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK)
+                           -1, &w.q, NULL) != SQLITE_OK)
         return sq_fail(m, "messages", err);
-    hs__mg_op_t op;
-    hs__mg_begin(m->st, &op);
-    long rows = 0;
-    int rc = 0, step;
-    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        rc = hs__mg_tokens_put(&op, (const char *)sqlite3_column_text(q, 0),
-                               (const char *)sqlite3_column_text(q, 1),
-                               (const char *)sqlite3_column_text(q, 2), err);
-        rows++;
+    pthread_mutex_init(&w.lock, NULL);
+    hs_err_clear(&w.err);
+    pthread_t t[WORD_WORKERS];
+    int started = 0;
+    for (; started < WORD_WORKERS; started++)
+        if (pthread_create(&t[started], NULL, words_worker, &w) != 0)
+            break;
+    if (!started)
+        words_worker(&w);
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    pthread_mutex_destroy(&w.lock);
+    sqlite3_finalize(w.q);
+    if (w.rc) {
+        if (err)
+            *err = w.err;
+        return w.rc;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = sq_fail(m, "messages", err);
-    hs__mg_end(&op);
-    sqlite3_finalize(q);
-    if (rc)
-        return rc;
+    long rows = w.rows;
+    sqlite3_stmt *q;
     long words = -1;
     if (sqlite3_exec(m->db,
                      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.hs_migrate_vocab"
@@ -338,13 +407,32 @@ static int open_source(mig_t *m, const char *path, hs_err_t *err)
     return 0;
 }
 
+/* uri with SOCKET_TIMEOUT_MS as its socket timeout unless it sets one
+ * (malloc'd; NULL when out of memory). */
+static char *copy_uri(const char *uri)
+{
+    if (strcasestr(uri, "sockettimeoutms="))
+        return strdup(uri);
+    const char *hosts = strstr(uri, "://");
+    hosts = hosts ? hosts + 3 : uri;
+    const char *sep = strchr(uri, '?') ? "&" : strchr(hosts, '/') ? "?" : "/?";
+    char *out = NULL;
+    if (asprintf(&out, "%s%ssocketTimeoutMS=%d", uri, sep, SOCKET_TIMEOUT_MS) < 0)
+        return NULL;
+    return out;
+}
+
 int hs_migrate_to_mongo(const hs_config_t *cfg, const hs_migrate_opts_t *opts, hs_err_t *err)
 {
     mig_t m = {.out = opts->out ? opts->out : stdout};
     m.pause_at = getenv("HS_MIGRATE_TEST_PAUSE");
     int rc = open_source(&m, cfg->sqlite_path, err);
+    char *uri = rc ? NULL : copy_uri(cfg->mongo_uri);
+    if (!rc && !uri)
+        rc = hs_err_set(err, HS_EINTERNAL, NULL, "out of memory");
     if (!rc)
-        rc = hs__mongo_open(&m.st, cfg->mongo_uri, err);
+        rc = hs__mongo_open(&m.st, uri, err);
+    free(uri);
     if (!rc) {
         fprintf(m.out, "migrating %s into %s\n", cfg->sqlite_path, ((hs__mg_t *)m.st->impl)->db);
         rc = check_target(&m, opts->resume, err);
