@@ -36,7 +36,7 @@ LDLIBS  += $(PKG_LIBS)
 LIB_SRCS := $(shell find lib -name '*.c' | sort)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_A    := $(BUILD)/libhypersend.a
-BINS     := $(APPS:%=$(BUILD)/bin/hs-%) $(BUILD)/bin/hs-ws-bridge
+BINS     := $(APPS:%=$(BUILD)/bin/hs-%) $(BUILD)/bin/hs-ws-bridge $(BUILD)/bin/hs-admin
 
 # The bridge alone links libwebsockets and libuv.
 BRIDGE_PKGS := libwebsockets libuv
@@ -76,6 +76,9 @@ define APP_DEPS
 $(BUILD)/bin/hs-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard fcgi-apps/$(1)/*.c)) $(LIB_A)
 endef
 $(foreach app,$(APPS),$(eval $(call APP_DEPS,$(app))))
+
+# hs-admin: the operator's commands (admin/; `hs-admin migrate --to mongo`).
+$(BUILD)/bin/hs-admin: $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin/*.c)) $(LIB_A)
 
 $(BUILD)/ws-bridge/%.o: ws-bridge/%.c
 	@mkdir -p $(dir $@)
@@ -238,7 +241,7 @@ $(BUNDLE): $(BUNDLE_BINS) $(BUILD)/www/index.html conf/bundle.sh $(wildcard conf
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(BRIDGE_SRCS:%.c=$(BUILD)/%.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c)) $(UNIT_SRCS:%.c=$(BUILD)/%.d) $(STORE_TEST_SRCS:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(BRIDGE_SRCS:%.c=$(BUILD)/%.d) $(patsubst %.c,$(BUILD)/%.d,$(wildcard fcgi-apps/*/*.c) $(wildcard admin/*.c)) $(UNIT_SRCS:%.c=$(BUILD)/%.d) $(STORE_TEST_SRCS:%.c=$(BUILD)/%.d)
 
 # ---- Fuzzing (libFuzzer; docs/fuzzing.md) -------------------------------
 # One harness per parser of untrusted input, tests/fuzz/fuzz_<name>.c, built
