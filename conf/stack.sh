@@ -10,8 +10,8 @@
 #
 # Environment: HS_PORT (8080), HS_REDIS_PORT (6390), HS_BIN_DIR (build/bin),
 # HS_WWW_DIR (the document root: HS_BIN_DIR/../www, made by the build),
-# HS_BIND (lighttpd's address, 127.0.0.1), HS_REDIS_HOST (a Redis of
-# another host's, with HS_REDIS_PORT: none is started here),
+# HS_BIND (lighttpd's address, 127.0.0.1), HS_REDIS_EXTERNAL=1 (the Redis of
+# HS_REDIS_HOST and HS_REDIS_PORT is another host's: none is started here),
 # HS_PROCS (processes per app, 2), HS_UPLOAD_PROCS (hs-files processes for
 # upload bodies, 4), HS_WS_PORT (first bridge, 8091),
 # HS_WS_BRIDGES (bridges, 1; bridge i listens on HS_WS_PORT+2i and serves
@@ -174,9 +174,9 @@ if [ "$events" = store ]; then
 	ws_n=0
 fi
 
-# HS_REDIS_HOST names a Redis elsewhere (several hosts share one): none
-# is started here.
-if [ "$events" != store ] && [ -z "${HS_REDIS_HOST:-}" ]; then
+# HS_REDIS_EXTERNAL=1: HS_REDIS_HOST names a Redis elsewhere (several
+# hosts share one), none is started here.
+if [ "$events" != store ] && [ "${HS_REDIS_EXTERNAL:-0}" != 1 ]; then
 	redis-server --bind 127.0.0.1 --port "$rport" --unixsocket "$rsock" --unixsocketperm 700 \
 		--save '' --appendonly no \
 		--dir "$rundir/redis" --logfile "$rundir/logs/redis.log" --daemonize no &

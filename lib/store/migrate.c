@@ -92,36 +92,10 @@ static void row_doc(const hs__mig_step_t *s, sqlite3_stmt *row, bson_t *doc)
 static int insert_batch(hs__mg_op_t *op, hs__mg_coll_t c, bson_t *docs, size_t n, long *added,
                         hs_err_t *err)
 {
-    *added = 0;
-    if (!n)
-        return 0;
-    bson_t *o = BCON_NEW("ordered", BCON_BOOL(false));
-    mongoc_bulk_operation_t *b =
-        mongoc_collection_create_bulk_operation_with_opts(hs__mg_c(op, c), o);
-    bson_destroy(o);
-    for (size_t i = 0; i < n; i++)
-        mongoc_bulk_operation_insert(b, &docs[i]);
-    bson_t reply;
-    bson_error_t e;
-    int rc = 0;
-    if (!mongoc_bulk_operation_execute(b, &reply, &e)) {
-        bson_iter_t it, arr;
-        int other = !bson_iter_init_find(&it, &reply, "writeErrors") ||
-                    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr);
-        while (!other && bson_iter_next(&arr)) {
-            bson_t we;
-            const uint8_t *data;
-            uint32_t len;
-            bson_iter_document(&arr, &len, &data);
-            other = !bson_init_static(&we, data, len) || hs__mg_i64(&we, "code") != 11000;
-        }
-        if (other || bson_has_field(&reply, "writeConcernErrors"))
-            rc = hs__mg_fail(op->st, &e, err);
-    }
-    *added = (long)hs__mg_i64(&reply, "nInserted");
-    bson_destroy(&reply);
-    mongoc_bulk_operation_destroy(b);
-    return rc;
+    bson_t *each[BATCH];
+    for (size_t i = 0; i < n && i < BATCH; i++)
+        each[i] = &docs[i];
+    return hs__mg_insert_many(op, c, each, n < BATCH ? n : BATCH, added, err);
 }
 
 /* The test hook (HS_MIGRATE_TEST_PAUSE=<step>): after the first document

@@ -112,7 +112,7 @@ class Hosts:
         for h in "ab":
             s = Stack(f"host{h}", {
                 **MAIN_ENV, "HS_BIND": "0.0.0.0", "HS_PORT": "8080", "HS_WS_PORT": "8091",
-                "HS_REDIS_HOST": c, "HS_REDIS_PORT": "6379", "HS_WS_BRIDGES": "1",
+                "HS_REDIS_HOST": c, "HS_REDIS_PORT": "6379", "HS_REDIS_EXTERNAL": "1", "HS_WS_BRIDGES": "1",
                 "HS_STORE": "mongo", "HS_MONGO_URI": uri.stdout.strip() + "hypersend",
                 "HS_UPLOAD_TTL": "3600", **self.overrides},
                 netns=net.ns[h], host=net.ip[h])

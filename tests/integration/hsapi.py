@@ -199,6 +199,16 @@ class Route:
         return f"{self.method} {self.pattern}"
 
 
+# hs-* programs that are not apps: they serve no HTTP route (--routes).
+NOT_APPS = {"hs-admin"}
+
+
+def app_binaries():
+    """The built apps (and the bridge): every hs-* program but NOT_APPS."""
+    return sorted(p for p in BIN_DIR.glob("hs-*")
+                  if p.is_file() and os.access(p, os.X_OK) and p.name not in NOT_APPS)
+
+
 def app_routes(app):
     """(method, pattern, auth) of every route of hs-<app>, from its --routes."""
     out = subprocess.run([str(BIN_DIR / f"hs-{app}"), "--routes"], capture_output=True, text=True,

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from conftest import SANITIZE
-from hsapi import API, bearer
+from hsapi import API, STORE, bearer
 
 BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
 REPLY_TIMEOUT = 2.0  # a served request answers in milliseconds
@@ -186,6 +186,9 @@ end
 @pytest.mark.skipif(not shutil.which("nginx") or not shutil.which("spawn-fcgi")
                     or not shutil.which("wrk"),
                     reason="needs nginx, spawn-fcgi and wrk (conf/install-deps.sh test)")
+@pytest.mark.skipif(STORE != "sqlite", reason=(
+    "bounds the front's kept connections at 100 ms p99; on FerretDB every /auth/me reads by "
+    "scanning the users table (docs/mongo-status.md), so the bound would be FerretDB's"))
 def test_nginx_keepalive_64_connections_none_waits(make_stack, tmp_path):
     """nginx with two workers, fastcgi_keep_conn and upstream keepalive (the
     shipped conf/nginx.conf): 64 connections of authenticated GET /auth/me

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from hsapi import (API, BAD_TOKENS, BIN_DIR, JSON_HDR, PASSWORD, Route, access_claims,
-                   app_routes, assert_error, fake_id, forge, jwt_encode, pattern_matches, uniq)
+                   app_binaries, app_routes, assert_error, fake_id, forge, jwt_encode, pattern_matches, uniq)
 
 FILES, CHATS, MESSAGES, P2P = f"{API}/files", f"{API}/chats", f"{API}/messages", f"{API}/p2p"
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -40,7 +40,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 def all_routes():
     """Route(method, pattern, auth, app) of every hs-* binary."""
-    apps = sorted(p.name[3:] for p in BIN_DIR.glob("hs-*") if p.is_file())
+    apps = [p.name[3:] for p in app_binaries()]
     assert apps, f"no hs-* binaries in {BIN_DIR}: build first or set HS_BIN_DIR"
     return [Route(m, p, auth, app) for app in apps for m, p, auth in app_routes(app)]
 

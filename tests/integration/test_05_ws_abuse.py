@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from hsapi import ROOT
+from hsapi import ROOT, sqlite_only
 from test_04_helpers import group, register_many, send
 from wsclient import Clients, match, rest
 
@@ -198,6 +198,7 @@ def test_ephemeral_events_never_close_a_slow_reader(small):
     asyncio.run(run())
 
 
+@sqlite_only  # seeds the SQLite file (bench/ws_seed.py)
 def test_flood_of_client_events_leaves_delivery_fast(make_stack, tmp_path):
     """Members flooding presence queries of a 300-member group (and then a
     mix of presence, typing, read and ping) from another process: the other

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from hsapi import app_binaries as hsapi_app_binaries
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = ROOT / "www" / "openapi.json"
 BIN_DIR = Path(os.environ.get("HS_BIN_DIR", str(ROOT / "build" / "bin")))
@@ -28,7 +30,7 @@ def load_doc():
 
 
 def app_binaries():
-    bins = sorted(p for p in BIN_DIR.glob("hs-*") if p.is_file() and os.access(p, os.X_OK))
+    bins = hsapi_app_binaries()
     if not bins:
         pytest.fail(f"no hs-* binaries in {BIN_DIR}: build first (make) or set HS_BIN_DIR")
     return bins

@@ -32,6 +32,7 @@ const char *const hs__mg_coll_names[HS__MG_NCOLL] = {
     [HS__MG_GRANTS] = "chat_files",
     [HS__MG_TOKENS] = "message_tokens",
     [HS__MG_LIMITS] = "limits",
+    [HS__MG_META] = "meta",
 };
 
 /* The indexes, created at open with createIndexes: a no-op when they exist
@@ -348,15 +349,47 @@ int hs__mg_ping(hs_store_t *st, hs_err_t *err)
     return ok ? 0 : hs__mg_fail(st, &e, err);
 }
 
+/* A signature of indexes[]: a database whose meta document "indexes"
+ * holds it has every index already. */
+static void indexes_signature(char out[17])
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < sizeof indexes / sizeof indexes[0]; i++) {
+        const char *parts[] = {hs__mg_coll_names[indexes[i].coll], indexes[i].name, indexes[i].keys,
+                               indexes[i].unique ? "u" : "-"};
+        for (size_t p = 0; p < 4; p++)
+            for (const char *c = parts[p]; *c; c++)
+                h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+        h = (h ^ '|') * 1099511628211ULL;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
 /* One createIndexes command per index: FerretDB 1.24 drops the connection
  * (a panic in its handler) when one command names two or more indexes that
- * all exist already, which every open after the first would do. */
+ * all exist already. Each open of every process would repeat them (40-odd
+ * round trips, seconds on FerretDB while a stack starts): the meta
+ * document "indexes" records the signature of the list created, and an
+ * open that finds it skips the commands (two processes that both miss it
+ * create the same indexes twice, which is harmless). */
 static int create_indexes(hs_store_t *st, hs_err_t *err)
 {
     hs__mg_t *m = st->impl;
     hs__mg_op_t op;
-    int rc = 0;
+    char sig[17];
+    indexes_signature(sig);
+    bson_t *mark = BCON_NEW("_id", BCON_UTF8("indexes"), "sig", BCON_UTF8(sig));
+    bson_t found;
+    int have = 0;
     hs__mg_begin(st, &op);
+    int rc = hs__mg_find_one(&op, HS__MG_META, mark, NULL, &found, &have, err);
+    if (have)
+        bson_destroy(&found);
+    if (rc || have) {
+        hs__mg_end(&op);
+        bson_destroy(mark);
+        return rc;
+    }
     mongoc_database_t *db = mongoc_client_get_database(op.client, m->db);
     for (size_t i = 0; i < sizeof indexes / sizeof indexes[0] && !rc; i++) {
         bson_error_t e;
@@ -382,7 +415,15 @@ static int create_indexes(hs_store_t *st, hs_err_t *err)
         bson_destroy(keys);
     }
     mongoc_database_destroy(db);
+    if (!rc) { /* the mark of this list replaces that of an older one */
+        bson_t *id = BCON_NEW("_id", BCON_UTF8("indexes"));
+        rc = hs__mg_delete(&op, HS__MG_META, 0, id, NULL, err);
+        if (!rc)
+            rc = hs__mg_insert(&op, HS__MG_META, mark, &have, err);
+        bson_destroy(id);
+    }
     hs__mg_end(&op);
+    bson_destroy(mark);
     return rc;
 }
 
@@ -484,4 +525,42 @@ void hs__mg_put_in(bson_t *doc, const char *key, const char *const *ids, size_t 
     }
     bson_append_array_end(&in, &list);
     bson_append_document_end(doc, &in);
+}
+
+int hs__mg_insert_many(hs__mg_op_t *op, hs__mg_coll_t c, bson_t *const *docs, size_t n, long *added,
+                       hs_err_t *err)
+{
+    if (added)
+        *added = 0;
+    if (!n)
+        return 0;
+    bson_t *o = BCON_NEW("ordered", BCON_BOOL(false));
+    mongoc_bulk_operation_t *b =
+        mongoc_collection_create_bulk_operation_with_opts(hs__mg_c(op, c), o);
+    bson_destroy(o);
+    for (size_t i = 0; i < n; i++)
+        mongoc_bulk_operation_insert(b, docs[i]);
+    bson_t reply;
+    bson_error_t e;
+    int rc = 0;
+    if (!mongoc_bulk_operation_execute(b, &reply, &e)) {
+        /* fine when every error is a duplicate key */
+        bson_iter_t it, arr;
+        int other = !bson_iter_init_find(&it, &reply, "writeErrors") ||
+                    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr);
+        while (!other && bson_iter_next(&arr)) {
+            bson_t we;
+            const uint8_t *data;
+            uint32_t len;
+            bson_iter_document(&arr, &len, &data);
+            other = !bson_init_static(&we, data, len) || hs__mg_i64(&we, "code") != 11000;
+        }
+        if (other || bson_has_field(&reply, "writeConcernErrors"))
+            rc = hs__mg_fail(op->st, &e, err);
+    }
+    if (added)
+        *added = (long)hs__mg_i64(&reply, "nInserted");
+    bson_destroy(&reply);
+    mongoc_bulk_operation_destroy(b);
+    return rc;
 }

@@ -52,6 +52,7 @@ typedef enum {
     HS__MG_GRANTS,    /* messages.c: a file attached in a chat (file_shared_with) */
     HS__MG_TOKENS,    /* search.c: the search words of each message */
     HS__MG_LIMITS,    /* limits.c: rate-limit state (events = store) */
+    HS__MG_META,      /* mongo.c: which index list the database has */
     HS__MG_NCOLL
 } hs__mg_coll_t;
 extern const char *const hs__mg_coll_names[HS__MG_NCOLL];
@@ -95,6 +96,10 @@ int hs__mg_is_dup(const bson_error_t *e);
  * error: *claimed = 1 when this insert made the document, 0 when it was
  * there already. Without, a duplicate key is HS_ECONFLICT "conflict". */
 int hs__mg_insert(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *doc, int *claimed, hs_err_t *err);
+/* Inserts docs[0..n) unordered into c; a duplicate key (a document written
+ * before) is no error. *added (may be NULL): how many this call wrote. */
+int hs__mg_insert_many(hs__mg_op_t *op, hs__mg_coll_t c, bson_t *const *docs, size_t n, long *added,
+                       hs_err_t *err);
 /* deleteOne (many 0) or deleteMany of filter; *deleted (may be NULL) the
  * number of documents this call removed, exact under concurrency. */
 int hs__mg_delete(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter, long *deleted,

@@ -76,41 +76,6 @@ static void collect_str(const bson_t *doc, void *arg)
     l->s[l->n++] = v;
 }
 
-/* Inserts docs[0..n) unordered; a duplicate key (an entry written before)
- * is no error. */
-static int insert_all(hs__mg_op_t *op, bson_t **docs, size_t n, hs_err_t *err)
-{
-    if (!n)
-        return 0;
-    bson_t *o = BCON_NEW("ordered", BCON_BOOL(false));
-    mongoc_bulk_operation_t *b =
-        mongoc_collection_create_bulk_operation_with_opts(hs__mg_c(op, HS__MG_TOKENS), o);
-    bson_destroy(o);
-    for (size_t i = 0; i < n; i++)
-        mongoc_bulk_operation_insert(b, docs[i]);
-    bson_t reply;
-    bson_error_t e;
-    int rc = 0;
-    if (!mongoc_bulk_operation_execute(b, &reply, &e)) {
-        /* fine when every error is a duplicate key */
-        bson_iter_t it, arr;
-        int other = !bson_iter_init_find(&it, &reply, "writeErrors") ||
-                    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr);
-        while (!other && bson_iter_next(&arr)) {
-            bson_t we;
-            const uint8_t *data;
-            uint32_t len;
-            bson_iter_document(&arr, &len, &data);
-            other = !bson_init_static(&we, data, len) || hs__mg_i64(&we, "code") != 11000;
-        }
-        if (other || bson_has_field(&reply, "writeConcernErrors"))
-            rc = hs__mg_fail(op->st, &e, err);
-    }
-    bson_destroy(&reply);
-    mongoc_bulk_operation_destroy(b);
-    return rc;
-}
-
 /* Order: read the words stored, delete those the content no longer has,
  * insert the new ones (a duplicate: written already). A retry redoes
  * what is missing. */
@@ -165,7 +130,7 @@ int hs__mg_tokens_put(hs__mg_op_t *op, const char *chat_id, const char *msg_id, 
                               "c", BCON_UTF8(chat_id), "m", BCON_UTF8(msg_id));
     }
     if (!rc)
-        rc = insert_all(op, docs, nd, err);
+        rc = hs__mg_insert_many(op, HS__MG_TOKENS, docs, nd, NULL, err);
     for (size_t i = 0; i < nd; i++)
         bson_destroy(docs[i]);
     hs_arena_free(&a);
