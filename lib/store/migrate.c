@@ -291,12 +291,15 @@ static int count_coll(mig_t *m, hs__mg_coll_t c, long *n, hs_err_t *err)
 
 /* A target that already holds documents is another deployment's, or an
  * interrupted copy of this one: only resume may write into it. What it
- * holds is listed first, collection by collection. */
+ * holds is listed first, collection by collection (but meta, which the
+ * store's own open writes: the mark of its indexes). */
 static int check_target(mig_t *m, int resume, hs_err_t *err)
 {
     long total = 0, n;
     int colls = 0;
     for (int c = 0; c < HS__MG_NCOLL; c++) {
+        if (c == HS__MG_META)
+            continue;
         int rc = count_coll(m, (hs__mg_coll_t)c, &n, err);
         if (rc)
             return rc;
