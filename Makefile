@@ -146,10 +146,14 @@ integration: all
 # FerretDB for the run, a database per stack; MONGODB_URI names another
 # server). K= narrows like pytest -k. Left out, to keep make test within
 # half an hour on two cores: what drives chromium (the web client, P2P in
-# browsers) and what tests a front or the bundle rather than the store;
-# they run on SQLite in `integration` and again under the sanitizers.
+# browsers), what tests a front, the bundle or the HTTP layer before any
+# store call (route error sweeps, injection, slow clients, compression),
+# and the checks of the source and docs; they run on SQLite in
+# `integration` and again under the sanitizers.
 MONGO_SKIP := test_06_browser test_07_web_chats test_07_web_files test_07_web_shell \
-              test_14_fronts test_14_bundle
+              test_14_fronts test_14_bundle test_02_route_errors test_08_injection \
+              test_01_slowloris test_01_install test_01_ctrl_c test_02_slowbody \
+              test_13_compression test_layers test_layers_bridge test_docs test_openapi
 integration-mongo: all
 	@tests/ferretdb/with.sh env HS_TEST_STORE=mongo \
 	  HS_BIN_DIR="$(CURDIR)/$(BUILD)/bin" $(PYTHON) -m pytest -q tests/integration \
@@ -300,7 +304,7 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 # What `make test` runs: every harness for 20 s.
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=12
 
 -include $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.d) $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.d) \
          $(FUZZ_BUILD)/ws-bridge/client.d
