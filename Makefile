@@ -192,6 +192,7 @@ bench: deps
 	@bench/ws.sh
 	@bench/p2p.sh
 	@bench/web.sh
+	@bench/hosts.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/hypersend $(DESTDIR)$(PREFIX)/share/hypersend \

@@ -56,7 +56,7 @@ def main():
     if why:
         print(f"bench hosts: skipped: several hosts need network namespaces: {why}")
         return
-    h = Hosts(HS_MESSAGE_BURST=1000000, HS_MESSAGE_RATE=100000)
+    h = Hosts(HS_MESSAGE_BURST=100000, HS_MESSAGE_RATE=1000)
     try:
         h.start()
         a, b = h.stacks["a"], h.stacks["b"]
