@@ -436,17 +436,9 @@ int hs__mg_file_get(hs_store_t *st, const char *id, hs_arena_t *a, hs_file_t *ou
     return 0;
 }
 
-typedef struct {
-    hs_arena_t *a;
-    hs_file_t *items;
-    size_t n, cap;
-} file_list_t;
-
-static void collect_file(const bson_t *doc, void *arg)
+static void read_file_item(hs_arena_t *a, const bson_t *doc, void *item)
 {
-    file_list_t *l = arg;
-    l->items = hs_arena_grow(l->a, l->items, l->n, &l->cap, sizeof *l->items);
-    hs__mg_read_file(l->a, doc, &l->items[l->n++]);
+    hs__mg_read_file(a, doc, item);
 }
 
 /* The owner's files, newest first, not expired, not a P2P relay copy. */
@@ -458,24 +450,16 @@ int hs__mg_file_page(hs_store_t *st, const char *owner_id, const char *before, i
                          BCON_UTF8(before ? before : "g"), "}", "transfer_id", BCON_NULL, "$or",
                          "[", "{", "expires_at", BCON_INT64(0), "}", "{", "expires_at", "{", "$gt",
                          BCON_INT64(now), "}", "}", "]");
-    bson_t *o =
-        BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit", BCON_INT64((int64_t)limit + 1));
-    file_list_t l = {.a = a};
     hs__mg_op_t op;
+    int more = 0;
     hs__mg_begin(st, &op);
-    int rc = hs__mg_find_each(&op, HS__MG_FILES, f, o, collect_file, &l, err);
+    int rc = hs__mg_page(&op, HS__MG_FILES, f, limit, sizeof *out->items, read_file_item, a,
+                         (void **)&out->items, &out->n, &more, err);
     hs__mg_end(&op);
     bson_destroy(f);
-    bson_destroy(o);
-    if (rc)
-        return rc;
-    if (l.n > (size_t)limit) {
-        l.n = (size_t)limit;
-        out->next_cursor = limit > 0 ? hs_arena_strdup(a, l.items[limit - 1].id) : NULL;
-    }
-    out->items = l.items;
-    out->n = l.n;
-    return 0;
+    if (!rc && more && out->n)
+        out->next_cursor = hs_arena_strdup(a, out->items[out->n - 1].id);
+    return rc;
 }
 
 /* Order: read the file (its owner and size), delete it (exact: of two racing

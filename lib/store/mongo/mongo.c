@@ -564,3 +564,37 @@ int hs__mg_insert_many(hs__mg_op_t *op, hs__mg_coll_t c, bson_t *const *docs, si
     mongoc_bulk_operation_destroy(b);
     return rc;
 }
+
+typedef struct {
+    hs_arena_t *a;
+    hs__mg_reader_fn read;
+    size_t size, n, cap;
+    int limit, more;
+    void *items;
+} page_t;
+
+static void page_each(const bson_t *doc, void *arg)
+{
+    page_t *p = arg;
+    if ((int)p->n >= p->limit) {
+        p->more = 1;
+        return;
+    }
+    p->items = hs_arena_grow(p->a, p->items, p->n, &p->cap, p->size);
+    p->read(p->a, doc, (char *)p->items + p->n++ * p->size);
+}
+
+int hs__mg_page(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, int limit, size_t size,
+                hs__mg_reader_fn read, hs_arena_t *a, void **items, size_t *n, int *more,
+                hs_err_t *err)
+{
+    page_t p = {.a = a, .read = read, .size = size, .limit = limit};
+    bson_t *o =
+        BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit", BCON_INT64((int64_t)limit + 1));
+    int rc = hs__mg_find_each(op, c, filter, o, page_each, &p, err);
+    bson_destroy(o);
+    *items = p.items;
+    *n = p.n;
+    *more = p.more;
+    return rc;
+}

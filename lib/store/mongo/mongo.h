@@ -117,6 +117,15 @@ int hs__mg_find_one(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, cons
 typedef void (*hs__mg_each_fn)(const bson_t *doc, void *arg);
 int hs__mg_find_each(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, const bson_t *opts,
                      hs__mg_each_fn each, void *arg, hs_err_t *err);
+/* Reads one document into item (a list's element). */
+typedef void (*hs__mg_reader_fn)(hs_arena_t *a, const bson_t *doc, void *item);
+/* A keyset page, newest _id first: finds filter in c, reads at most limit
+ * documents with read into *items (an arena array of size-byte elements);
+ * *more says whether another followed (the page's last id is then the
+ * next cursor). */
+int hs__mg_page(hs__mg_op_t *op, hs__mg_coll_t c, const bson_t *filter, int limit, size_t size,
+                hs__mg_reader_fn read, hs_arena_t *a, void **items, size_t *n, int *more,
+                hs_err_t *err);
 /* updateOne (upsert 0) or updateMany; *matched (may be NULL) the number of
  * documents the filter matched. */
 int hs__mg_update(hs__mg_op_t *op, hs__mg_coll_t c, int many, const bson_t *filter,

@@ -112,17 +112,9 @@ int hs__mg_transfer_update(hs_store_t *st, const hs_transfer_t *t, const char *f
     return rc;
 }
 
-typedef struct {
-    hs_arena_t *a;
-    hs_transfer_t *items;
-    size_t n, cap;
-} transfer_list_t;
-
-static void collect_transfer(const bson_t *doc, void *arg)
+static void read_transfer_item(hs_arena_t *a, const bson_t *doc, void *item)
 {
-    transfer_list_t *l = arg;
-    l->items = hs_arena_grow(l->a, l->items, l->n, &l->cap, sizeof *l->items);
-    read_transfer(l->a, doc, &l->items[l->n++]);
+    read_transfer(a, doc, item);
 }
 
 /* Both roles in one query, newest first by id. Lists read the documents as
@@ -137,24 +129,16 @@ int hs__mg_transfer_page(hs_store_t *st, const char *user_id, const char *state,
                          BCON_UTF8(before ? before : "g"), "}");
     if (state)
         BSON_APPEND_UTF8(f, "state", state);
-    bson_t *o =
-        BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit", BCON_INT64((int64_t)limit + 1));
-    transfer_list_t l = {.a = a};
     hs__mg_op_t op;
+    int more = 0;
     hs__mg_begin(st, &op);
-    int rc = hs__mg_find_each(&op, HS__MG_TRANSFERS, f, o, collect_transfer, &l, err);
+    int rc = hs__mg_page(&op, HS__MG_TRANSFERS, f, limit, sizeof *out->items, read_transfer_item, a,
+                         (void **)&out->items, &out->n, &more, err);
     hs__mg_end(&op);
     bson_destroy(f);
-    bson_destroy(o);
-    if (rc)
-        return rc;
-    if (l.n > (size_t)limit) {
-        l.n = (size_t)limit;
-        out->next_cursor = limit > 0 ? hs_arena_strdup(a, l.items[limit - 1].id) : NULL;
-    }
-    out->items = l.items;
-    out->n = l.n;
-    return 0;
+    if (!rc && more && out->n)
+        out->next_cursor = hs_arena_strdup(a, out->items[out->n - 1].id);
+    return rc;
 }
 
 typedef struct {
